@@ -68,7 +68,7 @@ mesh_log_level_parse(const char *name, enum mesh_log_level *out)
 	return -EINVAL;
 }
 
-void
+__attribute__((format(printf, 3, 0))) void
 mesh_log_v(enum mesh_log_level level, const char *module, const char *fmt, va_list ap)
 {
 	char buf[512];
