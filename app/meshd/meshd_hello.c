@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The hello exchange: the walking skeleton of meshd's protocol path. A HELLO frame is
+ * answered with HELLO_REPLY = [u8 name length][name][the HELLO payload echoed, <= 256 B];
+ * meshd sends its own HELLO (payload = 8-byte send time) to configured peers and derives
+ * the round-trip time from the echo. Built directly in mbufs; the request mbuf is freed.
+ */
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "mesh_common_dpdk.h"
+#include "mesh_telemetry.h"
+#include "meshd.h"
+
+#define ECHO_MAX 256
+
+static struct rte_mbuf *
+frame_alloc(struct meshd *d, uint16_t len, uint8_t **payload, uint8_t **frame)
+{
+	struct rte_mbuf *m = mesh_net_udp_alloc(&d->port, mesh_wire_frame_size(len, 0), frame);
+
+	if (m != NULL)
+		*payload = mesh_wire_frame_payload(*frame);
+	return m;
+}
+
+static void
+frame_send(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type, uint16_t len,
+	   uint32_t ip, uint16_t port, uint64_t now_ns)
+{
+	struct mesh_wire_hdr h = {
+		.type = type,
+		.length = len,
+		.cluster_id = d->cfg.cluster_id,
+		.sender_id = d->node_id,
+		.seq = ++d->tx_seq,
+	};
+
+	mesh_wire_frame_seal_csum(frame, mesh_wire_frame_size(len, 0), &h);
+	mesh_net_udp_send(&d->port, m, ip, port, now_ns);
+}
+
+static void
+hello_reply(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_ns)
+{
+	size_t name_len = strlen(d->cfg.name);
+	uint16_t echo = MESH_MIN(f->hdr->length, ECHO_MAX);
+	uint16_t len = (uint16_t)(1 + name_len + echo);
+	uint8_t *payload, *frame;
+	struct rte_mbuf *m = frame_alloc(d, len, &payload, &frame);
+
+	if (m == NULL)
+		return;
+	payload[0] = (uint8_t)name_len;
+	memcpy(payload + 1, d->cfg.name, name_len);
+	memcpy(payload + 1 + name_len, f->payload, echo);
+	frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO_REPLY, len, f->src_ip, f->src_port, now_ns);
+	mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_tx_hello_reply], 1);
+}
+
+static void
+hello_reply_input(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_ns)
+{
+	const uint8_t *p = f->payload;
+	uint16_t len = f->hdr->length;
+	uint64_t sent = 0;
+
+	mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_rx_hello_reply], 1);
+	if (len < 1 || (size_t)p[0] + 1 + 8 > len)
+		return; /* not one of ours: counted, nothing to learn */
+	for (unsigned i = 0; i < d->cfg.n_peers; i++) {
+		struct meshd_peer *peer = &d->cfg.peers[i];
+		if (peer->ip != f->src_ip || peer->port != f->src_port)
+			continue;
+		memcpy(&sent, p + 1 + p[0], 8);
+		peer->replies++;
+		peer->last_rtt_ns = now_ns > sent ? now_ns - sent : 0;
+		memcpy(peer->name, p + 1, p[0] < MESHD_NAME_MAX ? p[0] : MESHD_NAME_MAX);
+		peer->name[p[0] < MESHD_NAME_MAX ? p[0] : MESHD_NAME_MAX] = '\0';
+	}
+}
+
+void
+meshd_frame_input(void *ctx, struct mesh_net_port *port, const struct mesh_net_frame *f,
+		  uint64_t now_ns)
+{
+	struct meshd *d = ctx;
+	uint64_t *ctr = mesh_net_ctr(port);
+
+	switch (f->hdr->type) {
+	case MESH_WIRE_TYPE_HELLO:
+		mesh_counter_add(&ctr[MESH_NET_CTR_rx_hello], 1);
+		hello_reply(d, f, now_ns);
+		break;
+	case MESH_WIRE_TYPE_HELLO_REPLY:
+		hello_reply_input(d, f, now_ns);
+		break;
+	default:
+		mesh_counter_add(&ctr[MESH_NET_CTR_rx_drop_unhandled_type], 1);
+		break;
+	}
+	rte_pktmbuf_free(f->mbuf);
+}
+
+void
+meshd_hello_tick(struct meshd *d, uint64_t now_ns)
+{
+	if (d->cfg.n_peers == 0 || now_ns < d->next_hello_ns)
+		return;
+	d->next_hello_ns = now_ns + (uint64_t)d->cfg.hello_interval_ms * MESH_NS_PER_MS;
+	for (unsigned i = 0; i < d->cfg.n_peers; i++) {
+		struct meshd_peer *peer = &d->cfg.peers[i];
+		uint8_t *payload, *frame;
+		struct rte_mbuf *m = frame_alloc(d, 8, &payload, &frame);
+
+		if (m == NULL)
+			return;
+		memcpy(payload, &now_ns, 8);
+		frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO, 8, peer->ip, peer->port, now_ns);
+		peer->hellos_sent++;
+		mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_tx_hello], 1);
+	}
+}
+
+static void
+hello_gauges(void *ctx, struct rte_tel_data *dict)
+{
+	struct meshd *d = ctx;
+	uint64_t answering = 0, rtt_max = 0;
+
+	for (unsigned i = 0; i < d->cfg.n_peers; i++) {
+		const struct meshd_peer *p = &d->cfg.peers[i];
+		if (__atomic_load_n(&p->replies, __ATOMIC_RELAXED) > 0)
+			answering++;
+		rtt_max = MESH_MAX(rtt_max, __atomic_load_n(&p->last_rtt_ns, __ATOMIC_RELAXED));
+	}
+	rte_tel_data_add_dict_u64(dict, "peers_configured", d->cfg.n_peers);
+	rte_tel_data_add_dict_u64(dict, "peers_answering", answering);
+	rte_tel_data_add_dict_u64(dict, "last_rtt_max_us", rtt_max / MESH_NS_PER_US);
+}
+
+void
+meshd_hello_telemetry(struct meshd *d)
+{
+	mesh_telemetry_gauges_add("hello", hello_gauges, d);
+}

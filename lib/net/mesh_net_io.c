@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Receive and transmit paths of lib/net. Receive: burst in, prefetch, parse L2-L4 in place,
+ * ARP to the ARP code, UDP to our port through the meshd frame check, valid frames to the
+ * consumer callback with the mbuf (zero copy); counters are accumulated per burst and
+ * written once. Transmit: frames are built directly in mbufs and sent in bursts.
+ */
+#include <string.h>
+
+#include <rte_prefetch.h>
+
+#include "mesh_common_dpdk.h"
+#include "mesh_net.h"
+#include "net_internal.h"
+
+static void
+count_drop(struct mesh_net_port *p, uint64_t *ctr, unsigned idx, const char *why,
+	   uint64_t now_ns)
+{
+	mesh_counter_add(&ctr[idx], 1);
+	if (mesh_ratelimit_allow(&p->drop_log, now_ns))
+		MESH_RTE_LOG(DEBUG, net, "drop: %s", why);
+}
+
+static void
+rx_one(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, mesh_net_frame_f cb,
+       void *ctx, uint64_t now_ns)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mesh_net_pkt pkt;
+	struct mesh_wire_hdr hdr;
+	struct mesh_net_frame f;
+	enum mesh_wire_err werr;
+	int drop;
+
+	if (m->nb_segs != 1) {
+		count_drop(p, ctr, MESH_NET_CTR_rx_drop_multiseg, "multi-segment", now_ns);
+		goto free;
+	}
+	drop = mesh_net_pkt_parse(data, rte_pktmbuf_data_len(m), &p->self, &pkt);
+	if (drop != MESH_NET_PKT_OK) {
+		count_drop(p, ctr, MESH_NET_CTR_PKT_DROP_BASE + drop - 1,
+			   mesh_net_pkt_drop_name(drop), now_ns);
+		goto free;
+	}
+	if (pkt.kind == MESH_NET_PKT_ARP) {
+		net_arp_input(p, &pkt, now_ns);
+		goto free;
+	}
+	werr = mesh_wire_frame_open_csum(pkt.payload, pkt.payload_len, p->cluster_id, &hdr);
+	if (werr != MESH_WIRE_OK) {
+		count_drop(p, ctr, MESH_NET_CTR_FRAME_DROP_BASE + werr - 1,
+			   mesh_wire_err_name(werr), now_ns);
+		goto free;
+	}
+	mesh_counter_add(&ctr[MESH_NET_CTR_rx_frames], 1);
+	/* an authenticated frame proves where its sender lives */
+	net_neigh_learn(p, pkt.src_ip, pkt.eth_src, true, now_ns);
+	f.mbuf = m;
+	f.hdr = &hdr;
+	f.payload = pkt.payload + MESH_WIRE_HDR_LEN;
+	f.src_ip = pkt.src_ip;
+	f.src_port = pkt.src_port;
+	cb(ctx, p, &f, now_ns);
+	return;
+free:
+	rte_pktmbuf_free(m);
+}
+
+uint16_t
+mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t now_ns)
+{
+	struct rte_mbuf *pkts[MESH_NET_BURST];
+	uint64_t *ctr = mesh_net_ctr(p);
+	uint64_t bytes = 0;
+	uint16_t n, i;
+
+	n = rte_eth_rx_burst(p->port_id, 0, pkts, MESH_NET_BURST);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		rx_one(p, pkts[i], ctr, cb, ctx, now_ns);
+	}
+	mesh_counter_add(&ctr[MESH_NET_CTR_rx_packets], n);
+	mesh_counter_add(&ctr[MESH_NET_CTR_rx_bytes], bytes);
+	return n;
+}
+
+struct rte_mbuf *
+mesh_net_udp_alloc(struct mesh_net_port *p, uint16_t len, uint8_t **payload)
+{
+	struct rte_mbuf *m;
+	uint8_t *f;
+
+	if ((size_t)len + MESH_NET_HDRS_LEN > RTE_MBUF_DEFAULT_DATAROOM) {
+		mesh_counter_add(&mesh_net_ctr(p)[MESH_NET_CTR_tx_drop_too_big], 1);
+		return NULL;
+	}
+	m = rte_pktmbuf_alloc(p->pool);
+	if (m == NULL) {
+		mesh_counter_add(&mesh_net_ctr(p)[MESH_NET_CTR_tx_drop_nombuf], 1);
+		return NULL;
+	}
+	f = (uint8_t *)rte_pktmbuf_append(m, MESH_NET_HDRS_LEN + len);
+	*payload = f + MESH_NET_HDRS_LEN;
+	return m;
+}
+
+void
+net_tx_enqueue_raw(struct mesh_net_port *p, struct rte_mbuf *m)
+{
+	if (p->tx_n == MESH_NET_BURST)
+		mesh_net_tx_flush(p);
+	p->tx_buf[p->tx_n++] = m;
+}
+
+void
+net_tx_enqueue_resolved(struct mesh_net_port *p, struct rte_mbuf *m,
+			const struct rte_ether_addr *dst)
+{
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), dst->addr_bytes, 6);
+	net_tx_enqueue_raw(p, m);
+}
+
+void
+mesh_net_udp_send(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
+		  uint16_t dst_port, uint64_t now_ns)
+{
+	static const uint8_t zero_mac[6];
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct mesh_net_neigh *n;
+
+	mesh_net_pkt_build_udp(f, p->self.mac, zero_mac, p->self.ip, dst_ip, p->self.port,
+			       dst_port, rte_pktmbuf_data_len(m) - MESH_NET_HDRS_LEN, p->ip_id++);
+	n = net_neigh_find(p, dst_ip, true, now_ns);
+	if (n->resolved)
+		net_tx_enqueue_resolved(p, m, &n->mac);
+	else
+		net_arp_resolve(p, n, m, now_ns);
+}
+
+void
+mesh_net_tx_flush(struct mesh_net_port *p)
+{
+	uint64_t *ctr;
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	if (p->tx_n == 0)
+		return;
+	ctr = mesh_net_ctr(p);
+	sent = rte_eth_tx_burst(p->port_id, 0, p->tx_buf, p->tx_n);
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += rte_pktmbuf_pkt_len(p->tx_buf[i]);
+	if (sent < p->tx_n) {
+		mesh_counter_add(&ctr[MESH_NET_CTR_tx_drop_full], p->tx_n - sent);
+		rte_pktmbuf_free_bulk(p->tx_buf + sent, p->tx_n - sent);
+	}
+	mesh_counter_add(&ctr[MESH_NET_CTR_tx_packets], sent);
+	mesh_counter_add(&ctr[MESH_NET_CTR_tx_bytes], bytes);
+	p->tx_n = 0;
+}

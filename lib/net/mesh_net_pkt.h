@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Pure (no DPDK) Ethernet/ARP/IPv4/UDP parsing and header building for meshd's data plane.
+ * Kept free of DPDK so the parser is unit tested and fuzzed without EAL; lib/net's DPDK
+ * code calls it on mbuf data. Every refusal has its own cause, which lib/net counts.
+ */
+#ifndef MESH_NET_PKT_H
+#define MESH_NET_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MESH_NET_ETH_HLEN 14u
+#define MESH_NET_IP_HLEN 20u
+#define MESH_NET_UDP_HLEN 8u
+#define MESH_NET_HDRS_LEN (MESH_NET_ETH_HLEN + MESH_NET_IP_HLEN + MESH_NET_UDP_HLEN)
+#define MESH_NET_ARP_LEN 28u
+#define MESH_NET_ETHERTYPE_IPV4 0x0800u
+#define MESH_NET_ETHERTYPE_ARP 0x0806u
+#define MESH_NET_IPPROTO_UDP 17u
+#define MESH_NET_ARP_OP_REQUEST 1u
+#define MESH_NET_ARP_OP_REPLY 2u
+
+/** What a received Ethernet frame turned out to be. */
+enum mesh_net_pkt_kind {
+	MESH_NET_PKT_NONE = 0,
+	MESH_NET_PKT_UDP,       /**< IPv4/UDP to our address and port */
+	MESH_NET_PKT_ARP,       /**< well-formed Ethernet/IPv4 ARP */
+};
+
+/**
+ * Parse outcomes: 0 = accepted, otherwise the drop cause. The X-macro gives the counter
+ * names (rx_drop_<name>) in lib/net.
+ */
+#define MESH_NET_PKT_DROPS(X) \
+	X(runt)             /* shorter than an Ethernet header */ \
+	X(not_for_us_mac)   /* unicast to another MAC */ \
+	X(ethertype)        /* neither IPv4 nor ARP (IPv6, VLAN, LLDP ...) */ \
+	X(arp_malformed)    /* truncated or not Ethernet/IPv4 ARP */ \
+	X(ip_header)        /* bad version, IHL or total length */ \
+	X(ip_checksum)      /* IPv4 header checksum mismatch */ \
+	X(ip_fragment)      /* fragments are not reassembled */ \
+	X(ip_not_udp)       /* another IP protocol */ \
+	X(ip_not_for_us)    /* another destination address */ \
+	X(udp_length)       /* UDP length disagrees with the IP packet */ \
+	X(wrong_port)       /* UDP to a port we do not serve */
+
+#define MESH_NET_PKT_DROP_ENUM(name) MESH_NET_PKT_DROP_##name,
+enum mesh_net_pkt_drop {
+	MESH_NET_PKT_OK = 0,
+	MESH_NET_PKT_DROPS(MESH_NET_PKT_DROP_ENUM)
+	MESH_NET_PKT_DROP_MAX
+};
+
+/** Parsed view of a frame; pointers alias the input. Addresses/ports in host order. */
+struct mesh_net_pkt {
+	enum mesh_net_pkt_kind kind;
+	const uint8_t *eth_src;
+	const uint8_t *eth_dst;
+	/* UDP */
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint8_t ttl;
+	const uint8_t *payload;
+	uint16_t payload_len;
+	/* ARP */
+	uint16_t arp_op;
+	const uint8_t *arp_sha;
+	uint32_t arp_spa;
+	uint32_t arp_tpa;
+};
+
+/** Addressing a node filters on. port 0 accepts any UDP port. */
+struct mesh_net_addr {
+	uint8_t mac[6];
+	uint32_t ip;
+	uint16_t port;
+};
+
+/**
+ * Parse @len bytes of an Ethernet frame. The UDP checksum is not verified (kernel veth
+ * peers hand over partial checksums; meshd frames carry their own checksum or AEAD tag);
+ * the IPv4 header checksum is. Returns MESH_NET_PKT_OK or a drop cause (>= 1).
+ */
+int mesh_net_pkt_parse(const uint8_t *frame, size_t len, const struct mesh_net_addr *self,
+		       struct mesh_net_pkt *out);
+
+/** Internet checksum (RFC 1071) over @len bytes, folded, not inverted, seeded by @sum. */
+uint32_t mesh_net_csum_partial(const void *data, size_t len, uint32_t sum);
+
+/** Fold and invert a partial sum into the 16-bit header value. */
+uint16_t mesh_net_csum_fold(uint32_t sum);
+
+/**
+ * Write Ethernet + IPv4 + UDP headers in front of @udp_payload_len payload bytes that
+ * already sit at @frame + MESH_NET_HDRS_LEN, with full IPv4 and UDP checksums.
+ * Returns the frame length (MESH_NET_HDRS_LEN + payload), or 0 if it exceeds 65535 B.
+ */
+size_t mesh_net_pkt_build_udp(uint8_t *frame, const uint8_t *src_mac, const uint8_t *dst_mac,
+			      uint32_t src_ip, uint32_t dst_ip, uint16_t src_port,
+			      uint16_t dst_port, size_t udp_payload_len, uint16_t ip_id);
+
+/** Write a 42-byte ARP request or reply frame. @tha may be NULL (zeros). Returns 42. */
+size_t mesh_net_pkt_build_arp(uint8_t *frame, uint16_t op, const uint8_t *src_mac,
+			      const uint8_t *dst_mac, const uint8_t *sha, uint32_t spa,
+			      const uint8_t *tha, uint32_t tpa);
+
+/** Short name of a drop cause ("runt", "wrong_port", ...). */
+const char *mesh_net_pkt_drop_name(int drop);
+
+/** Parse "a.b.c.d" into a host-order address. 0 or -EINVAL. */
+int mesh_net_ip_parse(const char *s, uint32_t *ip);
+
+/** Format a host-order address into @buf (>= 16 bytes). Returns @buf. */
+char *mesh_net_ip_format(uint32_t ip, char *buf, size_t len);
+
+#endif /* MESH_NET_PKT_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* lib/net private interfaces between the ARP and the rx/tx files. */
+#ifndef MESH_NET_INTERNAL_H
+#define MESH_NET_INTERNAL_H
+
+#include "mesh_net.h"
+
+struct mesh_net_neigh *net_neigh_find(struct mesh_net_port *p, uint32_t ip, bool create,
+				      uint64_t now_ns);
+void net_neigh_learn(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, bool create,
+		     uint64_t now_ns);
+void net_arp_input(struct mesh_net_port *p, const struct mesh_net_pkt *pkt, uint64_t now_ns);
+void net_arp_resolve(struct mesh_net_port *p, struct mesh_net_neigh *n, struct rte_mbuf *m,
+		     uint64_t now_ns);
+
+/** Queue a complete frame for transmission. */
+void net_tx_enqueue_raw(struct mesh_net_port *p, struct rte_mbuf *m);
+/** Write the Ethernet destination of a built UDP frame and queue it. */
+void net_tx_enqueue_resolved(struct mesh_net_port *p, struct rte_mbuf *m,
+			     const struct rte_ether_addr *dst);
+
+#endif
