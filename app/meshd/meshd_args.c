@@ -58,7 +58,7 @@ meshd_usage(const char *prog)
 	       "  --port-id N             ethdev port to use (default 0)\n"
 	       "  --cluster-id N          cluster id carried in every frame (default 0x%x)\n"
 	       "  --poll-mode MODE        backoff (default: sleeps when idle) | busy (dedicated cores)\n"
-	       "  --idle-sleep-us N       longest idle sleep in backoff mode (default 200)\n"
+	       "  --idle-sleep-us N       longest idle sleep in backoff mode (default 500)\n"
 	       "  --peer A.B.C.D[:PORT]   send periodic hellos to this peer (repeatable)\n"
 	       "  --hello-interval-ms N   hello period (default 1000)\n"
 	       "  --help, --version\n",
@@ -268,7 +268,7 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 	cfg->udp_port = MESHD_DEFAULT_PORT;
 	cfg->cluster_id = MESHD_DEFAULT_CLUSTER;
 	cfg->poll_mode = MESH_NET_POLL_BACKOFF;
-	cfg->idle_sleep_max_us = 200;
+	cfg->idle_sleep_max_us = 500;
 	cfg->hello_interval_ms = 1000;
 
 	/* first pass: only --config and --help/--version, so the file is applied first */
