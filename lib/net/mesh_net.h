@@ -65,6 +65,7 @@ struct mesh_net_port_cfg {
 	uint32_t cluster_id;    /* 0 accepts any cluster */
 	uint32_t n_mbufs;       /* mempool size (default 4095) */
 	uint16_t n_rxd, n_txd;  /* descriptors (default 1024) */
+	uint8_t mac[6];         /* override the port's MAC (all zero: keep the port's) */
 };
 
 struct mesh_net_port {

@@ -50,6 +50,37 @@ mesh_net_ctr(struct mesh_net_port *p)
 	return mesh_counters_row(&p->ctr, lc < RTE_MAX_LCORE ? lc : RTE_MAX_LCORE);
 }
 
+/*
+ * The MAC meshd answers ARP with. An override is programmed into the port; ports that
+ * cannot take it (net_ring) or that report no address (all zero) get a software MAC,
+ * random and locally administered when none was given, and are put in promiscuous mode
+ * so frames for it are still delivered.
+ */
+static int
+port_mac(const struct mesh_net_port_cfg *cfg, struct rte_ether_addr *mac)
+{
+	static const uint8_t zero[6];
+	int ret;
+
+	if (memcmp(cfg->mac, zero, 6) != 0) {
+		memcpy(mac->addr_bytes, cfg->mac, 6);
+		ret = rte_eth_dev_default_mac_addr_set(cfg->port_id, mac);
+		if (ret == 0)
+			return 0;
+	} else {
+		ret = rte_eth_macaddr_get(cfg->port_id, mac);
+		if (ret < 0)
+			return ret;
+		if (!rte_is_zero_ether_addr(mac))
+			return 0;
+		rte_eth_random_addr(mac->addr_bytes);
+	}
+	MESH_RTE_LOG(NOTICE, net, "port %u: using software MAC " RTE_ETHER_ADDR_PRT_FMT
+		     " in promiscuous mode", cfg->port_id, RTE_ETHER_ADDR_BYTES(mac));
+	ret = rte_eth_promiscuous_enable(cfg->port_id);
+	return ret == -ENOTSUP ? 0 : ret;
+}
+
 int
 mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 {
@@ -116,7 +147,7 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 		MESH_RTE_LOG(ERR, net, "start port %u: %s", cfg->port_id, strerror(-ret));
 		goto fail;
 	}
-	ret = rte_eth_macaddr_get(cfg->port_id, &mac);
+	ret = port_mac(cfg, &mac);
 	if (ret < 0)
 		goto fail_started;
 	memcpy(p->self.mac, mac.addr_bytes, 6);
