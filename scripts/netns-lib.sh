@@ -3,9 +3,13 @@
 # benchmarks (see doc/architecture.md, "Test topology"). Source it, set MESH_NS (a short
 # unique prefix) and MESHD (path to the meshd binary), then:
 #
-#   mesh_topo_up N          bridge namespace ${MESH_NS}sw + N node namespaces ${MESH_NS}m<i>
-#                           (eth0 carries no kernel IP: DPDK af_packet owns it) + a client
-#                           namespace ${MESH_NS}c with 10.99.0.100/24 for kernel tools
+#   mesh_topo_up N [kernel] bridge namespace ${MESH_NS}sw + N node namespaces ${MESH_NS}m<i>
+#                           (eth0 carries no kernel IP: DPDK af_packet owns it; with
+#                           "kernel", eth0 of node i gets 10.99.0.i/24 for kernel-socket
+#                           peers such as the memberlist benchmark) + a client namespace
+#                           ${MESH_NS}c with 10.99.0.100/24 for kernel tools
+#   mesh_loss I PCT         drop PCT % of node I's outgoing frames (nftables netdev ingress
+#                           on its bridge port; PCT 0 removes the rule)
 #   mesh_node_start I ARGS  start meshd node I (10.99.0.I) in its namespace, backoff mode,
 #                           unique --file-prefix ${MESH_NS}n<I>; ARGS go after "--"
 #   mesh_node_stop I [SIG]  signal node I (TERM by default) and wait for it
@@ -24,7 +28,7 @@ MESH_N=0
 mesh_ip() { echo "10.99.0.$1"; }
 
 mesh_topo_up() {
-  local n=$1 i
+  local n=$1 kernel=${2:-} i
   MESH_N=$n
   MESH_LOGDIR=${MESH_LOGDIR:-/tmp/${MESH_NS}-logs}
   mkdir -p "$MESH_LOGDIR"
@@ -42,6 +46,22 @@ mesh_topo_up() {
     ip -n "${MESH_NS}sw" link set "$port" up
   done
   ip -n "${MESH_NS}c" addr add 10.99.0.100/24 dev eth0
+  if [ "$kernel" = kernel ]; then
+    for i in $(seq 1 "$n"); do
+      ip -n "${MESH_NS}m$i" addr add "$(mesh_ip "$i")/24" dev eth0
+    done
+  fi
+}
+
+mesh_loss() {
+  local i=$1 pct=$2
+  ip netns exec "${MESH_NS}sw" nft delete table netdev "loss_p$i" 2>/dev/null || true
+  [ "$pct" -gt 0 ] || return 0
+  ip netns exec "${MESH_NS}sw" nft -f - <<NFT
+table netdev loss_p$i {
+  chain in { type filter hook ingress device p$i priority 0; numgen random mod 100 < $pct drop; }
+}
+NFT
 }
 
 mesh_node_start() {
