@@ -11,7 +11,8 @@
 #   mesh_loss I PCT         drop PCT % of node I's outgoing frames (nftables netdev ingress
 #                           on its bridge port; PCT 0 removes the rule)
 #   mesh_node_start I ARGS  start meshd node I (10.99.0.I) in its namespace, backoff mode,
-#                           unique --file-prefix ${MESH_NS}n<I>; ARGS go after "--"
+#                           unique --file-prefix ${MESH_NS}n<I>; ARGS go after "--";
+#                           MESH_LCORES='(0-2)@(0-1)' replaces the single "-l CPU"
 #   mesh_node_stop I [SIG]  signal node I (TERM by default) and wait for it
 #   mesh_tel I CMD          one telemetry query through dpdk-telemetry.py, JSON on stdout
 #   mesh_tel_get I CMD PATH value at a dotted PATH in the reply (e.g. net.rx_hello)
@@ -67,8 +68,10 @@ NFT
 mesh_node_start() {
   local i=$1; shift
   local prefix="${MESH_NS}n$i" cpu=$(( (i - 1) % $(nproc) ))
+  local cores=(-l "$cpu")
+  [ -n "${MESH_LCORES:-}" ] && cores=(--lcores "$MESH_LCORES")
   rm -rf "/var/run/dpdk/$prefix"
-  ip netns exec "${MESH_NS}m$i" "$MESHD" -l "$cpu" --no-huge -m "$MESH_EAL_MEM" --no-pci \
+  ip netns exec "${MESH_NS}m$i" "$MESHD" "${cores[@]}" --no-huge -m "$MESH_EAL_MEM" --no-pci \
     --no-shconf --file-prefix "$prefix" --vdev=net_af_packet0,iface=eth0 \
     --log-level=lib.eal:warning --log-level='pmd.*:warning' -- \
     --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode backoff "$@" \

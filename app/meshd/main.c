@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * meshd: EAL start-up, configuration, port bring-up, telemetry, the poll loop and a clean
- * shutdown on SIGINT/SIGTERM. At this step the node runs run-to-completion on the main
- * lcore: receive, answer ARP and hellos, send its own hellos, flush, and back off when idle.
+ * meshd: EAL start-up, configuration, port bring-up, telemetry, the lcore role loops
+ * (meshd_lcore.c) and a clean shutdown on SIGINT/SIGTERM.
  * Exit codes: 0 clean shutdown, 1 runtime failure (EAL, port), 2 bad arguments or config.
  */
 #include <errno.h>
@@ -21,26 +20,12 @@
 #include "mesh_telemetry.h"
 #include "meshd.h"
 
-static volatile sig_atomic_t quit_signal;
+static volatile int quit_signal;
 
 static void
 on_signal(int sig)
 {
 	quit_signal = sig;
-}
-
-static void
-poll_gauges(void *ctx, struct rte_tel_data *dict)
-{
-	const struct mesh_net_backoff *b = ctx;
-
-	rte_tel_data_add_dict_u64(dict, "polls", __atomic_load_n(&b->polls, __ATOMIC_RELAXED));
-	rte_tel_data_add_dict_u64(dict, "busy_polls",
-				  __atomic_load_n(&b->busy_polls, __ATOMIC_RELAXED));
-	rte_tel_data_add_dict_u64(dict, "idle_sleeps",
-				  __atomic_load_n(&b->sleeps, __ATOMIC_RELAXED));
-	rte_tel_data_add_dict_u64(dict, "idle_slept_us",
-				  __atomic_load_n(&b->slept_us, __ATOMIC_RELAXED));
 }
 
 static int
@@ -60,8 +45,6 @@ setup(struct meshd *d)
 	ret = mesh_net_port_init(&d->port, &pcfg);
 	if (ret < 0)
 		return ret;
-	mesh_net_backoff_init(&d->backoff, d->cfg.poll_mode, d->cfg.idle_sleep_max_us);
-
 	snprintf(info.name, sizeof(info.name), "%s", d->cfg.name);
 	mesh_net_ip_format(d->cfg.ip, info.ip, sizeof(info.ip));
 	snprintf(info.mac, sizeof(info.mac), "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -72,6 +55,9 @@ setup(struct meshd *d)
 	info.cluster_id = d->cfg.cluster_id;
 	info.poll_mode = mesh_net_poll_mode_name(d->cfg.poll_mode);
 	info.lcores = rte_lcore_count();
+	ret = meshd_lcores_setup(d);
+	if (ret < 0)
+		return ret;
 	info.start_ns = mesh_time_mono_ns();
 	ret = mesh_telemetry_init(&info);
 	if (ret < 0) {
@@ -79,28 +65,8 @@ setup(struct meshd *d)
 		return ret;
 	}
 	mesh_telemetry_counters_add("net", &d->port.ctr);
-	mesh_telemetry_gauges_add("poll", poll_gauges, &d->backoff);
 	meshd_hello_telemetry(d);
 	return 0;
-}
-
-static void
-run(struct meshd *d)
-{
-	uint64_t next_arp = 0;
-
-	while (!quit_signal) {
-		uint64_t now = mesh_tsc_now_ns();
-		uint16_t n = mesh_net_rx(&d->port, meshd_frame_input, d, now);
-
-		meshd_hello_tick(d, now);
-		if (now >= next_arp) {
-			mesh_net_arp_tick(&d->port, now);
-			next_arp = now + 10 * MESH_NS_PER_MS;
-		}
-		mesh_net_tx_flush(&d->port);
-		mesh_net_backoff_poll(&d->backoff, n);
-	}
 }
 
 int
@@ -137,9 +103,10 @@ main(int argc, char **argv)
 	MESH_RTE_LOG(NOTICE, app, "node %s on %s:%u, %s polling, %u peer(s)", d.cfg.name,
 		     mesh_net_ip_format(d.cfg.ip, ip, sizeof(ip)), d.cfg.udp_port,
 		     mesh_net_poll_mode_name(d.cfg.poll_mode), d.cfg.n_peers);
-	run(&d);
+	meshd_lcores_run(&d, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
 	mesh_telemetry_fini();
+	meshd_lcores_fini(&d);
 	mesh_net_port_fini(&d.port);
 	rte_eal_cleanup();
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mesh_handoff.h"
 #include "mesh_net.h"
 
 #define MESHD_DEFAULT_PORT 39527
@@ -32,14 +33,34 @@ struct meshd_cfg {
 	enum mesh_net_poll_mode poll_mode;
 	uint32_t idle_sleep_max_us;
 	uint32_t hello_interval_ms;
+	/* lcore of each role (UINT32_MAX = the main lcore); all equal = run to completion */
+	unsigned lcore_rx, lcore_merge, lcore_tx;
 	unsigned n_peers;
 	struct meshd_peer peers[MESHD_MAX_PEERS];
+};
+
+enum meshd_role {
+	MESHD_ROLE_RX = 1 << 0,
+	MESHD_ROLE_MERGE = 1 << 1,
+	MESHD_ROLE_TX = 1 << 2,
+};
+
+/* One poll loop per lcore that has a role; its statistics feed /mesh/lcores. */
+struct meshd_lcore {
+	unsigned lcore_id;
+	unsigned roles; /* enum meshd_role bits */
+	struct mesh_net_backoff backoff;
 };
 
 struct meshd {
 	struct meshd_cfg cfg;
 	struct mesh_net_port port;
-	struct mesh_net_backoff backoff;
+	unsigned n_lcores;
+	struct meshd_lcore lcores[3];
+	/* SPSC rings between roles on different lcores (ring == NULL when co-located) */
+	struct mesh_handoff rx_merge;  /* valid frames */
+	struct mesh_handoff rx_tx;     /* ARP packets: the tx lcore owns the neighbour table */
+	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
 	uint64_t boot_gen;
 	uint64_t node_id;
 	uint64_t tx_seq;
@@ -56,9 +77,21 @@ int meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv);
 /** Print usage to stdout. */
 void meshd_usage(const char *prog);
 
-/** Handle one valid frame (consumes the mbuf). */
-void meshd_frame_input(void *ctx, struct mesh_net_port *port, const struct mesh_net_frame *f,
+/** Merge role: handle one valid frame (consumes the mbuf). */
+void meshd_frame_input(void *ctx, struct mesh_net_port *port, struct rte_mbuf *m,
 		       uint64_t now_ns);
+
+/** Merge role: hand a prepared datagram to the tx role (ring, or directly when co-located). */
+void meshd_emit(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns);
+
+/** Plan the lcores from the configuration and create the rings. 0 or -errno (logged). */
+int meshd_lcores_setup(struct meshd *d);
+
+/** Launch the role loops (workers, then the main lcore's own) and wait for them. */
+void meshd_lcores_run(struct meshd *d, volatile int *quit);
+
+/** Free the rings and what they still hold. */
+void meshd_lcores_fini(struct meshd *d);
 
 /** Send a hello to every configured peer when due. */
 void meshd_hello_tick(struct meshd *d, uint64_t now_ns);

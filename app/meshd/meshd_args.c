@@ -27,6 +27,9 @@ enum {
 	OPT_IDLE_SLEEP,
 	OPT_PEER,
 	OPT_HELLO_MS,
+	OPT_LCORE_RX,
+	OPT_LCORE_MERGE,
+	OPT_LCORE_TX,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -42,6 +45,9 @@ static const struct option long_opts[] = {
 	{ "idle-sleep-us", required_argument, NULL, OPT_IDLE_SLEEP },
 	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "hello-interval-ms", required_argument, NULL, OPT_HELLO_MS },
+	{ "lcore-rx", required_argument, NULL, OPT_LCORE_RX },
+	{ "lcore-merge", required_argument, NULL, OPT_LCORE_MERGE },
+	{ "lcore-tx", required_argument, NULL, OPT_LCORE_TX },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -51,7 +57,7 @@ void
 meshd_usage(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- [options]\n"
-	       "  --config FILE           INI file ([node], [hello]); options below override it\n"
+	       "  --config FILE           INI file ([node], [hello], [lcores]); options override it\n"
 	       "  --name NAME             node name (letters, digits, . _ -; max 63)\n"
 	       "  --ip A.B.C.D            IPv4 address meshd answers on (ARP and UDP)\n"
 	       "  --port N                UDP port (default %u)\n"
@@ -61,6 +67,10 @@ meshd_usage(const char *prog)
 	       "  --idle-sleep-us N       longest idle sleep in backoff mode (default 500)\n"
 	       "  --peer A.B.C.D[:PORT]   send periodic hellos to this peer (repeatable)\n"
 	       "  --hello-interval-ms N   hello period (default 1000)\n"
+	       "  --lcore-rx N, --lcore-merge N, --lcore-tx N\n"
+	       "                          lcore of each role (default: all on the main lcore,\n"
+	       "                          run to completion); roles on different lcores use\n"
+	       "                          SPSC rings, e.g. --lcores '(0-2)@(0-1)' with 0, 1, 2\n"
 	       "  --help, --version\n",
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER);
 }
@@ -163,6 +173,13 @@ apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
 	case OPT_PEER:
 		ret = add_peer(cfg, val);
 		break;
+	case OPT_LCORE_RX:
+	case OPT_LCORE_MERGE:
+	case OPT_LCORE_TX:
+		ret = parse_u64(val, RTE_MAX_LCORE - 1, &v);
+		*(opt == OPT_LCORE_RX ? &cfg->lcore_rx
+		  : opt == OPT_LCORE_MERGE ? &cfg->lcore_merge : &cfg->lcore_tx) = (unsigned)v;
+		break;
 	case OPT_HELLO_MS:
 		ret = parse_u64(val, 3600000, &v);
 		if (ret == 0 && v == 0)
@@ -192,6 +209,9 @@ static const struct {
 	{ "node", "poll_mode", OPT_POLL },
 	{ "node", "idle_sleep_us", OPT_IDLE_SLEEP },
 	{ "hello", "interval_ms", OPT_HELLO_MS },
+	{ "lcores", "rx", OPT_LCORE_RX },
+	{ "lcores", "merge", OPT_LCORE_MERGE },
+	{ "lcores", "tx", OPT_LCORE_TX },
 };
 
 static int
@@ -227,7 +247,8 @@ load_file(struct meshd_cfg *cfg, const char *path)
 		struct rte_cfgfile_entry entries[64];
 		int n = rte_cfgfile_section_entries(f, names[s], entries, 64);
 
-		if (strcmp(names[s], "node") != 0 && strcmp(names[s], "hello") != 0) {
+		if (strcmp(names[s], "node") != 0 && strcmp(names[s], "hello") != 0 &&
+		    strcmp(names[s], "lcores") != 0) {
 			fprintf(stderr, "meshd: %s: unknown section [%s]\n", path, names[s]);
 			ret = -EINVAL;
 			break;
@@ -270,6 +291,7 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 	cfg->poll_mode = MESH_NET_POLL_BACKOFF;
 	cfg->idle_sleep_max_us = 500;
 	cfg->hello_interval_ms = 1000;
+	cfg->lcore_rx = cfg->lcore_merge = cfg->lcore_tx = UINT32_MAX; /* = main lcore */
 
 	/* first pass: only --config and --help/--version, so the file is applied first */
 	optind = 1;

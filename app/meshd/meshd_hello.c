@@ -38,14 +38,16 @@ frame_send(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type, ui
 	};
 
 	mesh_wire_frame_seal_csum(frame, mesh_wire_frame_size(len, 0), &h);
-	mesh_net_udp_send(&d->port, m, ip, port, now_ns);
+	mesh_net_udp_prepare(&d->port, m, ip, port);
+	meshd_emit(d, m, now_ns);
 }
 
 static void
-hello_reply(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_ns)
+hello_reply(struct meshd *d, struct rte_mbuf *req, uint64_t now_ns)
 {
+	const struct mesh_net_meta *meta = mesh_net_meta(req);
 	size_t name_len = strlen(d->cfg.name);
-	uint16_t echo = MESH_MIN(f->hdr->length, ECHO_MAX);
+	uint16_t echo = MESH_MIN(meta->payload_len, ECHO_MAX);
 	uint16_t len = (uint16_t)(1 + name_len + echo);
 	uint8_t *payload, *frame;
 	struct rte_mbuf *m = frame_alloc(d, len, &payload, &frame);
@@ -54,16 +56,18 @@ hello_reply(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_ns)
 		return;
 	payload[0] = (uint8_t)name_len;
 	memcpy(payload + 1, d->cfg.name, name_len);
-	memcpy(payload + 1 + name_len, f->payload, echo);
-	frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO_REPLY, len, f->src_ip, f->src_port, now_ns);
+	memcpy(payload + 1 + name_len, mesh_net_frame_payload(req), echo);
+	frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO_REPLY, len, meta->peer_ip, meta->peer_port,
+		   now_ns);
 	mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_tx_hello_reply], 1);
 }
 
 static void
-hello_reply_input(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_ns)
+hello_reply_input(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
 {
-	const uint8_t *p = f->payload;
-	uint16_t len = f->hdr->length;
+	const struct mesh_net_meta *meta = mesh_net_meta(m);
+	const uint8_t *p = mesh_net_frame_payload(m);
+	uint16_t len = meta->payload_len;
 	uint64_t sent = 0;
 
 	mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_rx_hello_reply], 1);
@@ -71,7 +75,7 @@ hello_reply_input(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_
 		return; /* not one of ours: counted, nothing to learn */
 	for (unsigned i = 0; i < d->cfg.n_peers; i++) {
 		struct meshd_peer *peer = &d->cfg.peers[i];
-		if (peer->ip != f->src_ip || peer->port != f->src_port)
+		if (peer->ip != meta->peer_ip || peer->port != meta->peer_port)
 			continue;
 		memcpy(&sent, p + 1 + p[0], 8);
 		peer->replies++;
@@ -82,25 +86,24 @@ hello_reply_input(struct meshd *d, const struct mesh_net_frame *f, uint64_t now_
 }
 
 void
-meshd_frame_input(void *ctx, struct mesh_net_port *port, const struct mesh_net_frame *f,
-		  uint64_t now_ns)
+meshd_frame_input(void *ctx, struct mesh_net_port *port, struct rte_mbuf *m, uint64_t now_ns)
 {
 	struct meshd *d = ctx;
 	uint64_t *ctr = mesh_net_ctr(port);
 
-	switch (f->hdr->type) {
+	switch (mesh_net_meta(m)->type) {
 	case MESH_WIRE_TYPE_HELLO:
 		mesh_counter_add(&ctr[MESH_NET_CTR_rx_hello], 1);
-		hello_reply(d, f, now_ns);
+		hello_reply(d, m, now_ns);
 		break;
 	case MESH_WIRE_TYPE_HELLO_REPLY:
-		hello_reply_input(d, f, now_ns);
+		hello_reply_input(d, m, now_ns);
 		break;
 	default:
 		mesh_counter_add(&ctr[MESH_NET_CTR_rx_drop_unhandled_type], 1);
 		break;
 	}
-	rte_pktmbuf_free(f->mbuf);
+	rte_pktmbuf_free(m);
 }
 
 void

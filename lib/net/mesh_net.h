@@ -81,18 +81,40 @@ struct mesh_net_port {
 	struct mesh_ratelimit drop_log;
 };
 
-/** What the rx path hands to its consumer for one valid meshd frame. */
-struct mesh_net_frame {
-	struct rte_mbuf *mbuf;          /* owned by the callback from here on */
-	const struct mesh_wire_hdr *hdr;
-	const uint8_t *payload;         /* aliases the mbuf */
-	uint32_t src_ip;
-	uint16_t src_port;
+/*
+ * Per-packet metadata kept in the mbuf private area (the port's pool is created with room
+ * for it), so a packet can cross lcores through a ring of bare mbuf pointers: the rx stage
+ * fills it for valid frames, the merge stage reads it, and for outbound frames the builder
+ * records the destination that the tx stage resolves.
+ */
+struct mesh_net_meta {
+	uint64_t sender_id;   /* rx: frame header sender id */
+	uint64_t seq;         /* rx: frame header sequence */
+	uint64_t rx_ns;       /* rx: time the burst was received */
+	uint32_t peer_ip;     /* rx: source address; tx: destination address */
+	uint16_t peer_port;   /* rx: source port; tx: destination port */
+	uint16_t payload_off; /* rx: frame payload offset from the start of mbuf data */
+	uint16_t payload_len; /* rx: frame payload length */
+	uint8_t type;         /* rx: frame type */
+	uint8_t flags;        /* rx: frame flags */
 };
 
-/** Consumer of valid frames; must free or keep the mbuf. */
-typedef void (*mesh_net_frame_f)(void *ctx, struct mesh_net_port *port,
-				 const struct mesh_net_frame *f, uint64_t now_ns);
+static inline struct mesh_net_meta *
+mesh_net_meta(struct rte_mbuf *m)
+{
+	return (struct mesh_net_meta *)rte_mbuf_to_priv(m);
+}
+
+/** The frame payload of a received frame (zero copy: it aliases the mbuf). */
+static inline const uint8_t *
+mesh_net_frame_payload(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, const uint8_t *, mesh_net_meta(m)->payload_off);
+}
+
+/** Consumer of valid frames (run-to-completion helper); must free or keep the mbuf. */
+typedef void (*mesh_net_frame_f)(void *ctx, struct mesh_net_port *port, struct rte_mbuf *m,
+				 uint64_t now_ns);
 
 /** Configure and start @cfg->port_id with one rx and one tx queue. 0 or -errno. */
 int mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg);
@@ -103,23 +125,45 @@ void mesh_net_port_fini(struct mesh_net_port *p);
 /** The counter row of the calling thread. */
 uint64_t *mesh_net_ctr(struct mesh_net_port *p);
 
-/**
- * Poll one burst: answer ARP, learn neighbours, check meshd frames and pass the valid
- * ones to @cb. Returns the number of packets received (0 = idle poll).
+/*
+ * Stages. The rx stage (one lcore) classifies a burst; the tx stage (one lcore) owns the
+ * tx queue and the neighbour table, so ARP packets go to it; frames go to whoever merges.
+ * In run-to-completion mode one lcore calls all of them (mesh_net_rx does rx+ARP).
  */
+
+/**
+ * Rx stage: poll one burst, drop and count what is not for meshd, fill the metadata of
+ * valid frames. Valid frames land in @frames (*@n_frames), ARP packets in @arp
+ * (*@n_arp); both arrays hold MESH_NET_BURST. Returns the number of packets received.
+ */
+uint16_t mesh_net_rx_classify(struct mesh_net_port *p, uint64_t now_ns,
+			      struct rte_mbuf **frames, uint16_t *n_frames,
+			      struct rte_mbuf **arp, uint16_t *n_arp);
+
+/** Tx stage: answer/learn from one ARP packet (consumes it). */
+void mesh_net_arp_input(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns);
+
+/** Run-to-completion: classify a burst, handle ARP, hand valid frames to @cb. */
 uint16_t mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t now_ns);
 
-/** Allocate an mbuf for a UDP datagram of @len bytes; *@payload is where to write it. */
+/** Any lcore: an mbuf for a UDP datagram of @len bytes; *@payload is where to write it. */
 struct rte_mbuf *mesh_net_udp_alloc(struct mesh_net_port *p, uint16_t len, uint8_t **payload);
 
+/** Any lcore: write IPv4/UDP headers with checksums and record the destination. */
+void mesh_net_udp_prepare(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
+			  uint16_t dst_port);
+
 /**
- * Fill Ethernet/IPv4/UDP headers and queue @m for @dst_ip:@dst_port. Resolves the MAC with
+ * Tx stage: resolve the destination MAC of a prepared datagram and queue it; resolves with
  * ARP if needed (holding a few packets per neighbour). Consumes @m in every case.
  */
+void mesh_net_tx_submit(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns);
+
+/** Run-to-completion: prepare + submit. */
 void mesh_net_udp_send(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
 		       uint16_t dst_port, uint64_t now_ns);
 
-/** Transmit what is queued; what the NIC refuses is freed and counted (tx_drop_full). */
+/** Tx stage: transmit what is queued; what the NIC refuses is freed, counted tx_drop_full. */
 void mesh_net_tx_flush(struct mesh_net_port *p);
 
 /** Retry or expire unresolved neighbours (call every few ms). */

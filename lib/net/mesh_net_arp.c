@@ -93,17 +93,26 @@ send_arp(struct mesh_net_port *p, uint16_t op, const uint8_t *dst_mac, const uin
 }
 
 void
-net_arp_input(struct mesh_net_port *p, const struct mesh_net_pkt *pkt, uint64_t now_ns)
+mesh_net_arp_input(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns)
 {
 	uint64_t *ctr = mesh_net_ctr(p);
-	bool for_us = pkt->arp_tpa == p->self.ip;
+	struct mesh_net_pkt pkt;
+	bool for_us;
 
-	mesh_counter_add(&ctr[pkt->arp_op == MESH_NET_ARP_OP_REQUEST ? MESH_NET_CTR_rx_arp_request
-								     : MESH_NET_CTR_rx_arp_reply], 1);
+	/* classified as ARP by the rx stage; parse again here, it is 42 bytes */
+	if (mesh_net_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+			       &p->self, &pkt) != MESH_NET_PKT_OK || pkt.kind != MESH_NET_PKT_ARP) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	for_us = pkt.arp_tpa == p->self.ip;
+	mesh_counter_add(&ctr[pkt.arp_op == MESH_NET_ARP_OP_REQUEST ? MESH_NET_CTR_rx_arp_request
+								    : MESH_NET_CTR_rx_arp_reply], 1);
 	/* RFC 826: update an existing entry always; create one only if the ARP targets us */
-	net_neigh_learn(p, pkt->arp_spa, pkt->arp_sha, for_us, now_ns);
-	if (for_us && pkt->arp_op == MESH_NET_ARP_OP_REQUEST)
-		send_arp(p, MESH_NET_ARP_OP_REPLY, pkt->eth_src, pkt->arp_sha, pkt->arp_spa);
+	net_neigh_learn(p, pkt.arp_spa, pkt.arp_sha, for_us, now_ns);
+	if (for_us && pkt.arp_op == MESH_NET_ARP_OP_REQUEST)
+		send_arp(p, MESH_NET_ARP_OP_REPLY, pkt.eth_src, pkt.arp_sha, pkt.arp_spa);
+	rte_pktmbuf_free(m);
 }
 
 void

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Receive and transmit paths of lib/net. Receive: burst in, prefetch, parse L2-L4 in place,
- * ARP to the ARP code, UDP to our port through the meshd frame check, valid frames to the
- * consumer callback with the mbuf (zero copy); counters are accumulated per burst and
- * written once. Transmit: frames are built directly in mbufs and sent in bursts.
+ * Receive and transmit stages of lib/net.
+ * Rx: burst in, prefetch, parse L2-L4 in place, check the meshd frame, record what the next
+ * stage needs in the mbuf's private area, sort into frames and ARP; everything else is
+ * dropped under its own counter; counters are accumulated per burst and written once.
+ * Tx: frames are built directly in mbufs; the tx stage resolves next-hop MACs (it owns the
+ * neighbour table) and sends in bursts.
+ * Neighbour learning from frames happens only in run-to-completion mode (mesh_net_rx),
+ * where one lcore owns both stages; split lcores rely on ARP alone.
  */
 #include <string.h>
 
@@ -22,14 +26,14 @@ count_drop(struct mesh_net_port *p, uint64_t *ctr, unsigned idx, const char *why
 		MESH_RTE_LOG(DEBUG, net, "drop: %s", why);
 }
 
-static void
-rx_one(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, mesh_net_frame_f cb,
-       void *ctx, uint64_t now_ns)
+/* Classify one packet: 1 = valid frame (meta filled), 2 = ARP, 0 = dropped and freed. */
+static int
+classify(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, uint64_t now_ns)
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mesh_net_meta *meta;
 	struct mesh_net_pkt pkt;
 	struct mesh_wire_hdr hdr;
-	struct mesh_net_frame f;
 	enum mesh_wire_err werr;
 	int drop;
 
@@ -43,38 +47,40 @@ rx_one(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, mesh_net_fram
 			   mesh_net_pkt_drop_name(drop), now_ns);
 		goto free;
 	}
-	if (pkt.kind == MESH_NET_PKT_ARP) {
-		net_arp_input(p, &pkt, now_ns);
-		goto free;
-	}
+	if (pkt.kind == MESH_NET_PKT_ARP)
+		return 2;
 	werr = mesh_wire_frame_open_csum(pkt.payload, pkt.payload_len, p->cluster_id, &hdr);
 	if (werr != MESH_WIRE_OK) {
 		count_drop(p, ctr, MESH_NET_CTR_FRAME_DROP_BASE + werr - 1,
 			   mesh_wire_err_name(werr), now_ns);
 		goto free;
 	}
-	mesh_counter_add(&ctr[MESH_NET_CTR_rx_frames], 1);
-	/* an authenticated frame proves where its sender lives */
-	net_neigh_learn(p, pkt.src_ip, pkt.eth_src, true, now_ns);
-	f.mbuf = m;
-	f.hdr = &hdr;
-	f.payload = pkt.payload + MESH_WIRE_HDR_LEN;
-	f.src_ip = pkt.src_ip;
-	f.src_port = pkt.src_port;
-	cb(ctx, p, &f, now_ns);
-	return;
+	meta = mesh_net_meta(m);
+	meta->sender_id = hdr.sender_id;
+	meta->seq = hdr.seq;
+	meta->rx_ns = now_ns;
+	meta->peer_ip = pkt.src_ip;
+	meta->peer_port = pkt.src_port;
+	meta->payload_off = (uint16_t)(pkt.payload + MESH_WIRE_HDR_LEN - data);
+	meta->payload_len = hdr.length;
+	meta->type = hdr.type;
+	meta->flags = hdr.flags;
+	return 1;
 free:
 	rte_pktmbuf_free(m);
+	return 0;
 }
 
 uint16_t
-mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t now_ns)
+mesh_net_rx_classify(struct mesh_net_port *p, uint64_t now_ns, struct rte_mbuf **frames,
+		     uint16_t *n_frames, struct rte_mbuf **arp, uint16_t *n_arp)
 {
 	struct rte_mbuf *pkts[MESH_NET_BURST];
 	uint64_t *ctr = mesh_net_ctr(p);
 	uint64_t bytes = 0;
-	uint16_t n, i;
+	uint16_t n, i, nf = 0, na = 0;
 
+	*n_frames = *n_arp = 0;
 	n = rte_eth_rx_burst(p->port_id, 0, pkts, MESH_NET_BURST);
 	if (n == 0)
 		return 0;
@@ -84,10 +90,38 @@ mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t no
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-		rx_one(p, pkts[i], ctr, cb, ctx, now_ns);
+		switch (classify(p, pkts[i], ctr, now_ns)) {
+		case 1:
+			frames[nf++] = pkts[i];
+			break;
+		case 2:
+			arp[na++] = pkts[i];
+			break;
+		}
 	}
 	mesh_counter_add(&ctr[MESH_NET_CTR_rx_packets], n);
 	mesh_counter_add(&ctr[MESH_NET_CTR_rx_bytes], bytes);
+	mesh_counter_add(&ctr[MESH_NET_CTR_rx_frames], nf);
+	*n_frames = nf;
+	*n_arp = na;
+	return n;
+}
+
+uint16_t
+mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t now_ns)
+{
+	struct rte_mbuf *frames[MESH_NET_BURST], *arp[MESH_NET_BURST];
+	uint16_t nf, na, n;
+
+	n = mesh_net_rx_classify(p, now_ns, frames, &nf, arp, &na);
+	for (uint16_t i = 0; i < na; i++)
+		mesh_net_arp_input(p, arp[i], now_ns);
+	for (uint16_t i = 0; i < nf; i++) {
+		const uint8_t *eth = rte_pktmbuf_mtod(frames[i], const uint8_t *);
+		/* an authenticated frame proves where its sender lives */
+		net_neigh_learn(p, mesh_net_meta(frames[i])->peer_ip, eth + 6, true, now_ns);
+		cb(ctx, p, frames[i], now_ns);
+	}
 	return n;
 }
 
@@ -128,20 +162,37 @@ net_tx_enqueue_resolved(struct mesh_net_port *p, struct rte_mbuf *m,
 }
 
 void
-mesh_net_udp_send(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
-		  uint16_t dst_port, uint64_t now_ns)
+mesh_net_udp_prepare(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
+		     uint16_t dst_port)
 {
 	static const uint8_t zero_mac[6];
-	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	struct mesh_net_neigh *n;
+	struct mesh_net_meta *meta = mesh_net_meta(m);
+	uint16_t id = __atomic_fetch_add(&p->ip_id, 1, __ATOMIC_RELAXED);
 
-	mesh_net_pkt_build_udp(f, p->self.mac, zero_mac, p->self.ip, dst_ip, p->self.port,
-			       dst_port, rte_pktmbuf_data_len(m) - MESH_NET_HDRS_LEN, p->ip_id++);
-	n = net_neigh_find(p, dst_ip, true, now_ns);
+	mesh_net_pkt_build_udp(rte_pktmbuf_mtod(m, uint8_t *), p->self.mac, zero_mac, p->self.ip,
+			       dst_ip, p->self.port, dst_port,
+			       rte_pktmbuf_data_len(m) - MESH_NET_HDRS_LEN, id);
+	meta->peer_ip = dst_ip;
+	meta->peer_port = dst_port;
+}
+
+void
+mesh_net_tx_submit(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns)
+{
+	struct mesh_net_neigh *n = net_neigh_find(p, mesh_net_meta(m)->peer_ip, true, now_ns);
+
 	if (n->resolved)
 		net_tx_enqueue_resolved(p, m, &n->mac);
 	else
 		net_arp_resolve(p, n, m, now_ns);
+}
+
+void
+mesh_net_udp_send(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_ip,
+		  uint16_t dst_port, uint64_t now_ns)
+{
+	mesh_net_udp_prepare(p, m, dst_ip, dst_port);
+	mesh_net_tx_submit(p, m, now_ns);
 }
 
 void

@@ -113,7 +113,8 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 		socket = (int)rte_socket_id();
 	snprintf(pool_name, sizeof(pool_name), "mesh_pool_%u", cfg->port_id);
 	p->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs ? cfg->n_mbufs : 4095, 256,
-					  0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+					  RTE_ALIGN(sizeof(struct mesh_net_meta), RTE_MBUF_PRIV_ALIGN),
+					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (p->pool == NULL) {
 		ret = -rte_errno;
 		MESH_RTE_LOG(ERR, net, "mbuf pool: %s (raise -m or lower n_mbufs)",

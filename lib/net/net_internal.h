@@ -9,7 +9,6 @@ struct mesh_net_neigh *net_neigh_find(struct mesh_net_port *p, uint32_t ip, bool
 				      uint64_t now_ns);
 void net_neigh_learn(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, bool create,
 		     uint64_t now_ns);
-void net_arp_input(struct mesh_net_port *p, const struct mesh_net_pkt *pkt, uint64_t now_ns);
 void net_arp_resolve(struct mesh_net_port *p, struct mesh_net_neigh *n, struct rte_mbuf *m,
 		     uint64_t now_ns);
 

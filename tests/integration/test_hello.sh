@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Integration: two meshd nodes (real EAL, net_af_packet on veth in namespaces joined by a
 # bridge) and a kernel UDP client in a third namespace.
+# Node 1 runs to completion on one lcore; node 2 splits rx, merge and tx over three lcores
+# floating on the 2 CPUs (--lcores '(0-2)@(0-1)') joined by SPSC rings.
 # Checks: ARP resolution and hello round trips from the kernel client; hellos between the
-# two meshd nodes; every kind of malformed input dropped under its own counter while the
+# two meshd nodes; the split node's lcores and rings; every kind of malformed input dropped under its own counter while the
 # node keeps answering; telemetry answers; SIGTERM shuts down cleanly (exit 0).
 # Usage: test_hello.sh MESHD PROBE   (root; exits 77 = skipped when not root)
 set -u
@@ -19,7 +21,8 @@ trap 'mesh_topo_down' EXIT
 
 mesh_topo_up 2
 mesh_node_start 1 --peer 10.99.0.2 --hello-interval-ms 100
-mesh_node_start 2 --peer 10.99.0.1 --hello-interval-ms 100
+MESH_LCORES='(0-2)@(0-1)' mesh_node_start 2 --peer 10.99.0.1 --hello-interval-ms 100 \
+  --lcore-rx 1 --lcore-merge 2 --lcore-tx 0
 
 ok_if "node 1 telemetry answers /mesh/info" mesh_wait_tel 1 /mesh/info port 1 30
 ok_if "node 2 telemetry answers /mesh/info" mesh_wait_tel 2 /mesh/info port 1 30
@@ -40,6 +43,17 @@ ok_if "node 1 gets hello replies from node 2" \
 ok_if "node 2 gets hello replies from node 1" \
   mesh_wait_tel 2 /mesh/stats net.rx_hello_reply 3 20
 is "node 1 sees its peer answering" "$(mesh_tel_get 1 /mesh/stats hello.peers_answering)" 1
+is "node 1 runs all roles on one lcore" "$(mesh_tel_get 1 /mesh/lcores lcore0.roles)" "rx+merge+tx"
+is "node 2 rx role on lcore 1" "$(mesh_tel_get 2 /mesh/lcores lcore1.roles)" "rx"
+is "node 2 merge role on lcore 2" "$(mesh_tel_get 2 /mesh/lcores lcore2.roles)" "merge"
+is "node 2 tx role on lcore 0" "$(mesh_tel_get 2 /mesh/lcores lcore0.roles)" "tx"
+ok_if "node 2 frames crossed the rx->merge ring" \
+  test "$(mesh_tel_get 2 /mesh/stats handoff.rx_merge_deq)" -ge 3
+ok_if "node 2 replies crossed the merge->tx ring" \
+  test "$(mesh_tel_get 2 /mesh/stats handoff.merge_tx_deq)" -ge 3
+is "node 2 rings dropped nothing" "$(mesh_tel_get 2 /mesh/stats handoff.handoff_drop_rx_merge)" 0
+out=$(cli "$PROBE" hello 10.99.0.2 39527 20)
+ok_if "kernel client: 20/20 hellos answered by split node 2 ($out)" test $? -eq 0
 
 # malformed input: each kind must land in its own counter
 declare -A want=(

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lib/net on real EAL with two net_ring ethdevs cross-wired in one process: ARP resolution
+ * lib/net and lib/handoff on real EAL with two net_ring ethdevs cross-wired in one process:
+ * ARP resolution
  * (request, reply, learning, held packets released), a meshd frame delivered zero-copy to
  * the callback, every rx drop cause counted, unresolved neighbours expiring with their held
- * packets counted, the hold queue bound, and the idle back-off schedule.
+ * packets counted, the hold queue bound, the split rx stage feeding an SPSC handoff ring
+ * (overflow dropped and counted), and the idle back-off schedule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <rte_ring.h>
 
 #include "mesh_common_dpdk.h"
+#include "mesh_handoff.h"
 #include "mesh_net.h"
 
 #define IP_A 0x0a000001u
@@ -33,18 +36,22 @@ static unsigned frames_seen;
 static char last_payload[64];
 
 static void
-on_frame(void *ctx, struct mesh_net_port *p, const struct mesh_net_frame *f, uint64_t t)
+on_frame(void *ctx, struct mesh_net_port *p, struct rte_mbuf *m, uint64_t t)
 {
+	const struct mesh_net_meta *meta = mesh_net_meta(m);
+	const uint8_t *payload = mesh_net_frame_payload(m);
+
 	(void)ctx;
 	(void)p;
 	(void)t;
 	frames_seen++;
 	/* zero copy: the payload lives inside the mbuf's data room */
-	assert_true(f->payload >= rte_pktmbuf_mtod(f->mbuf, const uint8_t *));
-	assert_true(f->payload + f->hdr->length <=
-		    rte_pktmbuf_mtod(f->mbuf, const uint8_t *) + rte_pktmbuf_data_len(f->mbuf));
-	snprintf(last_payload, sizeof(last_payload), "%.*s", f->hdr->length, f->payload);
-	rte_pktmbuf_free(f->mbuf);
+	assert_true(payload >= rte_pktmbuf_mtod(m, const uint8_t *));
+	assert_true(payload + meta->payload_len <=
+		    rte_pktmbuf_mtod(m, const uint8_t *) + rte_pktmbuf_data_len(m));
+	assert_int_equal(meta->type, MESH_WIRE_TYPE_HELLO);
+	snprintf(last_payload, sizeof(last_payload), "%.*s", meta->payload_len, payload);
+	rte_pktmbuf_free(m);
 }
 
 static uint64_t
@@ -214,6 +221,37 @@ test_backoff_schedule(void **state)
 	assert_int_equal(b.sleeps, 0);
 }
 
+/* The split path: rx classifies, frames cross an SPSC ring, overflow is counted. */
+static void
+test_split_stages_and_handoff(void **state)
+{
+	struct rte_mbuf *frames[MESH_NET_BURST], *arp[MESH_NET_BURST], *out[MESH_NET_BURST];
+	struct mesh_handoff h;
+	uint16_t nf, na;
+	unsigned got;
+
+	(void)state;
+	assert_int_equal(mesh_handoff_create(&h, "t_rx_merge", 4, 0), 0); /* 3 usable slots */
+	for (int i = 0; i < 5; i++)
+		send_text(&pa, IP_B, "split");
+	mesh_net_tx_flush(&pa);
+	mesh_net_rx_classify(&pb, now, frames, &nf, arp, &na);
+	assert_int_equal(nf, 5);
+	assert_int_equal(na, 0);
+	assert_int_equal(mesh_net_meta(frames[0])->peer_ip, IP_A);
+	assert_int_equal(mesh_net_meta(frames[0])->peer_port, PORT);
+	assert_int_equal(mesh_handoff_put(&h, frames, nf), 3);
+	assert_int_equal(h.drop_full, 2);
+	got = mesh_handoff_get(&h, out, MESH_NET_BURST);
+	assert_int_equal(got, 3);
+	for (unsigned i = 0; i < got; i++)
+		on_frame(NULL, &pb, out[i], now);
+	assert_string_equal(last_payload, "split");
+	assert_int_equal(h.enq, 3);
+	assert_int_equal(h.deq, 3);
+	mesh_handoff_destroy(&h);
+}
+
 static int
 make_port(const char *name, struct rte_ring *rx, struct rte_ring *tx, uint8_t last,
 	  uint32_t ip, struct mesh_net_port *p)
@@ -268,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_arp_then_frame),
 		cmocka_unit_test(test_rx_drop_causes),
 		cmocka_unit_test(test_unresolved_neighbour),
+		cmocka_unit_test(test_split_stages_and_handoff),
 		cmocka_unit_test(test_backoff_schedule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
