@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libmeshclient. Each call encodes one Request, sends it as one SOCK_SEQPACKET message and
+ * reads Responses until the one with its id arrives; events read meanwhile are queued
+ * (bounded; the oldest is dropped and counted into the next event's `dropped`). Replies
+ * are decoded with protobuf-c and copied into caller-owned results before being freed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.pb-c.h"
+#include "mesh_client.h"
+
+#define EVENT_QUEUE 256
+
+struct mesh_client {
+	int fd;
+	int timeout_ms;
+	uint64_t next_id;
+	char error[256];
+	uint8_t *buf; /* MESH_CLIENT_MAX_MSG */
+	Mesh__Client__Event *events[EVENT_QUEUE];
+	unsigned ev_head, ev_count;
+	uint64_t ev_lost;
+};
+
+struct mesh_client *
+mesh_client_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct mesh_client *c;
+
+	if (path == NULL || strlen(path) >= sizeof(sa.sun_path)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->buf = malloc(MESH_CLIENT_MAX_MSG);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	c->timeout_ms = 5000;
+	c->next_id = 1;
+	strcpy(sa.sun_path, path);
+	if (c->buf == NULL || c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		mesh_client_close(c);
+		errno = err;
+		return NULL;
+	}
+	return c;
+}
+
+void
+mesh_client_close(struct mesh_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	while (c->ev_count > 0) {
+		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
+		c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
+		c->ev_count--;
+	}
+	free(c->buf);
+	free(c);
+}
+
+int
+mesh_client_fd(const struct mesh_client *c)
+{
+	return c->fd;
+}
+
+void
+mesh_client_timeout_set(struct mesh_client *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms;
+}
+
+const char *
+mesh_client_error(const struct mesh_client *c)
+{
+	return c->error;
+}
+
+static int
+send_request(struct mesh_client *c, Mesh__Client__Request *req)
+{
+	size_t len = mesh__client__request__get_packed_size(req);
+
+	if (len > MESH_CLIENT_MAX_MSG) {
+		snprintf(c->error, sizeof(c->error), "request of %zu bytes exceeds %d", len,
+			 MESH_CLIENT_MAX_MSG);
+		return -EMSGSIZE;
+	}
+	mesh__client__request__pack(req, c->buf);
+	if (send(c->fd, c->buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read one Response within @timeout_ms (-1 = forever). */
+static int
+read_response(struct mesh_client *c, int timeout_ms, Mesh__Client__Response **out)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = recv(c->fd, c->buf, MESH_CLIENT_MAX_MSG, 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET; /* meshd went away */
+	*out = mesh__client__response__unpack(NULL, (size_t)n, c->buf);
+	return *out != NULL ? 0 : -EBADMSG;
+}
+
+static void
+queue_event(struct mesh_client *c, Mesh__Client__Response *r)
+{
+	Mesh__Client__Event *ev = r->event;
+
+	r->event = NULL;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT__NOT_SET;
+	if (c->ev_count == EVENT_QUEUE) {
+		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
+		c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
+		c->ev_count--;
+		c->ev_lost++;
+	}
+	c->events[(c->ev_head + c->ev_count) % EVENT_QUEUE] = ev;
+	c->ev_count++;
+}
+
+/* Send @req and wait for its Response (caller frees it). Queues events seen meanwhile. */
+static int
+call(struct mesh_client *c, Mesh__Client__Request *req, Mesh__Client__Response **out)
+{
+	int64_t deadline;
+	int ret;
+
+	c->error[0] = '\0';
+	req->id = c->next_id++;
+	ret = send_request(c, req);
+	if (ret < 0)
+		return ret;
+	deadline = now_ms() + c->timeout_ms;
+	for (;;) {
+		Mesh__Client__Response *r;
+		int64_t left = deadline - now_ms();
+
+		if (left < 0)
+			left = 0;
+		ret = read_response(c, c->timeout_ms < 0 ? -1 : (int)left, &r);
+		if (ret < 0)
+			return ret;
+		if (r->id == 0 && r->result_case == MESH__CLIENT__RESPONSE__RESULT_EVENT) {
+			queue_event(c, r);
+			mesh__client__response__free_unpacked(r, NULL);
+			continue;
+		}
+		if (r->id != req->id) { /* a late reply to a call that timed out */
+			mesh__client__response__free_unpacked(r, NULL);
+			continue;
+		}
+		if (r->status != 0) {
+			snprintf(c->error, sizeof(c->error), "%s", r->error ? r->error : "");
+			ret = r->status < 0 ? r->status : -EPROTO;
+			mesh__client__response__free_unpacked(r, NULL);
+			return ret;
+		}
+		*out = r;
+		return 0;
+	}
+}
+
+static int
+call_simple(struct mesh_client *c, Mesh__Client__Request *req)
+{
+	Mesh__Client__Response *r;
+	int ret = call(c, req, &r);
+
+	if (ret == 0)
+		mesh__client__response__free_unpacked(r, NULL);
+	return ret;
+}
+
+static ProtobufCBinaryData
+bin(const void *p, size_t n)
+{
+	return (ProtobufCBinaryData){ .len = n, .data = (uint8_t *)(uintptr_t)p };
+}
+
+int
+mesh_client_put(struct mesh_client *c, const void *key, size_t key_len, const void *value,
+		size_t value_len)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__PutReq put = MESH__CLIENT__PUT_REQ__INIT;
+
+	put.key = bin(key, key_len);
+	put.value = bin(value, value_len);
+	req.op_case = MESH__CLIENT__REQUEST__OP_PUT;
+	req.put = &put;
+	return call_simple(c, &req);
+}
+
+int
+mesh_client_get(struct mesh_client *c, const void *key, size_t key_len,
+		struct mesh_client_value *out)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__GetReq get = MESH__CLIENT__GET_REQ__INIT;
+	Mesh__Client__Response *r;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	get.key = bin(key, key_len);
+	req.op_case = MESH__CLIENT__REQUEST__OP_GET;
+	req.get = &get;
+	ret = call(c, &req, &r);
+	if (ret < 0)
+		return ret;
+	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_GET && r->get->found) {
+		out->found = true;
+		out->len = r->get->value.len;
+		out->data = malloc(out->len + 1); /* NUL-terminated for convenience */
+		if (out->data == NULL) {
+			ret = -ENOMEM;
+		} else {
+			memcpy(out->data, r->get->value.data, out->len);
+			out->data[out->len] = '\0';
+		}
+		out->timestamp = r->get->timestamp;
+		out->replica = r->get->replica;
+	}
+	mesh__client__response__free_unpacked(r, NULL);
+	return ret;
+}
+
+void
+mesh_client_value_free(struct mesh_client_value *v)
+{
+	free(v->data);
+	v->data = NULL;
+}
+
+int
+mesh_client_delete(struct mesh_client *c, const void *key, size_t key_len)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__DeleteReq del = MESH__CLIENT__DELETE_REQ__INIT;
+
+	del.key = bin(key, key_len);
+	req.op_case = MESH__CLIENT__REQUEST__OP_DEL;
+	req.del = &del;
+	return call_simple(c, &req);
+}
+
+int
+mesh_client_keys(struct mesh_client *c, const char *prefix, const char *after, uint32_t limit,
+		 char ***keys, size_t *n, bool *more)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__KeysReq kr = MESH__CLIENT__KEYS_REQ__INIT;
+	Mesh__Client__Response *r;
+	int ret;
+
+	*keys = NULL;
+	*n = 0;
+	*more = false;
+	kr.prefix = bin(prefix, prefix ? strlen(prefix) : 0);
+	kr.after = bin(after, after ? strlen(after) : 0);
+	kr.limit = limit;
+	req.op_case = MESH__CLIENT__REQUEST__OP_KEYS;
+	req.keys = &kr;
+	ret = call(c, &req, &r);
+	if (ret < 0)
+		return ret;
+	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_KEYS && r->keys->n_keys > 0) {
+		*keys = calloc(r->keys->n_keys, sizeof(char *));
+		for (size_t i = 0; *keys != NULL && i < r->keys->n_keys; i++) {
+			(*keys)[i] = malloc(r->keys->keys[i].len + 1);
+			if ((*keys)[i] == NULL)
+				break;
+			memcpy((*keys)[i], r->keys->keys[i].data, r->keys->keys[i].len);
+			(*keys)[i][r->keys->keys[i].len] = '\0';
+			(*n)++;
+		}
+		if (*n != r->keys->n_keys)
+			ret = -ENOMEM;
+		*more = r->keys->more;
+	}
+	mesh__client__response__free_unpacked(r, NULL);
+	return ret;
+}
+
+void
+mesh_client_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; keys != NULL && i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+int
+mesh_client_subscribe(struct mesh_client *c, const char *prefix, uint64_t *subscription)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__SubscribeReq sr = MESH__CLIENT__SUBSCRIBE_REQ__INIT;
+	Mesh__Client__Response *r;
+	int ret;
+
+	sr.prefix = bin(prefix, prefix ? strlen(prefix) : 0);
+	req.op_case = MESH__CLIENT__REQUEST__OP_SUBSCRIBE;
+	req.subscribe = &sr;
+	ret = call(c, &req, &r);
+	if (ret < 0)
+		return ret;
+	*subscription = r->result_case == MESH__CLIENT__RESPONSE__RESULT_SUBSCRIBE
+				? r->subscribe->subscription : 0;
+	mesh__client__response__free_unpacked(r, NULL);
+	return *subscription != 0 ? 0 : -EPROTO;
+}
+
+int
+mesh_client_unsubscribe(struct mesh_client *c, uint64_t subscription)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__UnsubscribeReq ur = MESH__CLIENT__UNSUBSCRIBE_REQ__INIT;
+
+	ur.subscription = subscription;
+	req.op_case = MESH__CLIENT__REQUEST__OP_UNSUBSCRIBE;
+	req.unsubscribe = &ur;
+	return call_simple(c, &req);
+}
+
+static int
+copy_event(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->subscription = e->subscription;
+	ev->tombstone = e->tombstone;
+	ev->dropped = e->dropped + c->ev_lost;
+	ev->origin_ns = e->origin_ns;
+	c->ev_lost = 0;
+	ev->key = malloc(e->key.len + 1);
+	ev->value = malloc(e->value.len + 1);
+	if (ev->key == NULL || ev->value == NULL) {
+		mesh_client_event_free(ev);
+		return -ENOMEM;
+	}
+	memcpy(ev->key, e->key.data, e->key.len);
+	ev->key[e->key.len] = '\0';
+	ev->key_len = e->key.len;
+	memcpy(ev->value, e->value.data, e->value.len);
+	ev->value[e->value.len] = '\0';
+	ev->value_len = e->value.len;
+	return 0;
+}
+
+int
+mesh_client_event_next(struct mesh_client *c, int timeout_ms, struct mesh_client_event *ev)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		Mesh__Client__Response *r;
+		int ret, left;
+
+		if (c->ev_count > 0) {
+			Mesh__Client__Event *e = c->events[c->ev_head];
+			c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
+			c->ev_count--;
+			ret = copy_event(c, e, ev);
+			mesh__client__event__free_unpacked(e, NULL);
+			return ret;
+		}
+		left = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+		ret = read_response(c, left, &r);
+		if (ret < 0)
+			return ret;
+		if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_EVENT)
+			queue_event(c, r);
+		mesh__client__response__free_unpacked(r, NULL);
+	}
+}
+
+void
+mesh_client_event_free(struct mesh_client_event *ev)
+{
+	free(ev->key);
+	free(ev->value);
+	ev->key = ev->value = NULL;
+}
+
+int
+mesh_client_publish(struct mesh_client *c, const void *key, size_t key_len, const void *value,
+		    size_t value_len, const char *target)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__PublishReq pr = MESH__CLIENT__PUBLISH_REQ__INIT;
+
+	pr.key = bin(key, key_len);
+	pr.value = bin(value, value_len);
+	if (target != NULL)
+		pr.target = (char *)(uintptr_t)target;
+	req.op_case = MESH__CLIENT__REQUEST__OP_PUBLISH;
+	req.publish = &pr;
+	return call_simple(c, &req);
+}
+
+int
+mesh_client_members(struct mesh_client *c, struct mesh_client_member **out, size_t *n)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__MembersReq mr = MESH__CLIENT__MEMBERS_REQ__INIT;
+	Mesh__Client__Response *r;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	req.op_case = MESH__CLIENT__REQUEST__OP_MEMBERS;
+	req.members = &mr;
+	ret = call(c, &req, &r);
+	if (ret < 0)
+		return ret;
+	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_MEMBERS &&
+	    r->members->n_members > 0) {
+		*out = calloc(r->members->n_members, sizeof(**out));
+		if (*out == NULL) {
+			ret = -ENOMEM;
+		} else {
+			for (size_t i = 0; i < r->members->n_members; i++) {
+				const Mesh__Client__Member *m = r->members->members[i];
+				struct mesh_client_member *o = &(*out)[i];
+				snprintf(o->name, sizeof(o->name), "%s", m->name);
+				snprintf(o->address, sizeof(o->address), "%s", m->address);
+				snprintf(o->status, sizeof(o->status), "%s", m->status);
+				o->incarnation = m->incarnation;
+				o->generation = m->generation;
+			}
+			*n = r->members->n_members;
+		}
+	}
+	mesh__client__response__free_unpacked(r, NULL);
+	return ret;
+}
+
+int
+mesh_client_stats(struct mesh_client *c, const char *group, struct mesh_client_stat **out,
+		  size_t *n)
+{
+	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
+	Mesh__Client__StatsReq sr = MESH__CLIENT__STATS_REQ__INIT;
+	Mesh__Client__Response *r;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (group != NULL)
+		sr.group = (char *)(uintptr_t)group;
+	req.op_case = MESH__CLIENT__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ret = call(c, &req, &r);
+	if (ret < 0)
+		return ret;
+	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_STATS && r->stats->n_stats > 0) {
+		*out = calloc(r->stats->n_stats, sizeof(**out));
+		if (*out == NULL) {
+			ret = -ENOMEM;
+		} else {
+			for (size_t i = 0; i < r->stats->n_stats; i++) {
+				snprintf((*out)[i].group, sizeof((*out)[i].group), "%s",
+					 r->stats->stats[i]->group);
+				snprintf((*out)[i].name, sizeof((*out)[i].name), "%s",
+					 r->stats->stats[i]->name);
+				(*out)[i].value = r->stats->stats[i]->value;
+			}
+			*n = r->stats->n_stats;
+		}
+	}
+	mesh__client__response__free_unpacked(r, NULL);
+	return ret;
+}
