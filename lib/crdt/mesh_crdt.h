@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * meshd CRDT key-value core (pure C, no DPDK). One store per node, owned by the merge lcore
+ * (single writer, no locks). Keys and values are opaque byte strings; every key belongs to
+ * exactly one namespace, chosen by longest configured prefix:
+ *
+ *   lww        last-writer-wins register per key, ordered by (Lamport ts, replica id),
+ *              with tombstones and a tombstone GC;
+ *   epoch_max  16-byte big-endian {u64 epoch, i64 count}; higher epoch wins, then higher
+ *              count (a join semilattice: merges commute, associate and are idempotent);
+ *   broadcast / targeted
+ *              stream namespaces: not stored; a byte-capped FIFO send buffer that drops its
+ *              oldest entry when full, drained once per gossip round, and subscriber
+ *              delivery on receipt.
+ *
+ * Replication: every change gets a local change sequence number; per-peer watermarks say
+ * what each peer has acknowledged; export yields the newest version of every key changed
+ * after a peer's cursor in bounded batches (no op log: memory is O(live keys + tombstones)).
+ * Anti-entropy: 4096-bucket digests maintained incrementally; two digests name the buckets
+ * that differ and a bucket can be exported on its own.
+ *
+ * Conventions: constructors return NULL and set errno; calls return 0 (or a count) or
+ * -errno; mesh_crdt_strerror() explains a code, mesh_crdt_store_errmsg() the last failure
+ * in detail. Time is a parameter (now_ns, monotonic, non-decreasing per store).
+ * Pointers handed out by get/export/foreach point into the store and stay valid until the
+ * next call that mutates entries: put, delete, apply, gc or mesh_crdt_store_delete (export,
+ * ack, peer, digest, subscription and stream calls leave them in place).
+ */
+#ifndef MESH_CRDT_H
+#define MESH_CRDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest key accepted (bytes, prefix included). */
+#define MESH_CRDT_KEY_MAX 1024u
+/** Longest namespace prefix. */
+#define MESH_CRDT_PREFIX_MAX 64u
+/** Namespaces per store. */
+#define MESH_CRDT_NS_MAX 32u
+/** Peers with replication watermarks per store. */
+#define MESH_CRDT_PEER_MAX 1024u
+/** Digest buckets (fixed: part of the anti-entropy protocol). */
+#define MESH_CRDT_DIGEST_BUCKETS 4096u
+/** Remote timestamps above this are refused so the Lamport clock can never be exhausted. */
+#define MESH_CRDT_TS_MAX (UINT64_C(1) << 62)
+/** Default tombstone grace (issue 3: 300 s). */
+#define MESH_CRDT_TOMB_GRACE_DEFAULT_NS (300ULL * 1000000000ULL)
+/** Disable time-based tombstone GC (acks only). */
+#define MESH_CRDT_TOMB_GRACE_NEVER UINT64_MAX
+/** Length of an epoch_max value. */
+#define MESH_CRDT_EPOCH_LEN 16u
+
+/* Namespace limits used when a config field is 0. */
+#define MESH_CRDT_DEFAULT_MAX_VALUE (1u << 20)        /* 1 MiB */
+#define MESH_CRDT_DEFAULT_MAX_KEYS (UINT64_C(1) << 24) /* 16 M keys + tombstones */
+#define MESH_CRDT_DEFAULT_MAX_BYTES (UINT64_C(4) << 30) /* 4 GiB of keys + values */
+
+/** Kind of a namespace. */
+enum mesh_crdt_ns_kind {
+	MESH_CRDT_NS_LWW = 0,
+	MESH_CRDT_NS_EPOCH_MAX,
+	MESH_CRDT_NS_BROADCAST,
+	MESH_CRDT_NS_TARGETED,
+};
+
+/** One namespace, configured once per prefix. */
+struct mesh_crdt_ns_config {
+	const char *prefix;          /**< NUL-terminated, 1..MESH_CRDT_PREFIX_MAX bytes */
+	enum mesh_crdt_ns_kind kind;
+	uint32_t max_value;          /**< largest value (CRDT kinds); 0 = default */
+	uint64_t max_keys;           /**< live keys + tombstones; 0 = default */
+	uint64_t max_bytes;          /**< CRDT: key + value bytes; stream: send buffer cap */
+	/**
+	 * A prefix that is a prefix of another configured one (or vice versa) is an overlap and
+	 * refused, unless the longer one is configured with nested = true: it then carves a
+	 * sub-namespace out of the shorter one and keys resolve by longest prefix.
+	 */
+	bool nested;
+};
+
+/** Store configuration. */
+struct mesh_crdt_config {
+	/**
+	 * Replica id, non-zero, unique per node AND per boot (e.g. random 64 bits from the
+	 * boot, or mesh_crdt_replica_id_derive()). A restarted node must never reuse one, or
+	 * its new writes could tie with its old ones.
+	 */
+	uint64_t replica_id;
+	/** Tombstone grace; 0 = MESH_CRDT_TOMB_GRACE_DEFAULT_NS; _NEVER = acks only. */
+	uint64_t tomb_grace_ns;
+	/** Expected keys (pre-sizes the table); 0 = small. */
+	uint64_t expected_keys;
+};
+
+/** Version of a register: (Lamport timestamp, replica id). */
+struct mesh_crdt_version {
+	uint64_t ts;
+	uint64_t replica;
+};
+
+/**
+ * A replication op: the full state of one key (value or tombstone) at one version.
+ * Export fills it with pointers into the store; apply reads it.
+ */
+struct mesh_crdt_op {
+	const void *key;
+	const void *value;   /**< NULL allowed when value_len is 0 */
+	uint32_t key_len;
+	uint32_t value_len;
+	uint64_t ts;
+	uint64_t replica;
+	uint64_t seq;        /**< export: the local change sequence (ack up to it); apply ignores */
+	bool tombstone;
+};
+
+/** Per-namespace figures; safe to read from another thread (relaxed atomics). */
+struct mesh_crdt_ns_stats {
+	uint64_t keys;            /**< live keys */
+	uint64_t tombstones;
+	uint64_t bytes;           /**< key + value bytes (CRDT) or buffered bytes (stream) */
+	uint64_t buffered;        /**< stream: entries waiting for the next drain */
+	uint64_t dropped;         /**< stream: oldest entries dropped because the buffer was full */
+	uint64_t dropped_bytes;
+	uint64_t rejected;        /**< puts/applies refused by a limit */
+};
+
+/* Store counters (X-macro: enum MESH_CTR_crdt_*, names are telemetry keys). */
+#define MESH_CRDT_COUNTERS(X)                                                              \
+	X(crdt_put) X(crdt_delete) X(crdt_apply) X(crdt_apply_changed) X(crdt_apply_stale)  \
+	X(crdt_apply_dup) X(crdt_apply_reject) X(crdt_tomb_gc) X(crdt_sub_event)            \
+	X(crdt_sub_drop) X(crdt_stream_publish) X(crdt_stream_drop) X(crdt_stream_deliver)  \
+	X(crdt_export_ops) X(crdt_log_compact)
+enum mesh_crdt_counter { MESH_CRDT_COUNTERS(MESH_COUNTER_ENUM) MESH_CRDT_CTR_MAX };
+
+struct mesh_crdt_store;
+struct mesh_crdt_sub;
+
+/* ------------------------------------------------------------------ store */
+
+/** New empty store (no namespaces). NULL + errno (EINVAL: replica id 0; ENOMEM). */
+struct mesh_crdt_store *mesh_crdt_store_new(const struct mesh_crdt_config *cfg);
+/** Free the store, its values, buffers and subscriptions. NULL is a no-op. */
+void mesh_crdt_store_delete(struct mesh_crdt_store *s);
+/** Replica id from a node identity and a per-boot nonce (never 0). */
+uint64_t mesh_crdt_replica_id_derive(const void *node, size_t node_len, uint64_t boot_nonce);
+uint64_t mesh_crdt_store_replica(const struct mesh_crdt_store *s);
+/** Current Lamport clock. */
+uint64_t mesh_crdt_store_clock(const struct mesh_crdt_store *s);
+/** Last local change sequence (0 before any change). */
+uint64_t mesh_crdt_store_seq(const struct mesh_crdt_store *s);
+/** Human-readable detail of the last failed call ("" if none). */
+const char *mesh_crdt_store_errmsg(const struct mesh_crdt_store *s);
+/** Text for a -errno returned by this module. */
+const char *mesh_crdt_strerror(int err);
+/** Counter @c (relaxed read; any thread). */
+uint64_t mesh_crdt_store_counter(const struct mesh_crdt_store *s, enum mesh_crdt_counter c);
+/** Name of counter @c. */
+const char *mesh_crdt_counter_name(enum mesh_crdt_counter c);
+
+/* ------------------------------------------------------------------ namespaces */
+
+/**
+ * Configure a namespace. Returns its id (>= 0) or -EEXIST (same prefix configured twice),
+ * -EBUSY (overlaps another prefix and not nested), -EINVAL (bad prefix/kind),
+ * -ENOSPC (MESH_CRDT_NS_MAX reached).
+ */
+int mesh_crdt_ns_add(struct mesh_crdt_store *s, const struct mesh_crdt_ns_config *cfg);
+/**
+ * The DESIGN.md defaults: worker: lww, config: lww, rl: epoch_max, td: broadcast 4 MiB,
+ * tree:req: targeted 256 KiB, tree:page: targeted 32 MiB. 0 or the first -errno.
+ */
+int mesh_crdt_ns_add_defaults(struct mesh_crdt_store *s);
+/** Namespace id of @key by longest prefix, or -ENXIO. */
+int mesh_crdt_ns_find(const struct mesh_crdt_store *s, const void *key, size_t key_len);
+/** Kind and prefix of namespace @ns; 0 or -EINVAL. */
+int mesh_crdt_ns_info(const struct mesh_crdt_store *s, int ns, enum mesh_crdt_ns_kind *kind,
+		      const char **prefix);
+/** Figures of namespace @ns (any thread); 0 or -EINVAL. */
+int mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int ns, struct mesh_crdt_ns_stats *out);
+
+/* ------------------------------------------------------------------ local operations */
+
+/**
+ * Write @key = @value at a fresh local version (ticks the clock). epoch_max keys merge the
+ * 16-byte value into the current one (the result is the max). 0 or -errno: -ENXIO (no
+ * namespace), -EPROTOTYPE (stream namespace), -ENAMETOOLONG / -EINVAL (key), -EINVAL
+ * (malformed epoch_max value), -EMSGSIZE (value over max_value), -ENOSPC (max_keys),
+ * -EDQUOT (max_bytes), -EOVERFLOW (clock exhausted), -ENOMEM.
+ */
+int mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const void *value,
+		  size_t value_len, uint64_t now_ns);
+/**
+ * Delete @key (lww): writes a tombstone at a fresh local version. -ENOENT when the key has
+ * no live value, -EOPNOTSUPP on epoch_max (reset with a higher epoch instead).
+ */
+int mesh_crdt_delete(struct mesh_crdt_store *s, const void *key, size_t key_len,
+		     uint64_t now_ns);
+/**
+ * Read @key: 0 and the value (pointer into the store, optional @version), or -ENOENT
+ * (absent or tombstone), -ENXIO, -EPROTOTYPE (stream namespace).
+ */
+int mesh_crdt_get(const struct mesh_crdt_store *s, const void *key, size_t key_len,
+		  const void **value, uint32_t *value_len, struct mesh_crdt_version *version);
+
+/** Called for each live key by mesh_crdt_foreach; return non-zero to stop. */
+typedef int (*mesh_crdt_foreach_f)(void *ctx, const void *key, uint32_t key_len,
+				   const void *value, uint32_t value_len);
+/** Visit the live keys starting with @prefix (table order). Returns the visit count. */
+uint64_t mesh_crdt_foreach(const struct mesh_crdt_store *s, const void *prefix,
+			   size_t prefix_len, mesh_crdt_foreach_f fn, void *ctx);
+
+/* ------------------------------------------------------------------ replication */
+
+/**
+ * Merge one remote op (idempotent; any order converges). *changed (optional) says whether
+ * local state changed. Advances the clock to max(clock, ts) + 1. 0 or -errno: -ERANGE
+ * (ts > MESH_CRDT_TS_MAX or replica 0), -EINVAL (malformed: bad epoch value, tombstone on
+ * epoch_max), limits as for put. A refused op is counted (crdt_apply_reject).
+ */
+int mesh_crdt_apply(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, uint64_t now_ns,
+		    bool *changed);
+/**
+ * Merge @n ops (prefetching ahead). Returns how many changed local state. @result
+ * (optional) gets per op 1 (changed), 0 (older or duplicate) or -errno.
+ */
+uint32_t mesh_crdt_apply_batch(struct mesh_crdt_store *s, const struct mesh_crdt_op *ops,
+			       uint32_t n, uint64_t now_ns, int *result);
+
+/** Register a peer for export/ack (watermarks start at 0). 0, -EEXIST, -ENOSPC. */
+int mesh_crdt_peer_add(struct mesh_crdt_store *s, uint64_t peer);
+/** Forget a peer (left or reaped); it no longer holds back tombstone GC. 0 or -ENOENT. */
+int mesh_crdt_peer_remove(struct mesh_crdt_store *s, uint64_t peer);
+/** Acked and sent watermarks of @peer. 0 or -ENOENT. */
+int mesh_crdt_peer_watermarks(const struct mesh_crdt_store *s, uint64_t peer, uint64_t *acked,
+			      uint64_t *sent);
+/**
+ * Next batch for @peer: the current version of each key changed after the peer's send
+ * cursor, in change order, at most @max_ops ops and @max_bytes of key + value bytes (one
+ * op is always returned when any is pending, even if larger). Advances the send cursor.
+ * Returns the op count (0: nothing pending) or -ENOENT. Ops point into the store.
+ */
+int mesh_crdt_export(struct mesh_crdt_store *s, uint64_t peer, struct mesh_crdt_op *ops,
+		     uint32_t max_ops, size_t max_bytes);
+/**
+ * @peer has every change up to @seq (cumulative; older acks are ignored). -ERANGE when
+ * @seq is past what was exported to it, -ENOENT for an unknown peer.
+ */
+int mesh_crdt_ack(struct mesh_crdt_store *s, uint64_t peer, uint64_t seq);
+/** Resend everything unacknowledged to @peer (send cursor = acked). 0 or -ENOENT. */
+int mesh_crdt_peer_rewind(struct mesh_crdt_store *s, uint64_t peer);
+
+/**
+ * Collect tombstones that are safe to forget: acknowledged by every registered peer, or
+ * older than the grace. At most @budget (0 = no limit). Returns the number collected.
+ */
+uint64_t mesh_crdt_gc(struct mesh_crdt_store *s, uint64_t now_ns, uint64_t budget);
+
+/* ------------------------------------------------------------------ digests */
+
+/**
+ * Anti-entropy digest: per bucket, the XOR of a 64-bit hash of every live (key, version,
+ * value) in it (epoch_max: of (key, value)). Bucket = top 12 bits of xxh3(key). Tombstones
+ * are not hashed (GC would make digests flap) but are exported with their bucket.
+ */
+struct mesh_crdt_digest {
+	uint64_t bucket[MESH_CRDT_DIGEST_BUCKETS];
+};
+
+/** Copy the store's digest (kept up to date on every change; O(buckets)). */
+void mesh_crdt_digest_get(const struct mesh_crdt_store *s, struct mesh_crdt_digest *out);
+/** XOR of all buckets: a cheap whole-store fingerprint. */
+uint64_t mesh_crdt_digest_fold(const struct mesh_crdt_digest *d);
+/** Digest bucket of a key. */
+uint32_t mesh_crdt_digest_bucket_of(const void *key, size_t key_len);
+/**
+ * Names of the buckets where @a and @b differ, ascending, at most @max in @out. Returns the
+ * total number that differ (may exceed @max).
+ */
+uint32_t mesh_crdt_digest_diff(const struct mesh_crdt_digest *a, const struct mesh_crdt_digest *b,
+			       uint16_t *out, uint32_t max);
+
+/** Receives one op of an exported bucket; return non-zero to stop. Must not mutate @s. */
+typedef int (*mesh_crdt_op_f)(void *ctx, const struct mesh_crdt_op *op);
+/**
+ * Every key of bucket @bucket (live values and tombstones) as ops, for catch-up of a peer
+ * whose digest differs there. O(table / 4096). Returns the op count or -EINVAL.
+ */
+int mesh_crdt_bucket_export(const struct mesh_crdt_store *s, uint32_t bucket, mesh_crdt_op_f fn,
+			    void *ctx);
+
+/* ------------------------------------------------------------------ epoch_max values */
+
+/** Decoded epoch_max value. */
+struct mesh_crdt_epoch {
+	uint64_t epoch;
+	int64_t count;
+};
+
+/** Write the 16-byte big-endian encoding of (@epoch, @count) to @out. */
+void mesh_crdt_epoch_encode(uint64_t epoch, int64_t count, uint8_t out[MESH_CRDT_EPOCH_LEN]);
+/** Decode; 0 or -EINVAL unless @len is exactly 16. */
+int mesh_crdt_epoch_decode(const void *buf, size_t len, struct mesh_crdt_epoch *out);
+/**
+ * EpochMaxWins: higher epoch wins, then higher count; a malformed side loses to a
+ * well-formed one; both malformed keep @local. Returns 1 when @remote wins (the result is
+ * remote's bytes), 0 when @local is kept (also for equal values).
+ */
+int mesh_crdt_epoch_merge(const void *local, size_t local_len, const void *remote,
+			  size_t remote_len);
+
+/* ------------------------------------------------------------------ subscriptions */
+
+/** One change seen by a subscriber (post-merge state). Valid until the next poll. */
+struct mesh_crdt_event {
+	const void *key;
+	const void *value; /**< NULL for a tombstone */
+	uint32_t key_len;
+	uint32_t value_len;
+	bool tombstone;
+	bool stream;       /**< delivered stream message (not stored) */
+	uint64_t peer;     /**< stream: sender as given to mesh_crdt_stream_deliver */
+};
+
+/**
+ * Subscribe to keys starting with @prefix (any namespace kind): a bounded queue of at most
+ * @capacity events and @max_bytes of copied key + value bytes (0 = no byte cap). A full
+ * queue drops the new event and counts it. NULL + errno (EINVAL, ENOMEM).
+ */
+struct mesh_crdt_sub *mesh_crdt_sub_new(struct mesh_crdt_store *s, const void *prefix,
+					size_t prefix_len, uint32_t capacity, size_t max_bytes);
+/** Unsubscribe and free. NULL is a no-op. */
+void mesh_crdt_sub_delete(struct mesh_crdt_sub *sub);
+/** Next event: 1 and *ev filled, or 0 when empty. */
+int mesh_crdt_sub_poll(struct mesh_crdt_sub *sub, struct mesh_crdt_event *ev);
+/** Events dropped because the queue was full. */
+uint64_t mesh_crdt_sub_dropped(const struct mesh_crdt_sub *sub);
+/** Events waiting. */
+uint32_t mesh_crdt_sub_pending(const struct mesh_crdt_sub *sub);
+/** upstream's per-prefix queue capacities (worker: 1000, td: 50, tree:page: 32, ... 100). */
+uint32_t mesh_crdt_sub_default_capacity(const char *prefix);
+
+/* ------------------------------------------------------------------ stream namespaces */
+
+/**
+ * Queue a message on a broadcast namespace. If the buffer would exceed its cap, the oldest
+ * entries are dropped (counted). -EPROTOTYPE on a targeted or CRDT namespace, -ENXIO,
+ * -EMSGSIZE when key + value alone exceed the cap, -ENOMEM.
+ */
+int mesh_crdt_stream_publish(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			     const void *value, size_t value_len);
+/** Same for a targeted namespace, to @peer; -EPROTOTYPE on a broadcast one. */
+int mesh_crdt_stream_publish_to(struct mesh_crdt_store *s, uint64_t peer, const void *key,
+				size_t key_len, const void *value, size_t value_len);
+
+/** One drained message; @peer is 0 for broadcast. Data is freed after the call returns. */
+typedef void (*mesh_crdt_drain_f)(void *ctx, int ns, uint64_t peer, const void *key,
+				  uint32_t key_len, const void *value, uint32_t value_len);
+/**
+ * Empty the send buffer of namespace @ns (or of every stream namespace when @ns < 0),
+ * oldest first, for one gossip round. Returns the number of messages, or -EINVAL /
+ * -EPROTOTYPE for a bad or non-stream @ns.
+ */
+int mesh_crdt_stream_drain(struct mesh_crdt_store *s, int ns, mesh_crdt_drain_f fn, void *ctx);
+/**
+ * A stream message received from @peer: delivered to matching subscribers, not stored.
+ * 0, -ENXIO, -EPROTOTYPE (CRDT namespace).
+ */
+int mesh_crdt_stream_deliver(struct mesh_crdt_store *s, uint64_t peer, const void *key,
+			     size_t key_len, const void *value, size_t value_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MESH_CRDT_H */
