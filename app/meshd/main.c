@@ -17,6 +17,7 @@
 #include <rte_telemetry.h>
 
 #include "mesh_common_dpdk.h"
+#include "mesh_crdt.h"
 #include "mesh_telemetry.h"
 #include "meshd.h"
 
@@ -38,10 +39,18 @@ setup(struct meshd *d)
 		.cluster_id = d->cfg.cluster_id,
 	};
 	struct mesh_telemetry_info info = { 0 };
+	struct mesh_crdt_config kcfg = { 0 };
 	int ret;
 
 	d->boot_gen = mesh_time_real_ns();
 	d->node_id = mesh_wire_node_id(d->cfg.name, d->boot_gen);
+	kcfg.replica_id = mesh_crdt_replica_id_derive(d->cfg.name, strlen(d->cfg.name),
+						      d->boot_gen);
+	d->kv = mesh_crdt_store_new(&kcfg);
+	if (d->kv == NULL || meshd_config_namespaces(&d->cfg, d->kv) < 0) {
+		MESH_RTE_LOG(ERR, app, "CRDT store: %s", strerror(errno));
+		return -ENOMEM;
+	}
 	ret = mesh_net_port_init(&d->port, &pcfg);
 	if (ret < 0)
 		return ret;
@@ -66,6 +75,13 @@ setup(struct meshd *d)
 	}
 	mesh_telemetry_counters_add("net", &d->port.ctr);
 	meshd_hello_telemetry(d);
+	ret = meshd_ctl_start(d, d->cfg.ctl_socket);
+	if (ret < 0)
+		return ret;
+	mesh_telemetry_counters_add("ctl", &d->ctl.ctr);
+	ret = meshd_tel_init(d);
+	if (ret < 0)
+		return ret;
 	return 0;
 }
 
@@ -76,6 +92,11 @@ main(int argc, char **argv)
 	char ip[16];
 	int ret;
 
+	if (argc == 3 && strcmp(argv[1], "--check-config") == 0)
+		return meshd_config_check(argv[2]);
+	ret = meshd_eal_argv(argc, argv, &argc, &argv);
+	if (ret < 0)
+		return 2;
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "meshd: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -106,7 +127,11 @@ main(int argc, char **argv)
 	meshd_lcores_run(&d, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
 	mesh_telemetry_fini();
+	meshd_tel_fini();
+	meshd_ctl_stop(&d);
+	meshd_req_fini(&d);
 	meshd_lcores_fini(&d);
+	mesh_crdt_store_delete(d.kv);
 	mesh_net_port_fini(&d.port);
 	rte_eal_cleanup();
 	return 0;

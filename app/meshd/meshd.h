@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mesh_crdt.h"
 #include "mesh_handoff.h"
+#include "meshd_ctl.h"
 #include "mesh_net.h"
 
 #define MESHD_DEFAULT_PORT 39527
@@ -23,6 +25,19 @@ struct meshd_peer {
 	char name[MESHD_NAME_MAX + 1]; /* learned from its reply */
 };
 
+#define MESHD_MAX_NS 32
+
+/** A namespace from a [namespace PREFIX] section. */
+struct meshd_ns_cfg {
+	char prefix[64];
+	int kind;            /* enum mesh_crdt_ns_kind */
+	uint32_t max_value;
+	uint64_t max_keys;
+	uint64_t max_bytes;  /* CRDT: key + value bytes; stream: send buffer bytes */
+	bool nested;
+	char where[200];     /* "file:line: [namespace PREFIX]" for error messages */
+};
+
 struct meshd_cfg {
 	char config_file[256];
 	char name[MESHD_NAME_MAX + 1];
@@ -35,6 +50,10 @@ struct meshd_cfg {
 	uint32_t hello_interval_ms;
 	/* lcore of each role (UINT32_MAX = the main lcore); all equal = run to completion */
 	unsigned lcore_rx, lcore_merge, lcore_tx;
+	char ctl_socket[108];  /* client API socket; default /run/meshd/<name>.sock */
+	bool ns_no_defaults;   /* [namespaces] defaults = no */
+	unsigned n_ns;
+	struct meshd_ns_cfg ns[MESHD_MAX_NS];
 	unsigned n_peers;
 	struct meshd_peer peers[MESHD_MAX_PEERS];
 };
@@ -61,11 +80,69 @@ struct meshd {
 	struct mesh_handoff rx_merge;  /* valid frames */
 	struct mesh_handoff rx_tx;     /* ARP packets: the tx lcore owns the neighbour table */
 	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
+	struct meshd_ctl ctl;          /* client API: control thread + its rings */
+	struct mesh_crdt_store *kv;    /* owned by the merge lcore */
+	uint64_t kv_digest;            /* folded store digest, republished every 100 ms */
+	uint64_t next_digest_ns;
+	struct mesh_crdt_digest digest_scratch;
 	uint64_t boot_gen;
 	uint64_t node_id;
 	uint64_t tx_seq;
 	uint64_t next_hello_ns;
 };
+
+/** Every setting, whether it comes from the command line or the INI file. */
+enum meshd_setting {
+	OPT_CONFIG = 256,
+	OPT_NAME,
+	OPT_IP,
+	OPT_PORT,
+	OPT_PORT_ID,
+	OPT_CLUSTER,
+	OPT_POLL,
+	OPT_IDLE_SLEEP,
+	OPT_PEER,
+	OPT_HELLO_MS,
+	OPT_LCORE_RX,
+	OPT_LCORE_MERGE,
+	OPT_LCORE_TX,
+	OPT_CTL_SOCKET,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+/**
+ * Check and store one setting; @where names its origin ("--port", or "file:12: [node]
+ * port") for the error message printed on refusal. 0 or -EINVAL.
+ */
+int meshd_setting_apply(struct meshd_cfg *cfg, int setting, const char *val,
+			const char *where);
+
+/**
+ * meshd --check-config FILE: validate a configuration file completely (every section and
+ * key, namespaces, required settings) without starting EAL or the data plane. Prints
+ * "FILE: ok" and returns 0, or prints the errors and returns 2.
+ */
+int meshd_config_check(const char *path);
+
+/**
+ * EAL arguments: the [eal] args of the --config file (if any) followed by the command
+ * line's own. *@out_argv is @argv itself when there is nothing to add. 0 or -errno.
+ */
+int meshd_eal_argv(int argc, char **argv, int *out_argc, char ***out_argv);
+
+/**
+ * Read the INI file @path (rte_cfgfile) into @cfg: sections [node], [hello], [lcores],
+ * [namespaces] and [namespace PREFIX]. Errors name the file, line, section and key.
+ */
+int meshd_config_load(struct meshd_cfg *cfg, const char *path);
+
+/**
+ * Add the configured namespaces (after the defaults unless disabled) to @kv. Errors name
+ * the file, line and section. 0 or -EINVAL.
+ */
+struct mesh_crdt_store;
+int meshd_config_namespaces(const struct meshd_cfg *cfg, struct mesh_crdt_store *kv);
 
 /**
  * Parse application arguments (after EAL's) and the optional INI file into @cfg.
@@ -92,6 +169,12 @@ void meshd_lcores_run(struct meshd *d, volatile int *quit);
 
 /** Free the rings and what they still hold. */
 void meshd_lcores_fini(struct meshd *d);
+
+/** Register /mesh/kv/stats and /mesh/kv/get (after the store exists). 0 or -errno. */
+int meshd_tel_init(struct meshd *d);
+/** Merge lcore: answer telemetry queries, republish the digest. Returns queries answered. */
+unsigned meshd_tel_poll(struct meshd *d, uint64_t now_ns);
+void meshd_tel_fini(void);
 
 /** Send a hello to every configured peer when due. */
 void meshd_hello_tick(struct meshd *d, uint64_t now_ns);

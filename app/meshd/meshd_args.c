@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * meshd application arguments and the INI configuration file (DPDK rte_cfgfile). The file
- * is read first, then command-line options override it. Every error names the option, or
- * the file, section and key, and the bad value; nothing is silently defaulted.
+ * meshd application arguments. The INI file (meshd_config.c) is read first, then
+ * command-line options override it; both go through meshd_setting_apply(), so a value is
+ * checked the same way wherever it comes from. Every error names the option (or the file,
+ * line, section and key) and the bad value; nothing is silently defaulted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,25 +15,10 @@
 
 #include <rte_cfgfile.h>
 
+#include "mesh_client.h"
+#include "mesh_crdt.h"
 #include "meshd.h"
 
-enum {
-	OPT_CONFIG = 256,
-	OPT_NAME,
-	OPT_IP,
-	OPT_PORT,
-	OPT_PORT_ID,
-	OPT_CLUSTER,
-	OPT_POLL,
-	OPT_IDLE_SLEEP,
-	OPT_PEER,
-	OPT_HELLO_MS,
-	OPT_LCORE_RX,
-	OPT_LCORE_MERGE,
-	OPT_LCORE_TX,
-	OPT_HELP,
-	OPT_VERSION,
-};
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -48,6 +34,7 @@ static const struct option long_opts[] = {
 	{ "lcore-rx", required_argument, NULL, OPT_LCORE_RX },
 	{ "lcore-merge", required_argument, NULL, OPT_LCORE_MERGE },
 	{ "lcore-tx", required_argument, NULL, OPT_LCORE_TX },
+	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -71,8 +58,10 @@ meshd_usage(const char *prog)
 	       "                          lcore of each role (default: all on the main lcore,\n"
 	       "                          run to completion); roles on different lcores use\n"
 	       "                          SPSC rings, e.g. --lcores '(0-2)@(0-1)' with 0, 1, 2\n"
-	       "  --help, --version\n",
-	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER);
+	       "  --ctl-socket PATH       client API socket (default %s/NAME.sock)\n"
+	       "  --help, --version\n"
+	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
+	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
 }
 
 static int
@@ -130,9 +119,8 @@ add_peer(struct meshd_cfg *cfg, const char *spec)
 	return 0;
 }
 
-/* Apply one setting; @where names its origin for error messages. */
-static int
-apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
+int
+meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
 {
 	uint64_t v;
 	int ret = 0;
@@ -180,6 +168,12 @@ apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
 		*(opt == OPT_LCORE_RX ? &cfg->lcore_rx
 		  : opt == OPT_LCORE_MERGE ? &cfg->lcore_merge : &cfg->lcore_tx) = (unsigned)v;
 		break;
+	case OPT_CTL_SOCKET:
+		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->ctl_socket))
+			ret = -EINVAL;
+		else
+			snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", val);
+		break;
 	case OPT_HELLO_MS:
 		ret = parse_u64(val, 3600000, &v);
 		if (ret == 0 && v == 0)
@@ -196,87 +190,33 @@ apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
 	return ret < 0 ? -EINVAL : 0;
 }
 
-static const struct {
-	const char *section;
-	const char *key;
-	int opt;
-} ini_keys[] = {
-	{ "node", "name", OPT_NAME },
-	{ "node", "ip", OPT_IP },
-	{ "node", "port", OPT_PORT },
-	{ "node", "port_id", OPT_PORT_ID },
-	{ "node", "cluster_id", OPT_CLUSTER },
-	{ "node", "poll_mode", OPT_POLL },
-	{ "node", "idle_sleep_us", OPT_IDLE_SLEEP },
-	{ "hello", "interval_ms", OPT_HELLO_MS },
-	{ "lcores", "rx", OPT_LCORE_RX },
-	{ "lcores", "merge", OPT_LCORE_MERGE },
-	{ "lcores", "tx", OPT_LCORE_TX },
-};
-
+/* Namespaces are checked at start-up against a scratch store, so a bad one is a config
+ * error (exit 2) with its file and line, not a runtime failure. */
 static int
-known_key(const char *section, const char *key)
+meshd_config_check_namespaces(const struct meshd_cfg *cfg)
 {
-	if (strcmp(section, "hello") == 0 && strcmp(key, "peer") == 0)
-		return 1;
-	for (size_t i = 0; i < MESH_ARRAY_SIZE(ini_keys); i++)
-		if (strcmp(ini_keys[i].section, section) == 0 && strcmp(ini_keys[i].key, key) == 0)
-			return 1;
-	return 0;
+	struct mesh_crdt_config kc = { .replica_id = 1 };
+	struct mesh_crdt_store *kv = mesh_crdt_store_new(&kc);
+	int ret;
+
+	if (kv == NULL)
+		return -ENOMEM;
+	ret = meshd_config_namespaces(cfg, kv);
+	mesh_crdt_store_delete(kv);
+	return ret;
 }
 
-static int
-load_file(struct meshd_cfg *cfg, const char *path)
+int
+meshd_config_check(const char *path)
 {
-	struct rte_cfgfile *f = rte_cfgfile_load(path, 0);
-	char where[512];
-	char **names;
-	int n_sections, ret = 0;
+	char *argv[] = { (char *)"meshd", (char *)"--config", (char *)(uintptr_t)path, NULL };
+	static struct meshd_cfg cfg;
 
-	if (f == NULL) {
-		fprintf(stderr, "meshd: %s: cannot read or parse INI file\n", path);
-		return -EINVAL;
-	}
-	n_sections = rte_cfgfile_num_sections(f, NULL, 0);
-	names = calloc((size_t)n_sections + 1, sizeof(char *));
-	for (int s = 0; names != NULL && s < n_sections; s++)
-		names[s] = calloc(1, CFG_NAME_LEN);
-	if (names != NULL)
-		rte_cfgfile_sections(f, names, n_sections);
-	for (int s = 0; names != NULL && s < n_sections && ret == 0; s++) {
-		struct rte_cfgfile_entry entries[64];
-		int n = rte_cfgfile_section_entries(f, names[s], entries, 64);
-
-		if (strcmp(names[s], "node") != 0 && strcmp(names[s], "hello") != 0 &&
-		    strcmp(names[s], "lcores") != 0) {
-			fprintf(stderr, "meshd: %s: unknown section [%s]\n", path, names[s]);
-			ret = -EINVAL;
-			break;
-		}
-		for (int e = 0; e < n && ret == 0; e++) {
-			int opt = -1;
-
-			snprintf(where, sizeof(where), "%.256s: [%.64s] %.64s", path, names[s],
-				 entries[e].name);
-			if (!known_key(names[s], entries[e].name)) {
-				fprintf(stderr, "meshd: %s: unknown key\n", where);
-				ret = -EINVAL;
-				break;
-			}
-			if (strcmp(entries[e].name, "peer") == 0)
-				opt = OPT_PEER;
-			for (size_t k = 0; opt < 0 && k < MESH_ARRAY_SIZE(ini_keys); k++)
-				if (strcmp(ini_keys[k].section, names[s]) == 0 &&
-				    strcmp(ini_keys[k].key, entries[e].name) == 0)
-					opt = ini_keys[k].opt;
-			ret = apply(cfg, opt, entries[e].value, where);
-		}
-	}
-	for (int s = 0; names != NULL && s < n_sections; s++)
-		free(names[s]);
-	free(names);
-	rte_cfgfile_close(f);
-	return ret;
+	if (meshd_args_parse(&cfg, 3, argv) != 0)
+		return 2;
+	printf("%s: ok (node %s, %u namespace section(s), %u hello peer(s))\n", path, cfg.name,
+	       cfg.n_ns, cfg.n_peers);
+	return 0;
 }
 
 int
@@ -308,7 +248,7 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 		if (opt == OPT_CONFIG)
 			snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", optarg);
 	}
-	if (cfg->config_file[0] != '\0' && load_file(cfg, cfg->config_file) < 0)
+	if (cfg->config_file[0] != '\0' && meshd_config_load(cfg, cfg->config_file) < 0)
 		return -EINVAL;
 
 	optind = 1;
@@ -323,7 +263,7 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 		for (const struct option *o = long_opts; o->name != NULL; o++)
 			if (o->val == opt)
 				snprintf(where, sizeof(where), "--%s", o->name);
-		if (apply(cfg, opt, optarg, where) < 0)
+		if (meshd_setting_apply(cfg, opt, optarg, where) < 0)
 			return -EINVAL;
 	}
 	if (optind < argc) {
@@ -338,5 +278,10 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 		fprintf(stderr, "meshd: an IPv4 address is required (--ip or [node] ip)\n");
 		return -EINVAL;
 	}
+	if (meshd_config_check_namespaces(cfg) < 0)
+		return -EINVAL;
+	if (cfg->ctl_socket[0] == '\0')
+		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s/%s.sock",
+			 MESH_CLIENT_SOCKET_DIR, cfg->name);
 	return 0;
 }

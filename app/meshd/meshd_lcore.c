@@ -76,6 +76,8 @@ step_merge(struct meshd *d, unsigned roles, uint64_t now)
 		for (unsigned i = 0; i < n; i++)
 			meshd_frame_input(d, &d->port, frames[i], now);
 	}
+	n += meshd_req_poll(d, now);
+	n += meshd_tel_poll(d, now);
 	meshd_hello_tick(d, now);
 	return n;
 }

@@ -42,8 +42,14 @@ expect 2 "--poll-mode: invalid value 'fast'" "unknown poll mode is refused" --na
 expect 2 "--peer: invalid value '10.0.0.2:x'" "bad peer port is refused" --name a --ip 10.0.0.1 --peer 10.0.0.2:x
 expect 2 "bad command line" "unknown option is refused" --name a --ip 10.0.0.1 --frobnicate
 expect 2 "unexpected argument 'stray'" "stray argument is refused" --name a --ip 10.0.0.1 stray
-expect 2 "bad-key.ini: \[node\] bogus: unknown key" "unknown INI key names file, section, key" --config "$cfg/bad-key.ini"
-expect 2 "bad-port.ini: \[node\] port: invalid value '70000'" "bad INI value names file, section, key" --config "$cfg/bad-port.ini"
+expect 2 "bad-key.ini:5: \[node\] bogus: unknown key" "unknown INI key names file, line, section, key" --config "$cfg/bad-key.ini"
+expect 2 "bad-port.ini:4: \[node\] port: invalid value '70000'" "bad INI value names file, line, section, key" --config "$cfg/bad-port.ini"
+expect 2 "bad-syntax.ini:3: expected 'key = value'" "syntax error names its line" --config "$cfg/bad-syntax.ini"
+expect 2 "bad-comment.ini:1: comments start with ';'" "'#' comment refused with a hint" --config "$cfg/bad-comment.ini"
+expect 2 "bad-ns-overlap.ini:5: \[namespace worker:\]: .*already configured" "namespace clashing with a default names its line" --config "$cfg/bad-ns-overlap.ini"
+expect 2 "bad-ns-kind.ini:6: \[namespace jobs:\] kind: invalid value 'fifo'" "unknown namespace kind names its line" --config "$cfg/bad-ns-kind.ini"
+expect 2 "bad-ns-nokind.ini:4: \[namespace jobs:\]: 'kind' is required" "namespace without kind refused" --config "$cfg/bad-ns-nokind.ini"
+expect 1 "port 0 does not exist" "namespaces file with defaults off accepted" --config "$cfg/good-ns.ini"
 expect 2 "unknown section \[nodes\]" "unknown INI section is refused" --config "$cfg/bad-section.ini"
 expect 2 "/nonexistent.ini: cannot read" "missing config file is refused" --config /nonexistent.ini
 expect 1 "port 0 does not exist" "valid file accepted; missing port reported (exit 1)" --config "$cfg/good.ini"
