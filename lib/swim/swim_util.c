@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* SWIM configuration profiles, scaling formulas (memberlist util.go / suspicion.go), names. */
+#include <math.h>
+#include <string.h>
+
+#include "mesh_common.h"
+#include "mesh_swim.h"
+
+static void
+cfg_common(struct mesh_swim_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->gen = 1;
+	c->indirect_checks = 3;
+	c->awareness_max = 8;
+	c->suspicion_mult = 4;
+	c->suspicion_max_mult = 6;
+	c->retransmit_mult = 4;
+	c->gossip_nodes = 3;
+	c->dead_timeout_ns = 60 * MESH_NS_PER_SEC;
+	c->max_msg = MESH_SWIM_DEFAULT_MAX_MSG;
+	c->meta_max = 512;
+}
+
+void
+mesh_swim_cfg_lan(struct mesh_swim_cfg *c)
+{
+	cfg_common(c);
+	c->probe_interval_ns = 1 * MESH_NS_PER_SEC;
+	c->probe_timeout_ns = 500 * MESH_NS_PER_MS;
+	c->indirect_timeout_ns = 0; /* wait until the end of the protocol period */
+	c->gossip_interval_ns = 200 * MESH_NS_PER_MS;
+	c->gossip_to_dead_ns = 30 * MESH_NS_PER_SEC;
+	c->push_pull_interval_ns = 30 * MESH_NS_PER_SEC;
+	c->join_retry_ns = 1 * MESH_NS_PER_SEC;
+	c->join_retry_max_ns = 30 * MESH_NS_PER_SEC;
+}
+
+void
+mesh_swim_cfg_fast(struct mesh_swim_cfg *c)
+{
+	cfg_common(c);
+	c->probe_interval_ns = 10 * MESH_NS_PER_MS;
+	c->probe_timeout_ns = 3 * MESH_NS_PER_MS;
+	c->indirect_timeout_ns = 3 * MESH_NS_PER_MS;
+	c->suspicion_mult = 6;
+	c->gossip_interval_ns = 5 * MESH_NS_PER_MS;
+	c->gossip_to_dead_ns = 2 * MESH_NS_PER_SEC;
+	c->push_pull_interval_ns = 5 * MESH_NS_PER_SEC;
+	c->join_retry_ns = 50 * MESH_NS_PER_MS;
+	c->join_retry_max_ns = 2 * MESH_NS_PER_SEC;
+}
+
+uint64_t
+mesh_swim_suspicion_timeout_ns(uint32_t mult, size_t n, uint64_t interval_ns)
+{
+	double f = log10((double)MESH_MAX(n, (size_t)1));
+
+	if (f < 1.0)
+		f = 1.0;
+	/* as memberlist: Duration(mult) * Duration(nodeScale*1000) * interval / 1000 */
+	return (uint64_t)mult * (uint64_t)(f * 1000.0) * interval_ns / 1000u;
+}
+
+int64_t
+mesh_swim_suspicion_remaining_ns(uint32_t confirmations, uint32_t k, uint64_t elapsed_ns,
+				 uint64_t min_ns, uint64_t max_ns)
+{
+	double frac, timeout;
+
+	if (max_ns < min_ns)
+		max_ns = min_ns;
+	if (k == 0) {
+		timeout = (double)min_ns;
+	} else {
+		frac = log((double)confirmations + 1.0) / log((double)k + 1.0);
+		timeout = (double)max_ns - frac * (double)(max_ns - min_ns);
+		if (timeout < (double)min_ns)
+			timeout = (double)min_ns;
+	}
+	return (int64_t)timeout - (int64_t)elapsed_ns;
+}
+
+uint32_t
+mesh_swim_retransmit_limit(uint32_t mult, size_t n)
+{
+	return mult * (uint32_t)ceil(log10((double)n + 1.0));
+}
+
+uint64_t
+mesh_swim_push_pull_scale(uint64_t interval_ns, size_t n)
+{
+	const size_t threshold = 32;
+	double mult;
+
+	if (n <= threshold)
+		return interval_ns;
+	mult = ceil(log2((double)n) - log2((double)threshold)) + 1.0;
+	return (uint64_t)mult * interval_ns;
+}
+
+const char *
+mesh_swim_status_name(int status)
+{
+	switch (status) {
+	case MESH_SWIM_ALIVE:
+		return "alive";
+	case MESH_SWIM_SUSPECT:
+		return "suspect";
+	case MESH_SWIM_DEAD:
+		return "dead";
+	case MESH_SWIM_LEFT:
+		return "left";
+	default:
+		return "?";
+	}
+}
+
+const char *
+mesh_swim_event_name(int type)
+{
+	switch (type) {
+	case MESH_SWIM_EV_ALIVE:
+		return "alive";
+	case MESH_SWIM_EV_SUSPECT:
+		return "suspect";
+	case MESH_SWIM_EV_DEAD:
+		return "dead";
+	case MESH_SWIM_EV_LEFT:
+		return "left";
+	case MESH_SWIM_EV_UPDATED:
+		return "updated";
+	case MESH_SWIM_EV_REMOVED:
+		return "removed";
+	case MESH_SWIM_EV_CONFLICT:
+		return "conflict";
+	default:
+		return "?";
+	}
+}
+
+#define SWIM_CTR_NAME(name) #name,
+static const char *const counter_names[MESH_SWIM_CTR_MAX] = {
+	MESH_SWIM_COUNTERS(SWIM_CTR_NAME)
+};
+
+const char *const *
+mesh_swim_counter_names(void)
+{
+	return counter_names;
+}

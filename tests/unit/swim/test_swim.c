@@ -1,0 +1,913 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for lib/swim: the blob codec (round trips and every malformed case), the
+ * timer/scaling formulas, the incarnation/generation rules, refutation, piggyback
+ * selection and the API contract.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mesh_common.h"
+#include "mesh_swim.h"
+#include "swim_internal.h"
+
+#define SEC MESH_NS_PER_SEC
+#define MS MESH_NS_PER_MS
+
+static struct swim_rec rec_buf[SWIM_MAX_RECORDS];
+
+static enum swim_decode_err
+dec(const uint8_t *b, size_t len, struct swim_msg *m)
+{
+	m->rec = rec_buf;
+	m->rec_cap = SWIM_MAX_RECORDS;
+	return swim_msg_decode(b, len, 512, m);
+}
+
+static struct swim_rec
+mkrec(uint8_t status, const char *name, uint64_t gen, uint32_t inc)
+{
+	struct swim_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.name = name;
+	r.name_len = (uint8_t)strlen(name);
+	r.gen = gen;
+	r.inc = inc;
+	r.addr.ip = 0x0A000000u + (uint32_t)strlen(name);
+	r.addr.port = 7946;
+	if (status == MESH_SWIM_SUSPECT) {
+		r.from = "accuser";
+		r.from_len = 7;
+	}
+	return r;
+}
+
+/* A gossip blob with @n records (sender "snd" gen 5). */
+static size_t
+mkblob(uint8_t *buf, size_t cap, uint8_t type, uint8_t flags, const struct swim_rec *recs,
+       size_t n)
+{
+	struct swim_enc e;
+	struct mesh_swim_addr ta = { 0x01020304u, 99 };
+
+	swim_enc_begin(&e, buf, cap, type, flags, "snd", 3, 5, 77, "tgt", 3, &ta);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(swim_enc_rec(&e, &recs[i], cap), 0);
+	return swim_enc_end(&e);
+}
+
+/* ---------------------------------------------------------------- codec */
+
+static void
+test_codec_roundtrip(void **state)
+{
+	static const uint8_t types[] = { SWIM_MSG_PING, SWIM_MSG_PING_REQ, SWIM_MSG_ACK,
+					 SWIM_MSG_NACK, SWIM_MSG_GOSSIP, SWIM_MSG_PUSH_PULL };
+	uint8_t buf[1500], meta[512];
+	struct swim_rec recs[4];
+	struct swim_msg m;
+	size_t len;
+
+	(void)state;
+	memset(meta, 0xab, sizeof(meta));
+	recs[0] = mkrec(MESH_SWIM_ALIVE, "alpha", 1, 0);
+	recs[0].meta = meta;
+	recs[0].meta_len = 512;
+	recs[1] = mkrec(MESH_SWIM_SUSPECT, "beta", 2, 7);
+	recs[2] = mkrec(MESH_SWIM_DEAD, "gamma", UINT64_MAX, UINT32_MAX);
+	recs[3] = mkrec(MESH_SWIM_LEFT, "a-name-that-is-exactly-sixty-four-bytes-long-xxxxxxxxxxxxxxxxxxx",
+			3, 1);
+	assert_int_equal(recs[3].name_len, 64);
+	for (size_t t = 0; t < sizeof(types); t++) {
+		uint8_t flags = types[t] == SWIM_MSG_PING_REQ ? SWIM_F_NACK :
+				types[t] == SWIM_MSG_PUSH_PULL ? SWIM_F_PP_REPLY | SWIM_F_PP_JOIN : 0;
+
+		len = mkblob(buf, sizeof(buf), types[t], flags, recs, 4);
+		assert_true(len > 0);
+		assert_int_equal(dec(buf, len, &m), SWIM_DEC_OK);
+		assert_int_equal(m.type, types[t]);
+		assert_int_equal(m.flags, flags);
+		assert_int_equal(m.sender_len, 3);
+		assert_memory_equal(m.sender, "snd", 3);
+		assert_int_equal(m.sender_gen, 5);
+		if (types[t] <= SWIM_MSG_NACK)
+			assert_int_equal(m.seq, 77);
+		if (types[t] == SWIM_MSG_PING || types[t] == SWIM_MSG_PING_REQ) {
+			assert_int_equal(m.target_len, 3);
+			assert_memory_equal(m.target, "tgt", 3);
+		}
+		if (types[t] == SWIM_MSG_PING_REQ) {
+			assert_int_equal(m.target_addr.ip, 0x01020304u);
+			assert_int_equal(m.target_addr.port, 99);
+		}
+		assert_int_equal(m.n_rec, 4);
+		for (int i = 0; i < 4; i++) {
+			assert_int_equal(m.rec[i].status, recs[i].status);
+			assert_int_equal(m.rec[i].name_len, recs[i].name_len);
+			assert_memory_equal(m.rec[i].name, recs[i].name, recs[i].name_len);
+			assert_int_equal(m.rec[i].gen, recs[i].gen);
+			assert_int_equal(m.rec[i].inc, recs[i].inc);
+			assert_int_equal(m.rec[i].addr.ip, recs[i].addr.ip);
+			assert_int_equal(m.rec[i].addr.port, recs[i].addr.port);
+			assert_int_equal(m.rec[i].meta_len, recs[i].meta_len);
+			assert_int_equal(len >= swim_rec_size(&recs[i]), 1);
+		}
+		assert_memory_equal(m.rec[0].meta, meta, 512);
+		assert_int_equal(m.rec[1].from_len, 7);
+		assert_memory_equal(m.rec[1].from, "accuser", 7);
+		assert_null(m.rec[2].from);
+	}
+}
+
+static void
+test_codec_encoder_limits(void **state)
+{
+	uint8_t buf[200];
+	struct swim_enc e;
+	struct swim_rec r = mkrec(MESH_SWIM_ALIVE, "x", 1, 1);
+	size_t n = 0;
+
+	(void)state;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, "s", 1, 1, 0, NULL, 0, NULL);
+	while (swim_enc_rec(&e, &r, 150) == 0)
+		n++;
+	assert_true(n > 0);
+	assert_true(e.len <= 150);
+	assert_int_equal(e.len + swim_rec_size(&r) > 150, 1);
+	assert_true(swim_enc_end(&e) > 0);
+	/* a suspect record without a "from" is refused */
+	r = mkrec(MESH_SWIM_SUSPECT, "y", 1, 1);
+	r.from_len = 0;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, "s", 1, 1, 0, NULL, 0, NULL);
+	assert_int_equal(swim_enc_rec(&e, &r, sizeof(buf)), -1);
+	/* overflow of the header itself */
+	swim_enc_begin(&e, buf, 5, SWIM_MSG_GOSSIP, 0, "sender", 6, 1, 0, NULL, 0, NULL);
+	assert_int_equal(swim_enc_end(&e), 0);
+	/* empty sender name */
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, "", 0, 1, 0, NULL, 0, NULL);
+	assert_int_equal(swim_enc_end(&e), 0);
+}
+
+static void
+test_codec_truncations(void **state)
+{
+	uint8_t buf[1500];
+	struct swim_rec recs[3] = { mkrec(MESH_SWIM_ALIVE, "a", 1, 1),
+				    mkrec(MESH_SWIM_SUSPECT, "bb", 1, 2),
+				    mkrec(MESH_SWIM_DEAD, "ccc", 1, 3) };
+	struct swim_msg m;
+
+	(void)state;
+	for (uint8_t type = 1; type <= SWIM_MSG_TYPE_MAX; type++) {
+		size_t len = mkblob(buf, sizeof(buf), type, 0, recs, 3);
+
+		assert_int_equal(dec(buf, len, &m), SWIM_DEC_OK);
+		for (size_t l = 0; l < len; l++)
+			assert_int_equal(dec(buf, l, &m), SWIM_DEC_SHORT);
+		/* trailing byte */
+		buf[len] = 0;
+		assert_int_equal(dec(buf, len + 1, &m), SWIM_DEC_TRAILING);
+	}
+	assert_int_equal(swim_msg_decode(NULL, 0, 512, &m), SWIM_DEC_SHORT);
+}
+
+static void
+test_codec_malformed_fields(void **state)
+{
+	uint8_t buf[1500], meta[600];
+	struct swim_rec r = mkrec(MESH_SWIM_ALIVE, "abc", 1, 1);
+	struct swim_msg m;
+	size_t len, roff;
+
+	(void)state;
+	memset(meta, 1, sizeof(meta));
+	len = mkblob(buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, &r, 1);
+	/* layout: ver type flags | slen "snd" | gen(8) | nrec(2) | record... */
+	roff = 4 + 3 + 8 + 2;
+	buf[0] = 2;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_VERSION);
+	buf[0] = SWIM_WIRE_VERSION;
+	buf[1] = 0;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_TYPE);
+	buf[1] = SWIM_MSG_TYPE_MAX + 1;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_TYPE);
+	buf[1] = SWIM_MSG_GOSSIP;
+	buf[2] = 1; /* no flags defined for gossip */
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_FLAGS);
+	buf[1] = SWIM_MSG_PUSH_PULL;
+	buf[2] = 4;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_FLAGS);
+	buf[1] = SWIM_MSG_GOSSIP;
+	buf[2] = 0;
+	buf[3] = 0; /* empty sender */
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[3] = 65;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[3] = 3;
+	buf[5] = 0; /* NUL inside the sender name */
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[5] = 'n';
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_OK);
+	/* record status */
+	buf[roff] = 0;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_STATUS);
+	buf[roff] = 5;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_STATUS);
+	buf[roff] = MESH_SWIM_ALIVE;
+	/* record name */
+	buf[roff + 1] = 0;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[roff + 1] = 200;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[roff + 1] = 3;
+	buf[roff + 3] = 0;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	buf[roff + 3] = 'b';
+	/* a suspect record whose "from" is missing */
+	buf[roff] = MESH_SWIM_SUSPECT;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_SHORT);
+	buf[roff] = MESH_SWIM_ALIVE;
+	/* record count larger than the records present / than the capacity */
+	buf[roff - 1] = 2;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_SHORT);
+	buf[roff - 2] = 0xff;
+	buf[roff - 1] = 0xff;
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_TOO_MANY);
+	buf[roff - 2] = 0;
+	buf[roff - 1] = 1;
+	m.rec = rec_buf;
+	m.rec_cap = 0;
+	assert_int_equal(swim_msg_decode(buf, len, 512, &m), SWIM_DEC_TOO_MANY);
+	/* metadata over the bound */
+	r.meta = meta;
+	r.meta_len = 600;
+	len = mkblob(buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, &r, 1);
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_META);
+	m.rec = rec_buf;
+	m.rec_cap = 4;
+	assert_int_equal(swim_msg_decode(buf, len, 600, &m), SWIM_DEC_OK);
+	/* ping with a bad target name */
+	r.meta_len = 0;
+	len = mkblob(buf, sizeof(buf), SWIM_MSG_PING, 0, &r, 1);
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_OK);
+	buf[4 + 3 + 8 + 4] = 0; /* target length */
+	assert_int_equal(dec(buf, len, &m), SWIM_DEC_NAME);
+	for (int e = 0; e <= SWIM_DEC_MAX; e++)
+		assert_non_null(swim_decode_err_name((enum swim_decode_err)e));
+}
+
+/* ---------------------------------------------------------------- formulas */
+
+static void
+test_formulas(void **state)
+{
+	(void)state;
+	/* anchors.md §1.3 table (LAN: mult 4, interval 1 s) */
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 1, SEC), 4 * SEC);
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 10, SEC), 4 * SEC);
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 100, SEC), 8 * SEC);
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 1000, SEC), 12 * SEC);
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 10000, SEC), 16 * SEC);
+	assert_int_equal(mesh_swim_suspicion_timeout_ns(4, 0, SEC), 4 * SEC);
+	assert_int_equal(mesh_swim_retransmit_limit(4, 10), 8);
+	assert_int_equal(mesh_swim_retransmit_limit(4, 100), 12);
+	assert_int_equal(mesh_swim_retransmit_limit(4, 1000), 16);
+	assert_int_equal(mesh_swim_retransmit_limit(4, 10000), 20);
+	assert_int_equal(mesh_swim_retransmit_limit(4, 0), 0);
+	assert_int_equal(mesh_swim_push_pull_scale(30 * SEC, 10), 30 * SEC);
+	assert_int_equal(mesh_swim_push_pull_scale(30 * SEC, 32), 30 * SEC);
+	assert_int_equal(mesh_swim_push_pull_scale(30 * SEC, 100), 90 * SEC);
+	assert_int_equal(mesh_swim_push_pull_scale(30 * SEC, 1000), 180 * SEC);
+	assert_int_equal(mesh_swim_push_pull_scale(30 * SEC, 10000), 300 * SEC);
+	/* Lifeguard: max with no confirmation, min with k, log-scaled between */
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(0, 3, 0, 2 * SEC, 12 * SEC),
+			 12 * (int64_t)SEC);
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(3, 3, 0, 2 * SEC, 12 * SEC),
+			 2 * (int64_t)SEC);
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(5, 3, 0, 2 * SEC, 12 * SEC),
+			 2 * (int64_t)SEC);
+	/* one of three: 12 - log(2)/log(4) * 10 = 7 s */
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(1, 3, 0, 2 * SEC, 12 * SEC),
+			 7 * (int64_t)SEC);
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(1, 3, 8 * SEC, 2 * SEC, 12 * SEC),
+			 -1 * (int64_t)SEC);
+	assert_int_equal(mesh_swim_suspicion_remaining_ns(0, 0, 0, 2 * SEC, 12 * SEC),
+			 2 * (int64_t)SEC);
+	assert_string_equal(mesh_swim_status_name(MESH_SWIM_SUSPECT), "suspect");
+	assert_string_equal(mesh_swim_status_name(9), "?");
+	assert_string_equal(mesh_swim_event_name(MESH_SWIM_EV_CONFLICT), "conflict");
+	assert_string_equal(mesh_swim_counter_names()[MESH_SWIM_CTR_swim_probe_sent],
+			    "swim_probe_sent");
+	assert_string_equal(mesh_swim_counter_names()[MESH_SWIM_CTR_swim_rx_drop_malformed],
+			    "swim_rx_drop_malformed");
+}
+
+/* ---------------------------------------------------------------- state machine harness */
+
+#define MAX_CAP 256
+#define MAX_EV 512
+
+struct harness {
+	struct mesh_rng rng;
+	struct {
+		struct mesh_swim_addr to;
+		size_t len;
+		uint8_t b[2048];
+	} sent[MAX_CAP];
+	unsigned n_sent;
+	unsigned batches;
+	struct mesh_swim_event ev[MAX_EV];
+	char ev_name[MAX_EV][MESH_SWIM_NAME_MAX + 1];
+	unsigned n_ev;
+};
+
+static void
+h_send(void *ctx, const struct mesh_swim_pkt *p, unsigned n)
+{
+	struct harness *h = ctx;
+
+	assert_true(n >= 1 && n <= MESH_SWIM_SEND_BATCH);
+	h->batches++;
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(p[i].len <= MESH_SWIM_DEFAULT_MAX_MSG);
+		if (h->n_sent < MAX_CAP) {
+			h->sent[h->n_sent].to = p[i].to;
+			h->sent[h->n_sent].len = p[i].len;
+			memcpy(h->sent[h->n_sent].b, p[i].msg, p[i].len);
+			h->n_sent++;
+		}
+	}
+}
+
+static uint64_t
+h_random(void *ctx)
+{
+	struct harness *h = ctx;
+
+	return mesh_rng_next(&h->rng);
+}
+
+static void
+h_event(void *ctx, const struct mesh_swim_event *ev)
+{
+	struct harness *h = ctx;
+
+	if (h->n_ev < MAX_EV) {
+		h->ev[h->n_ev] = *ev;
+		memcpy(h->ev_name[h->n_ev], ev->name, ev->name_len);
+		h->ev_name[h->n_ev][ev->name_len] = 0;
+		h->ev[h->n_ev].name = h->ev_name[h->n_ev];
+		h->n_ev++;
+	}
+}
+
+static const struct mesh_swim_env_ops h_ops = { h_send, h_random, h_event };
+
+static struct mesh_swim *
+h_new(struct harness *h, const char *name)
+{
+	struct mesh_swim_cfg cfg;
+	struct mesh_swim *s;
+
+	memset(h, 0, sizeof(*h));
+	mesh_rng_seed(&h->rng, 42);
+	mesh_swim_cfg_lan(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+	cfg.gen = 10;
+	cfg.addr = (struct mesh_swim_addr){ 0x0A000001u, 7946 };
+	s = mesh_swim_new(&cfg, &h_ops, h);
+	assert_non_null(s);
+	return s;
+}
+
+static const struct mesh_swim_addr peer_addr = { 0x0A0000FEu, 7946 };
+
+/* Deliver one gossip blob with @r from "peer" (gen 1). */
+static int
+feed(struct mesh_swim *s, uint64_t now, uint8_t type, const struct swim_rec *r, size_t n)
+{
+	uint8_t buf[1500];
+	struct swim_enc e;
+
+	swim_enc_begin(&e, buf, sizeof(buf), type, 0, "peer", 4, 1, 1, "self", 4, NULL);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(swim_enc_rec(&e, &r[i], sizeof(buf)), 0);
+	return mesh_swim_input(s, now, &peer_addr, buf, swim_enc_end(&e));
+}
+
+static struct swim_rec
+hrec(uint8_t status, const char *name, uint64_t gen, uint32_t inc, uint32_t ip)
+{
+	struct swim_rec r = mkrec(status, name, gen, inc);
+
+	r.addr.ip = ip;
+	return r;
+}
+
+static enum mesh_swim_status
+status_of(struct mesh_swim *s, const char *name, uint32_t *inc, uint64_t *gen)
+{
+	struct mesh_swim_member_info mi;
+
+	if (mesh_swim_member_get(s, name, strlen(name), &mi) != 0)
+		return 0;
+	if (inc)
+		*inc = mi.inc;
+	if (gen)
+		*gen = mi.gen;
+	return mi.status;
+}
+
+static const struct mesh_swim_event *
+last_ev(const struct harness *h)
+{
+	static const struct mesh_swim_event none;
+
+	return h->n_ev ? &h->ev[h->n_ev - 1] : &none;
+}
+
+static void
+test_incarnation_rules(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r;
+	uint32_t inc;
+	uint64_t gen;
+	unsigned ne;
+
+	(void)state;
+	/* a few bystanders so that confirmations count (k = mult - 2 needs N >= k + 2) */
+	for (int i = 0; i < 4; i++) {
+		static const char *const by[] = { "b1", "b2", "b3", "b4" };
+
+		r = hrec(MESH_SWIM_ALIVE, by[i], 1, 0, 100 + (uint32_t)i);
+		feed(s, 0, SWIM_MSG_GOSSIP, &r, 1);
+	}
+	h->n_ev = 0;
+	/* unknown suspect/dead/left rumours do not create members */
+	r = hrec(MESH_SWIM_SUSPECT, "x", 1, 0, 5);
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1);
+	r.status = MESH_SWIM_DEAD;
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), 0);
+	assert_int_equal(h->n_ev, 0);
+	/* alive introduces */
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 3, 5);
+	feed(s, 2, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 3);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_ALIVE);
+	assert_int_equal(last_ev(h)->prev_status, 0);
+	assert_string_equal(last_ev(h)->name, "x");
+	assert_int_equal(mesh_swim_member_count(s, 0), 5);
+	/* same incarnation alive: nothing; lower suspect: stale */
+	ne = h->n_ev;
+	feed(s, 3, SWIM_MSG_GOSSIP, &r, 1);
+	r = hrec(MESH_SWIM_SUSPECT, "x", 1, 2, 5);
+	feed(s, 3, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(h->n_ev, ne);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_ALIVE);
+	/* suspect at the same incarnation overrides alive */
+	r.inc = 3;
+	feed(s, 4, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_SUSPECT);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_SUSPECT);
+	assert_int_equal(mesh_swim_member_count(s, MESH_SWIM_SUSPECT), 1);
+	/* a second accuser is a confirmation, not an event */
+	ne = h->n_ev;
+	r.from = "other";
+	r.from_len = 5;
+	feed(s, 5, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(h->n_ev, ne);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_suspect_confirm), 1);
+	feed(s, 5, SWIM_MSG_GOSSIP, &r, 1); /* same accuser again: not counted */
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_suspect_confirm), 1);
+	/* alive at the same incarnation does not refute; a higher one does */
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 3, 5);
+	feed(s, 6, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_SUSPECT);
+	r.inc = 4;
+	feed(s, 6, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_ALIVE);
+	assert_int_equal(last_ev(h)->prev_status, MESH_SWIM_SUSPECT);
+	/* dead at >= incarnation */
+	r = hrec(MESH_SWIM_DEAD, "x", 1, 4, 5);
+	feed(s, 7, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_DEAD);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_DEAD);
+	/* suspect/alive at the dead incarnation: stale */
+	ne = h->n_ev;
+	r = hrec(MESH_SWIM_SUSPECT, "x", 1, 4, 5);
+	feed(s, 8, SWIM_MSG_GOSSIP, &r, 1);
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 4, 5);
+	feed(s, 8, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(h->n_ev, ne);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_DEAD);
+	/* a restart (higher generation) replaces the dead life, even at incarnation 0 */
+	r = hrec(MESH_SWIM_ALIVE, "x", 2, 0, 6);
+	feed(s, 9, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 2);
+	assert_int_equal(inc, 0);
+	assert_int_equal(last_ev(h)->gen, 2);
+	assert_int_equal(last_ev(h)->addr.ip, 6);
+	/* rumours about the old life are ignored */
+	ne = h->n_ev;
+	r = hrec(MESH_SWIM_DEAD, "x", 1, 99, 5);
+	feed(s, 10, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(h->n_ev, ne);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_ALIVE);
+	/* same life, different address while alive: conflict, not adopted */
+	r = hrec(MESH_SWIM_ALIVE, "x", 2, 5, 77);
+	feed(s, 11, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_CONFLICT);
+	assert_int_equal(last_ev(h)->conflict_addr.ip, 77);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_name_conflict), 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 0);
+	/* metadata change with a higher incarnation: UPDATED */
+	r = hrec(MESH_SWIM_ALIVE, "x", 2, 6, 6);
+	r.meta = (const uint8_t *)"role=a";
+	r.meta_len = 6;
+	feed(s, 12, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_UPDATED);
+	assert_int_equal(last_ev(h)->meta_len, 6);
+	/* left, then nothing but a new life brings it back */
+	r = hrec(MESH_SWIM_LEFT, "x", 2, 7, 6);
+	feed(s, 13, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_LEFT);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_LEFT);
+	r = hrec(MESH_SWIM_DEAD, "x", 2, 7, 6);
+	feed(s, 14, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_LEFT);
+	/* push-pull: a dead record is only a suspicion */
+	r = hrec(MESH_SWIM_ALIVE, "y", 1, 1, 8);
+	feed(s, 15, SWIM_MSG_GOSSIP, &r, 1);
+	r.status = MESH_SWIM_DEAD;
+	feed(s, 16, SWIM_MSG_PUSH_PULL, &r, 1);
+	assert_int_equal(status_of(s, "y", NULL, NULL), MESH_SWIM_SUSPECT);
+	/* suspicion max (24 s at N = 7, no confirmation) then dead; reaped after 60 s */
+	mesh_swim_tick(s, 30 * SEC);
+	assert_int_equal(status_of(s, "y", NULL, NULL), MESH_SWIM_DEAD);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_LEFT);
+	mesh_swim_tick(s, 13 + 60 * SEC);
+	assert_int_equal(status_of(s, "x", NULL, NULL), 0);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_REMOVED);
+	mesh_swim_tick(s, 91 * SEC);
+	assert_int_equal(status_of(s, "y", NULL, NULL), 0);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+static void
+test_self_rules(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct mesh_swim_member_info me;
+	struct swim_rec r;
+
+	(void)state;
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 0);
+	assert_int_equal(me.gen, 10);
+	/* suspected at our incarnation: refute with inc + 1, health degrades */
+	r = hrec(MESH_SWIM_SUSPECT, "self", 10, 0, 0x0A000001u);
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_refute), 1);
+	assert_int_equal(mesh_swim_health(s), 1);
+	/* declared dead at a higher incarnation: refute above it */
+	r = hrec(MESH_SWIM_DEAD, "self", 10, 5, 0x0A000001u);
+	feed(s, 2, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 6);
+	assert_int_equal(me.status, MESH_SWIM_ALIVE);
+	/* a stale accusation does not bump, but our record is gossiped again */
+	r = hrec(MESH_SWIM_SUSPECT, "self", 10, 2, 0x0A000001u);
+	h->n_sent = 0;
+	feed(s, 3, SWIM_MSG_PING, &r, 1); /* the ack carries our current record */
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 6);
+	assert_int_equal(h->n_sent, 1);
+	{
+		struct swim_msg m;
+
+		assert_int_equal(dec(h->sent[0].b, h->sent[0].len, &m), SWIM_DEC_OK);
+		assert_int_equal(m.type, SWIM_MSG_ACK);
+		assert_int_equal(m.seq, 1);
+		assert_true(m.n_rec >= 1);
+		assert_memory_equal(m.rec[0].name, "self", 4);
+		assert_int_equal(m.rec[0].inc, 6);
+		assert_int_equal(m.rec[0].status, MESH_SWIM_ALIVE);
+	}
+	/* rumours about our previous life are counted and ignored */
+	r = hrec(MESH_SWIM_DEAD, "self", 9, 100, 0x0A000001u);
+	feed(s, 4, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 6);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_old_self_rumor), 1);
+	/* someone with our name and a newer life: conflict reported, never adopted */
+	r = hrec(MESH_SWIM_ALIVE, "self", 11, 0, 0x0A000009u);
+	feed(s, 5, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_CONFLICT);
+	assert_int_equal(last_ev(h)->conflict_gen, 11);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.gen, 10);
+	/* same life claimed from another address: conflict */
+	r = hrec(MESH_SWIM_ALIVE, "self", 10, 50, 0x0A000009u);
+	feed(s, 6, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_name_conflict), 2);
+	/* our own messages looped back are dropped */
+	{
+		uint8_t buf[64];
+		struct swim_enc e;
+
+		swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_GOSSIP, 0, "self", 4, 10, 0, NULL,
+			       0, NULL);
+		assert_int_equal(mesh_swim_input(s, 7, &peer_addr, buf, swim_enc_end(&e)),
+				 -EBADMSG);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rx_drop_self), 1);
+	}
+	/* leave: LEFT with a new incarnation, once */
+	assert_int_equal(mesh_swim_leave(s, 8), 0);
+	assert_int_equal(mesh_swim_leave(s, 9), -EALREADY);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.status, MESH_SWIM_LEFT);
+	assert_int_equal(me.inc, 7);
+	/* a ping addressed to someone else is not answered */
+	h->n_sent = 0;
+	{
+		uint8_t buf[64];
+		struct swim_enc e;
+
+		swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING, 0, "peer", 4, 1, 3, "nobody",
+			       6, NULL);
+		mesh_swim_input(s, 10, &peer_addr, buf, swim_enc_end(&e));
+	}
+	assert_int_equal(h->n_sent, 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rx_drop_wrong_target), 1);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* Piggyback: least-sent first within the budget, each record at most the limit. */
+static void
+test_piggyback_selection(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r[40];
+	char names[200][8];
+	unsigned seen[200];
+	uint32_t limit;
+	uint64_t now = 1;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	/* 200 members learnt in 5 blobs of 40 */
+	for (int b = 0; b < 5; b++) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(names[b * 40 + i], sizeof(names[0]), "m%03d", b * 40 + i);
+			r[i] = hrec(MESH_SWIM_ALIVE, names[b * 40 + i], 1, 0,
+				    0x0B000000u + (uint32_t)(b * 40 + i));
+		}
+		feed(s, now, SWIM_MSG_GOSSIP, r, 40);
+	}
+	assert_int_equal(mesh_swim_member_count(s, MESH_SWIM_ALIVE), 200);
+	limit = mesh_swim_retransmit_limit(4, 201);
+	assert_int_equal(limit, 12);
+	/* gossip rounds until the queue drains */
+	for (int round = 0; round < 400; round++) {
+		now += 200 * MS;
+		h->n_sent = 0;
+		mesh_swim_tick(s, now);
+		for (unsigned k = 0; k < h->n_sent; k++) {
+			struct swim_msg m;
+
+			assert_true(h->sent[k].len <= MESH_SWIM_DEFAULT_MAX_MSG);
+			assert_int_equal(dec(h->sent[k].b, h->sent[k].len, &m), SWIM_DEC_OK);
+			if (m.type == SWIM_MSG_PUSH_PULL)
+				continue;
+			for (unsigned i = 0; i < m.n_rec; i++) {
+				int idx;
+
+				/* (unanswered probes later re-queue them as suspect/dead) */
+				if (m.rec[i].name[0] != 'm' || m.rec[i].status != MESH_SWIM_ALIVE)
+					continue;
+				idx = atoi(m.rec[i].name + 1);
+				seen[idx]++;
+			}
+			/* least-sent first: a blob full of records never skips a less-sent
+			 * record for a more-sent one */
+		}
+	}
+	for (int i = 0; i < 200; i++) {
+		assert_true(seen[i] >= 1);
+		assert_true(seen[i] <= limit);
+	}
+	/* a fresh update goes out first, in the very next message */
+	{
+		struct swim_rec u = hrec(MESH_SWIM_ALIVE, "m007", 1, 9, 0x0B000007u);
+		struct swim_msg m;
+
+		feed(s, now, SWIM_MSG_GOSSIP, &u, 1);
+		h->n_sent = 0;
+		now += 200 * MS;
+		mesh_swim_tick(s, now);
+		assert_true(h->n_sent >= 1);
+		assert_int_equal(dec(h->sent[0].b, h->sent[0].len, &m), SWIM_DEC_OK);
+		assert_true(m.n_rec >= 1);
+		assert_memory_equal(m.rec[0].name, "m007", 4);
+		assert_int_equal(m.rec[0].inc, 9);
+	}
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* Push-pull of a large state: every chunk within budget, every member present. */
+static void
+test_push_pull_chunks(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r[40];
+	char names[400][8];
+	unsigned seen[400], total = 0;
+	uint8_t req[64];
+	struct swim_enc e;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	for (int b = 0; b < 10; b++) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(names[b * 40 + i], sizeof(names[0]), "m%03d", b * 40 + i);
+			r[i] = hrec(MESH_SWIM_ALIVE, names[b * 40 + i], 1, 0,
+				    0x0B000000u + (uint32_t)(b * 40 + i));
+		}
+		feed(s, 1, SWIM_MSG_GOSSIP, r, 40);
+	}
+	h->n_sent = 0;
+	h->batches = 0;
+	swim_enc_begin(&e, req, sizeof(req), SWIM_MSG_PUSH_PULL, SWIM_F_PP_REPLY, "peer", 4, 1,
+		       0, NULL, 0, NULL);
+	assert_int_equal(mesh_swim_input(s, 2, &peer_addr, req, swim_enc_end(&e)), 0);
+	assert_true(h->n_sent > 5);
+	assert_true(h->batches >= 1);
+	for (unsigned k = 0; k < h->n_sent; k++) {
+		struct swim_msg m;
+
+		assert_int_equal(dec(h->sent[k].b, h->sent[k].len, &m), SWIM_DEC_OK);
+		assert_int_equal(m.type, SWIM_MSG_PUSH_PULL);
+		assert_int_equal(m.flags & SWIM_F_PP_REPLY, 0);
+		assert_true(h->sent[k].len <= MESH_SWIM_DEFAULT_MAX_MSG);
+		for (unsigned i = 0; i < m.n_rec; i++)
+			if (m.rec[i].name[0] == 'm') {
+				seen[atoi(m.rec[i].name + 1)]++;
+				total++;
+			}
+	}
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(total, 400);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* Probe a silent member: ping, ping-req to relays, suspect, dead after the timeout. */
+static void
+test_probe_cycle(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r[4];
+	uint64_t now = 0, t;
+	int guard = 0;
+
+	(void)state;
+	r[0] = hrec(MESH_SWIM_ALIVE, "a", 1, 0, 0x0C000001u);
+	r[1] = hrec(MESH_SWIM_ALIVE, "b", 1, 0, 0x0C000002u);
+	r[2] = hrec(MESH_SWIM_ALIVE, "c", 1, 0, 0x0C000003u);
+	r[3] = hrec(MESH_SWIM_ALIVE, "d", 1, 0, 0x0C000004u);
+	feed(s, now, SWIM_MSG_GOSSIP, r, 4);
+	assert_int_equal(mesh_swim_join(s, NULL, 0, now), 0);
+	assert_true(mesh_swim_joined(s));
+	/* nobody answers: everyone ends up suspected, then dead */
+	while (mesh_swim_member_count(s, MESH_SWIM_DEAD) < 4 && guard++ < 100000) {
+		t = mesh_swim_next_deadline(s);
+		assert_true(t > 0);
+		now = t > now ? t : now + 1;
+		mesh_swim_tick(s, now);
+	}
+	assert_int_equal(mesh_swim_member_count(s, MESH_SWIM_DEAD), 4);
+	assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_sent) >= 4);
+	assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_indirect) >= 4);
+	assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_failed) >= 4);
+	/* local health went up (no nacks came back) */
+	assert_true(mesh_swim_health(s) > 0);
+	/* bounded by the configured suspicion max + a few rounds */
+	assert_true(now < 4 * SEC * 8 + 6 * 4 * SEC * 2);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+static void
+test_api_contract(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim_cfg cfg;
+	struct mesh_swim *s;
+	struct mesh_swim_env_ops bad = { NULL, h_random, NULL };
+	uint8_t meta[600] = { 0 };
+	uint64_t ctr[MESH_SWIM_CTR_MAX];
+
+	(void)state;
+	mesh_swim_cfg_lan(&cfg);
+	assert_null(mesh_swim_new(&cfg, &h_ops, h)); /* no name */
+	assert_int_equal(errno, EINVAL);
+	snprintf(cfg.name, sizeof(cfg.name), "n");
+	assert_null(mesh_swim_new(&cfg, &bad, h));
+	assert_int_equal(errno, EINVAL);
+	cfg.gen = 0;
+	assert_null(mesh_swim_new(&cfg, &h_ops, h));
+	cfg.gen = 1;
+	cfg.max_msg = 100;
+	assert_null(mesh_swim_new(&cfg, &h_ops, h));
+	cfg.max_msg = MESH_SWIM_DEFAULT_MAX_MSG;
+	cfg.meta = meta;
+	cfg.meta_len = 513;
+	assert_null(mesh_swim_new(&cfg, &h_ops, h));
+	cfg.meta_len = 512;
+	mesh_rng_seed(&h->rng, 1);
+	s = mesh_swim_new(&cfg, &h_ops, h);
+	assert_non_null(s);
+	assert_int_equal(mesh_swim_meta_set(s, meta, 513, 0), -EINVAL);
+	assert_int_equal(mesh_swim_meta_set(s, meta, 10, 0), 0);
+	assert_int_equal(mesh_swim_input(s, 0, NULL, meta, 1), -EINVAL);
+	assert_int_equal(mesh_swim_input(s, 0, &peer_addr, meta, 0), -EBADMSG);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rx_drop_short), 1);
+	assert_int_equal(mesh_swim_join(s, NULL, 3, 0), -EINVAL);
+	assert_int_equal(mesh_swim_member_get(s, "zz", 2, &(struct mesh_swim_member_info){ 0 }),
+			 -ENOENT);
+	assert_int_equal(mesh_swim_member_at(s, 0, &(struct mesh_swim_member_info){ 0 }),
+			 -ENOENT);
+	mesh_swim_counters_get(s, ctr);
+	assert_int_equal(ctr[MESH_SWIM_CTR_swim_rx_drop_malformed], 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_MAX), 0);
+	/* join through seeds: a push-pull (join) to each seed, then retries with backoff */
+	{
+		struct mesh_swim_addr seeds[3] = { { 1, 1 }, { 2, 2 }, cfg.addr };
+		uint64_t t1, t2;
+
+		h->n_sent = 0;
+		assert_int_equal(mesh_swim_join(s, seeds, 3, 0), 0);
+		assert_false(mesh_swim_joined(s));
+		assert_int_equal(h->n_sent, 2); /* our own address is skipped */
+		t1 = mesh_swim_next_deadline(s);
+		assert_true(t1 <= cfg.join_retry_ns);
+		mesh_swim_tick(s, cfg.join_retry_ns);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_join_retry), 1);
+		mesh_swim_tick(s, cfg.join_retry_ns + 1);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_join_retry), 1);
+		t2 = 3 * cfg.join_retry_ns;
+		mesh_swim_tick(s, t2);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_join_retry), 2);
+	}
+	mesh_swim_delete(s);
+	mesh_swim_delete(NULL);
+	free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_codec_encoder_limits),
+		cmocka_unit_test(test_codec_truncations),
+		cmocka_unit_test(test_codec_malformed_fields),
+		cmocka_unit_test(test_formulas),
+		cmocka_unit_test(test_incarnation_rules),
+		cmocka_unit_test(test_self_rules),
+		cmocka_unit_test(test_piggyback_selection),
+		cmocka_unit_test(test_push_pull_chunks),
+		cmocka_unit_test(test_probe_cycle),
+		cmocka_unit_test(test_api_contract),
+	};
+
+	mesh_log_level_set(MESH_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
