@@ -61,35 +61,6 @@ crdt_alloc_size(size_t n)
 	return (n + 31) & ~(size_t)31;
 }
 
-/*
- * Entries are cache-line aligned: header + key (up to ~70 B of key) then spans exactly
- * the two lines that apply_batch prefetches.
- */
-#if defined(MESH_CRDT_JEMALLOC) && MESH_CRDT_JEMALLOC
-static inline void *
-crdt_entry_alloc(size_t n)
-{
-	return mallocx(n, MALLOCX_ALIGN(MESH_CACHE_LINE));
-}
-static inline void
-crdt_entry_dealloc(void *p, size_t n)
-{
-	sdallocx(p, n, MALLOCX_ALIGN(MESH_CACHE_LINE));
-}
-#else
-static inline void *
-crdt_entry_alloc(size_t n)
-{
-	return aligned_alloc(MESH_CACHE_LINE, (n + MESH_CACHE_LINE - 1) & ~(size_t)(MESH_CACHE_LINE - 1));
-}
-static inline void
-crdt_entry_dealloc(void *p, size_t n)
-{
-	(void)n;
-	free(p);
-}
-#endif
-
 /* ------------------------------------------------------------------ hashing */
 
 static inline uint64_t
@@ -257,7 +228,8 @@ crdt_ns_is_stream(const struct crdt_ns *ns)
 struct crdt_peer {
 	uint64_t id;
 	uint64_t acked;
-	uint64_t sent;
+	uint64_t sent;     /* export cursor (moves back on rewind) */
+	uint64_t sent_max; /* highest seq ever exported: acks up to it are valid */
 };
 
 /* Tombstones in creation order (= seq order = time order): a ring of (seq, entry). */

@@ -108,7 +108,7 @@ set_value(struct crdt_entry *e, const struct mesh_crdt_op *op)
 static struct crdt_entry *
 entry_new(const struct mesh_crdt_op *op)
 {
-	struct crdt_entry *e = crdt_entry_alloc(crdt_entry_size(op->key_len));
+	struct crdt_entry *e = crdt_alloc(crdt_entry_size(op->key_len));
 
 	if (e == NULL)
 		return NULL;

@@ -3,7 +3,9 @@
  * Replication for the stream layer: per-peer watermarks over the local change sequence.
  *
  *   acked  every change with seq <= acked is known to be at the peer;
- *   sent   export cursor: changes with seq <= sent were handed to the stream layer.
+ *   sent   export cursor: changes with seq <= sent were handed to the stream layer;
+ *          sent_max remembers the highest ever sent, so an ack that arrives after a
+ *          rewind (for a batch sent before it) is still accepted and moves sent forward.
  *
  * export walks the change log from `sent` (binary search, then valid records only) and
  * yields each key's current state once, in change order, in bounded batches. A key that
@@ -94,6 +96,7 @@ mesh_crdt_export(struct mesh_crdt_store *s, uint64_t peer, struct mesh_crdt_op *
 		bytes += sz;
 		p->sent = e->seq;
 	}
+	p->sent_max = MESH_MAX(p->sent_max, p->sent);
 	if (n)
 		crdt_ctr(s, MESH_CTR_crdt_export_ops, n);
 	return (int)n;
@@ -106,11 +109,14 @@ mesh_crdt_ack(struct mesh_crdt_store *s, uint64_t peer, uint64_t seq)
 
 	if (p == NULL)
 		return crdt_fail(s, -ENOENT, "unknown peer %016" PRIx64, peer);
-	if (seq > p->sent)
+	if (seq > p->sent_max)
 		return crdt_fail(s, -ERANGE, "ack %" PRIu64 " past exported %" PRIu64, seq,
-				 p->sent);
+				 p->sent_max);
 	if (seq > p->acked)
 		p->acked = seq;
+	/* a late ack for a batch sent before a rewind: no need to send that part again */
+	if (p->sent < p->acked)
+		p->sent = p->acked;
 	return 0;
 }
 

@@ -38,7 +38,7 @@ void
 crdt_entry_free(struct crdt_entry *e)
 {
 	crdt_free(e->value, e->value_cap);
-	crdt_entry_dealloc(e, crdt_entry_size(e->key_len));
+	crdt_free(e, crdt_entry_size(e->key_len));
 }
 
 void

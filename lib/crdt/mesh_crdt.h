@@ -250,8 +250,9 @@ int mesh_crdt_peer_watermarks(const struct mesh_crdt_store *s, uint64_t peer, ui
 int mesh_crdt_export(struct mesh_crdt_store *s, uint64_t peer, struct mesh_crdt_op *ops,
 		     uint32_t max_ops, size_t max_bytes);
 /**
- * @peer has every change up to @seq (cumulative; older acks are ignored). -ERANGE when
- * @seq is past what was exported to it, -ENOENT for an unknown peer.
+ * @peer has every change up to @seq (cumulative; older acks are ignored). An ack that
+ * arrives after a rewind still counts and moves the send cursor past what it covers.
+ * -ERANGE when @seq is past anything ever exported to the peer, -ENOENT for an unknown peer.
  */
 int mesh_crdt_ack(struct mesh_crdt_store *s, uint64_t peer, uint64_t seq);
 /** Resend everything unacknowledged to @peer (send cursor = acked). 0 or -ENOENT. */

@@ -59,7 +59,8 @@ get_s(struct mesh_crdt_store *s, const char *k, char *buf, size_t cap)
 	if (mesh_crdt_get(s, k, strlen(k), &v, &n, NULL) != 0)
 		return NULL;
 	assert_true(n < cap);
-	memcpy(buf, v, n);
+	if (n)
+		memcpy(buf, v, n);
 	buf[n] = 0;
 	return buf;
 }

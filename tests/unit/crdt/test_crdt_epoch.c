@@ -6,22 +6,22 @@
  */
 #include "crdt_test_util.h"
 
-typedef struct {
+struct ec {
 	uint8_t b[MESH_CRDT_EPOCH_LEN];
-} ec_t;
+};
 
-static ec_t
+static struct ec
 enc(uint64_t epoch, int64_t count)
 {
-	ec_t e;
+	struct ec e;
 
 	mesh_crdt_epoch_encode(epoch, count, e.b);
 	return e;
 }
 
 /* merge as a value: the winner's bytes */
-static ec_t
-merge(ec_t l, ec_t r)
+static struct ec
+merge(struct ec l, struct ec r)
 {
 	return mesh_crdt_epoch_merge(l.b, 16, r.b, 16) ? r : l;
 }
@@ -37,14 +37,14 @@ test_round_trip(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < MESH_ARRAY_SIZE(cases); i++) {
-		ec_t e = enc(cases[i].epoch, cases[i].count);
+		struct ec e = enc(cases[i].epoch, cases[i].count);
 
 		assert_int_equal(mesh_crdt_epoch_decode(e.b, 16, &d), 0);
 		assert_true(d.epoch == cases[i].epoch);
 		assert_true(d.count == cases[i].count);
 	}
 	/* big-endian layout pinned */
-	ec_t e = enc(0x0102030405060708ULL, -2);
+	struct ec e = enc(0x0102030405060708ULL, -2);
 	static const uint8_t want[16] = { 1, 2, 3, 4, 5, 6, 7, 8,
 					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
 	assert_memory_equal(e.b, want, 16);
@@ -67,7 +67,7 @@ test_bad_lengths(void **state)
 static void
 test_order_and_reset(void **state)
 {
-	ec_t hi_count = enc(1, 1000), reset = enc(2, 0), same_epoch_more = enc(1, 1001);
+	struct ec hi_count = enc(1, 1000), reset = enc(2, 0), same_epoch_more = enc(1, 1001);
 
 	(void)state;
 	/* higher epoch wins even with a lower count: a window reset */
@@ -89,7 +89,7 @@ test_order_and_reset(void **state)
 static void
 test_malformed_sides(void **state)
 {
-	ec_t ok = enc(5, 5);
+	struct ec ok = enc(5, 5);
 	uint8_t bad[17] = { 0xff };
 
 	(void)state;
@@ -115,9 +115,9 @@ test_laws(void **state)
 	mesh_rng_seed(&r, seed);
 	for (int i = 0; i < 20000; i++) {
 		/* small domains so ties are frequent */
-		ec_t a = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
-		ec_t b = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
-		ec_t c = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
+		struct ec a = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
+		struct ec b = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
+		struct ec c = enc(mesh_rng_below(&r, 4), (int64_t)mesh_rng_below(&r, 5) - 2);
 
 		if (i % 97 == 0)
 			a = enc(UINT64_MAX, INT64_MIN);
@@ -134,7 +134,7 @@ static void
 test_store_rl(void **state)
 {
 	struct mesh_crdt_store *s = store_new(0x10), *t = store_new(0x20);
-	ec_t v1 = enc(1, 10), v0 = enc(1, 3), reset = enc(2, 0);
+	struct ec v1 = enc(1, 10), v0 = enc(1, 3), reset = enc(2, 0);
 	struct mesh_crdt_epoch d;
 	struct mesh_crdt_op op;
 	const void *val;

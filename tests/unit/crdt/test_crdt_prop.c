@@ -95,7 +95,7 @@ oracle_note(struct world *w, int k, struct mesh_crdt_store *s, const char *key, 
 	if (k % 3 == 2) { /* epoch_max: keep the max value */
 		if (!w->best[k].set ||
 		    mesh_crdt_epoch_merge(w->best[k].val, w->best[k].len, val, len)) {
-			memcpy(w->best[k].val, val, len);
+			memcpy(w->best[k].val, val, len); /* always 16 bytes */
 			w->best[k].len = len;
 			w->best[k].set = true;
 		}
@@ -108,7 +108,7 @@ oracle_note(struct world *w, int k, struct mesh_crdt_store *s, const char *key, 
 	w->best[k].v = v;
 	w->best[k].tomb = rc != 0;
 	w->best[k].len = rc ? 0 : len;
-	if (!rc)
+	if (!rc && len)
 		memcpy(w->best[k].val, val, len);
 }
 
