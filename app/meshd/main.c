@@ -18,6 +18,7 @@
 
 #include "mesh_common_dpdk.h"
 #include "mesh_crdt.h"
+#include "mesh_swim.h"
 #include "mesh_telemetry.h"
 #include "meshd.h"
 
@@ -28,6 +29,8 @@ on_signal(int sig)
 {
 	quit_signal = sig;
 }
+
+static const char *const merge_names[] = { MESHD_MERGE_COUNTERS(MESH_COUNTER_NAME) };
 
 static int
 setup(struct meshd *d)
@@ -82,6 +85,14 @@ setup(struct meshd *d)
 	ret = meshd_tel_init(d);
 	if (ret < 0)
 		return ret;
+	ret = mesh_counters_create(&d->merge_ctr, merge_names, MESHD_MERGE_CTR_MAX, 1);
+	if (ret < 0)
+		return ret;
+	mesh_telemetry_counters_add("merge", &d->merge_ctr);
+	ret = meshd_swim_init(d, mesh_tsc_now_ns());
+	if (ret < 0)
+		return ret;
+	meshd_swim_telemetry(d);
 	return 0;
 }
 
@@ -121,9 +132,10 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	MESH_RTE_LOG(NOTICE, app, "node %s on %s:%u, %s polling, %u peer(s)", d.cfg.name,
-		     mesh_net_ip_format(d.cfg.ip, ip, sizeof(ip)), d.cfg.udp_port,
-		     mesh_net_poll_mode_name(d.cfg.poll_mode), d.cfg.n_peers);
+	MESH_RTE_LOG(NOTICE, app, "node %s on %s:%u, %s polling, %s profile, %u seed(s)",
+		     d.cfg.name, mesh_net_ip_format(d.cfg.ip, ip, sizeof(ip)), d.cfg.udp_port,
+		     mesh_net_poll_mode_name(d.cfg.poll_mode),
+		     d.cfg.profile_fast ? "fast" : "lan", d.cfg.n_seeds);
 	meshd_lcores_run(&d, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
 	mesh_telemetry_fini();
@@ -131,6 +143,7 @@ main(int argc, char **argv)
 	meshd_ctl_stop(&d);
 	meshd_req_fini(&d);
 	meshd_lcores_fini(&d);
+	mesh_swim_delete(d.swim);
 	mesh_crdt_store_delete(d.kv);
 	mesh_net_port_fini(&d.port);
 	rte_eal_cleanup();

@@ -38,6 +38,19 @@ struct meshd_ns_cfg {
 	char where[200];     /* "file:line: [namespace PREFIX]" for error messages */
 };
 
+/* Merge-lcore counters (single writer). */
+#define MESHD_MERGE_COUNTERS(X) \
+	X(merge_frames) X(merge_records) X(merge_swim_records) \
+	X(merge_drop_bad_container) X(merge_record_unknown_kind) X(merge_record_unhandled) \
+	X(merge_tx_frames)
+#define MESHD_MERGE_CTR_ENUM(name) MESHD_CTR_##name,
+enum meshd_merge_counter { MESHD_MERGE_COUNTERS(MESHD_MERGE_CTR_ENUM) MESHD_MERGE_CTR_MAX };
+
+struct meshd_addr {
+	uint32_t ip;
+	uint16_t port;
+};
+
 struct meshd_cfg {
 	char config_file[256];
 	char name[MESHD_NAME_MAX + 1];
@@ -52,6 +65,9 @@ struct meshd_cfg {
 	unsigned lcore_rx, lcore_merge, lcore_tx;
 	char ctl_socket[108];  /* client API socket; default /run/meshd/<name>.sock */
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
+	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
+	unsigned n_seeds;
+	struct meshd_addr seeds[MESHD_MAX_PEERS];
 	unsigned n_ns;
 	struct meshd_ns_cfg ns[MESHD_MAX_NS];
 	unsigned n_peers;
@@ -82,6 +98,10 @@ struct meshd {
 	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
 	struct meshd_ctl ctl;          /* client API: control thread + its rings */
 	struct mesh_crdt_store *kv;    /* owned by the merge lcore */
+	struct mesh_swim *swim;        /* owned by the merge lcore */
+	struct mesh_counters merge_ctr;
+	uint64_t leave_deadline_ns;    /* shutdown: stop when reached (0 = not leaving) */
+	volatile int stop;             /* set by the merge lcore when the node may stop */
 	uint64_t kv_digest;            /* folded store digest, republished every 100 ms */
 	uint64_t next_digest_ns;
 	struct mesh_crdt_digest digest_scratch;
@@ -107,6 +127,8 @@ enum meshd_setting {
 	OPT_LCORE_MERGE,
 	OPT_LCORE_TX,
 	OPT_CTL_SOCKET,
+	OPT_SEED,
+	OPT_PROFILE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -170,11 +192,36 @@ void meshd_lcores_run(struct meshd *d, volatile int *quit);
 /** Free the rings and what they still hold. */
 void meshd_lcores_fini(struct meshd *d);
 
+struct rte_tel_data;
+/** A telemetry question answered on the merge lcore: fill @out from @params. */
+typedef int (*meshd_query_f)(struct meshd *d, const char *params, struct rte_tel_data *out);
+
+/**
+ * Telemetry thread: have the merge lcore run @fn and fill @out; waits at most 500 ms, then
+ * answers an error object. Always returns 0 (errors are reported in @out).
+ */
+int meshd_query_run(meshd_query_f fn, const char *params, struct rte_tel_data *out);
+
 /** Register /mesh/kv/stats and /mesh/kv/get (after the store exists). 0 or -errno. */
 int meshd_tel_init(struct meshd *d);
 /** Merge lcore: answer telemetry queries, republish the digest. Returns queries answered. */
 unsigned meshd_tel_poll(struct meshd *d, uint64_t now_ns);
 void meshd_tel_fini(void);
+
+/**
+ * Merge role: seal a frame whose @len payload bytes are written, prepare the datagram to
+ * @ip:@port and hand it to the tx role.
+ */
+void meshd_frame_finish(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type,
+			uint16_t len, uint32_t ip, uint16_t port, uint64_t now_ns);
+
+/* SWIM membership on the merge lcore (meshd_swim.c) */
+int meshd_swim_init(struct meshd *d, uint64_t now_ns);
+void meshd_swim_input(struct meshd *d, const uint8_t *blob, size_t len, uint32_t ip,
+		      uint16_t port, uint64_t now_ns);
+unsigned meshd_swim_poll(struct meshd *d, uint64_t now_ns);
+void meshd_swim_leave(struct meshd *d, uint64_t now_ns);
+void meshd_swim_telemetry(struct meshd *d);
 
 /** Send a hello to every configured peer when due. */
 void meshd_hello_tick(struct meshd *d, uint64_t now_ns);

@@ -35,6 +35,8 @@ static const struct option long_opts[] = {
 	{ "lcore-merge", required_argument, NULL, OPT_LCORE_MERGE },
 	{ "lcore-tx", required_argument, NULL, OPT_LCORE_TX },
 	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -59,6 +61,9 @@ meshd_usage(const char *prog)
 	       "                          run to completion); roles on different lcores use\n"
 	       "                          SPSC rings, e.g. --lcores '(0-2)@(0-1)' with 0, 1, 2\n"
 	       "  --ctl-socket PATH       client API socket (default %s/NAME.sock)\n"
+	       "  --seed A.B.C.D[:PORT]   join the cluster through this member (repeatable)\n"
+	       "  --profile lan|fast      SWIM timing: lan (memberlist-like, 1 s probes) or fast\n"
+	       "                          (10 ms probes, for DPDK-class networks; default)\n"
 	       "  --help, --version\n"
 	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
@@ -93,29 +98,50 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* "A.B.C.D[:PORT]" */
 static int
-add_peer(struct meshd_cfg *cfg, const char *spec)
+parse_addr(const char *spec, uint32_t *ip, uint16_t *port)
 {
 	char buf[64];
 	char *colon;
-	uint64_t port = MESHD_DEFAULT_PORT;
-	struct meshd_peer *p;
+	uint64_t p = MESHD_DEFAULT_PORT;
 
-	if (cfg->n_peers == MESHD_MAX_PEERS)
-		return -ENOSPC;
 	snprintf(buf, sizeof(buf), "%s", spec);
 	colon = strchr(buf, ':');
 	if (colon != NULL) {
 		*colon = '\0';
-		if (parse_u64(colon + 1, 65535, &port) < 0 || port == 0)
+		if (parse_u64(colon + 1, 65535, &p) < 0 || p == 0)
 			return -EINVAL;
 	}
+	if (mesh_net_ip_parse(buf, ip) < 0)
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+add_peer(struct meshd_cfg *cfg, const char *spec)
+{
+	struct meshd_peer *p;
+
+	if (cfg->n_peers == MESHD_MAX_PEERS)
+		return -ENOSPC;
 	p = &cfg->peers[cfg->n_peers];
 	memset(p, 0, sizeof(*p));
-	if (mesh_net_ip_parse(buf, &p->ip) < 0)
+	if (parse_addr(spec, &p->ip, &p->port) < 0)
 		return -EINVAL;
-	p->port = (uint16_t)port;
 	cfg->n_peers++;
+	return 0;
+}
+
+static int
+add_seed(struct meshd_cfg *cfg, const char *spec)
+{
+	if (cfg->n_seeds == MESHD_MAX_PEERS)
+		return -ENOSPC;
+	if (parse_addr(spec, &cfg->seeds[cfg->n_seeds].ip, &cfg->seeds[cfg->n_seeds].port) < 0)
+		return -EINVAL;
+	cfg->n_seeds++;
 	return 0;
 }
 
@@ -168,6 +194,17 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 		*(opt == OPT_LCORE_RX ? &cfg->lcore_rx
 		  : opt == OPT_LCORE_MERGE ? &cfg->lcore_merge : &cfg->lcore_tx) = (unsigned)v;
 		break;
+	case OPT_SEED:
+		ret = add_seed(cfg, val);
+		break;
+	case OPT_PROFILE:
+		if (strcmp(val, "fast") == 0)
+			cfg->profile_fast = true;
+		else if (strcmp(val, "lan") == 0)
+			cfg->profile_fast = false;
+		else
+			ret = -EINVAL;
+		break;
 	case OPT_CTL_SOCKET:
 		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->ctl_socket))
 			ret = -EINVAL;
@@ -184,7 +221,7 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 		ret = -EINVAL;
 	}
 	if (ret == -ENOSPC)
-		fprintf(stderr, "meshd: %s: too many peers (max %d)\n", where, MESHD_MAX_PEERS);
+		fprintf(stderr, "meshd: %s: too many addresses (max %d)\n", where, MESHD_MAX_PEERS);
 	else if (ret < 0)
 		fprintf(stderr, "meshd: %s: invalid value '%s'\n", where, val);
 	return ret < 0 ? -EINVAL : 0;
@@ -231,6 +268,7 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 	cfg->poll_mode = MESH_NET_POLL_BACKOFF;
 	cfg->idle_sleep_max_us = 500;
 	cfg->hello_interval_ms = 1000;
+	cfg->profile_fast = true;
 	cfg->lcore_rx = cfg->lcore_merge = cfg->lcore_tx = UINT32_MAX; /* = main lcore */
 
 	/* first pass: only --config and --help/--version, so the file is applied first */

@@ -8,6 +8,7 @@
  *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket
  *   [hello]     peer (repeatable), interval_ms
  *   [lcores]    rx, merge, tx
+ *   [cluster]   seed (repeatable), profile = lan|fast
  *   [namespaces] defaults = yes|no
  *   [namespace PREFIX] kind = lww|epoch_max|broadcast|targeted, max_value, max_keys,
  *               max_bytes (stream namespaces: the send buffer), nested = yes|no
@@ -49,6 +50,8 @@ static const struct {
 	{ "lcores", "rx", OPT_LCORE_RX },
 	{ "lcores", "merge", OPT_LCORE_MERGE },
 	{ "lcores", "tx", OPT_LCORE_TX },
+	{ "cluster", "seed", OPT_SEED },
+	{ "cluster", "profile", OPT_PROFILE },
 };
 
 static char *
@@ -256,7 +259,7 @@ meshd_config_load(struct meshd_cfg *cfg, const char *path)
 		char where_sect[300];
 		int n = rte_cfgfile_section_entries(f, names[s], e, 64);
 		int known = strcmp(names[s], "node") == 0 || strcmp(names[s], "hello") == 0 ||
-			    strcmp(names[s], "lcores") == 0;
+			    strcmp(names[s], "lcores") == 0 || strcmp(names[s], "cluster") == 0;
 
 		snprintf(where_sect, sizeof(where_sect), "%.200s:%d: [%s]", path,
 			 line_of(pos, n_pos, names[s], "", 0), names[s]);
@@ -301,7 +304,7 @@ meshd_config_load(struct meshd_cfg *cfg, const char *path)
 			char where[400];
 			int setting = -1, nth = 0;
 
-			if (strcmp(e[i].name, "peer") == 0)
+			if (strcmp(e[i].name, "peer") == 0 || strcmp(e[i].name, "seed") == 0)
 				nth = peers++;
 			snprintf(where, sizeof(where), "%.200s:%d: [%.64s] %.64s", path,
 				 line_of(pos, n_pos, names[s], e[i].name, nth), names[s],

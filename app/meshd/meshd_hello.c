@@ -25,9 +25,9 @@ frame_alloc(struct meshd *d, uint16_t len, uint8_t **payload, uint8_t **frame)
 	return m;
 }
 
-static void
-frame_send(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type, uint16_t len,
-	   uint32_t ip, uint16_t port, uint64_t now_ns)
+void
+meshd_frame_finish(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type,
+		   uint16_t len, uint32_t ip, uint16_t port, uint64_t now_ns)
 {
 	struct mesh_wire_hdr h = {
 		.type = type,
@@ -39,6 +39,7 @@ frame_send(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type, ui
 
 	mesh_wire_frame_seal_csum(frame, mesh_wire_frame_size(len, 0), &h);
 	mesh_net_udp_prepare(&d->port, m, ip, port);
+	mesh_counter_add(&mesh_counters_row(&d->merge_ctr, 0)[MESHD_CTR_merge_tx_frames], 1);
 	meshd_emit(d, m, now_ns);
 }
 
@@ -57,7 +58,7 @@ hello_reply(struct meshd *d, struct rte_mbuf *req, uint64_t now_ns)
 	payload[0] = (uint8_t)name_len;
 	memcpy(payload + 1, d->cfg.name, name_len);
 	memcpy(payload + 1 + name_len, mesh_net_frame_payload(req), echo);
-	frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO_REPLY, len, meta->peer_ip, meta->peer_port,
+	meshd_frame_finish(d, m, frame, MESH_WIRE_TYPE_HELLO_REPLY, len, meta->peer_ip, meta->peer_port,
 		   now_ns);
 	mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_tx_hello_reply], 1);
 }
@@ -85,6 +86,38 @@ hello_reply_input(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
 	}
 }
 
+/* A MSGS frame: walk its records; each goes to the module that owns its kind. */
+static void
+msgs_input(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
+{
+	const struct mesh_net_meta *meta = mesh_net_meta(m);
+	uint64_t *ctr = mesh_counters_row(&d->merge_ctr, 0);
+	struct mesh_wire_msgr r;
+	struct mesh_wire_slice body;
+	uint8_t kind;
+	int ret;
+
+	mesh_counter_add(&ctr[MESHD_CTR_merge_frames], 1);
+	mesh_wire_msgr_init(&r, mesh_net_frame_payload(m), meta->payload_len);
+	while ((ret = mesh_wire_msgr_next(&r, &kind, &body)) == 1) {
+		mesh_counter_add(&ctr[MESHD_CTR_merge_records], 1);
+		switch (kind) {
+		case MESH_WIRE_KIND_SWIM:
+			mesh_counter_add(&ctr[MESHD_CTR_merge_swim_records], 1);
+			meshd_swim_input(d, body.p, body.len, meta->peer_ip, meta->peer_port,
+					 now_ns);
+			break;
+		default:
+			mesh_counter_add(&ctr[kind > MESH_WIRE_KIND_MAX_KNOWN
+						      ? MESHD_CTR_merge_record_unknown_kind
+						      : MESHD_CTR_merge_record_unhandled], 1);
+			break;
+		}
+	}
+	if (ret < 0)
+		mesh_counter_add(&ctr[MESHD_CTR_merge_drop_bad_container], 1);
+}
+
 void
 meshd_frame_input(void *ctx, struct mesh_net_port *port, struct rte_mbuf *m, uint64_t now_ns)
 {
@@ -98,6 +131,9 @@ meshd_frame_input(void *ctx, struct mesh_net_port *port, struct rte_mbuf *m, uin
 		break;
 	case MESH_WIRE_TYPE_HELLO_REPLY:
 		hello_reply_input(d, m, now_ns);
+		break;
+	case MESH_WIRE_TYPE_MSGS:
+		msgs_input(d, m, now_ns);
 		break;
 	default:
 		mesh_counter_add(&ctr[MESH_NET_CTR_rx_drop_unhandled_type], 1);
@@ -120,7 +156,7 @@ meshd_hello_tick(struct meshd *d, uint64_t now_ns)
 		if (m == NULL)
 			return;
 		memcpy(payload, &now_ns, 8);
-		frame_send(d, m, frame, MESH_WIRE_TYPE_HELLO, 8, peer->ip, peer->port, now_ns);
+		meshd_frame_finish(d, m, frame, MESH_WIRE_TYPE_HELLO, 8, peer->ip, peer->port, now_ns);
 		peer->hellos_sent++;
 		mesh_counter_add(&mesh_net_ctr(&d->port)[MESH_NET_CTR_tx_hello], 1);
 	}

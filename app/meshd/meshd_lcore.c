@@ -64,6 +64,25 @@ step_rx(struct meshd *d, unsigned roles, uint64_t now)
 	return n;
 }
 
+/*
+ * Shutdown, on the merge lcore: on the first look at a signal, announce a graceful leave,
+ * then keep every role running until the leave had time to spread (the tx role flushes
+ * it), at most 1 s; then tell every loop to stop.
+ */
+static void
+merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
+{
+	if (!*quit)
+		return;
+	if (d->leave_deadline_ns == 0) {
+		meshd_swim_leave(d, now);
+		d->leave_deadline_ns = now + (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS;
+		MESH_RTE_LOG(NOTICE, app, "leaving the cluster");
+	} else if (now >= d->leave_deadline_ns) {
+		__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+	}
+}
+
 /* merge role: frames from the rx ring (when rx is elsewhere) and protocol timers */
 static unsigned
 step_merge(struct meshd *d, unsigned roles, uint64_t now)
@@ -78,6 +97,7 @@ step_merge(struct meshd *d, unsigned roles, uint64_t now)
 	}
 	n += meshd_req_poll(d, now);
 	n += meshd_tel_poll(d, now);
+	n += meshd_swim_poll(d, now);
 	meshd_hello_tick(d, now);
 	return n;
 }
@@ -126,14 +146,16 @@ lcore_loop(void *arg)
 	uint64_t next_arp = 0;
 
 	MESH_RTE_LOG(INFO, app, "lcore %u runs %s", rte_lcore_id(), roles_name(roles));
-	while (!*a->quit) {
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t now = mesh_tsc_now_ns();
 		unsigned work = 0;
 
 		if (roles & MESHD_ROLE_RX)
 			work += step_rx(d, roles, now);
-		if (roles & MESHD_ROLE_MERGE)
+		if (roles & MESHD_ROLE_MERGE) {
 			work += step_merge(d, roles, now);
+			merge_shutdown(d, a->quit, now);
+		}
 		if (roles & MESHD_ROLE_TX)
 			work += step_tx(d, roles, now, &next_arp);
 		mesh_net_backoff_poll(&a->lc->backoff, work);
@@ -271,8 +293,8 @@ meshd_lcores_run(struct meshd *d, volatile int *quit)
 	if (main_arg != NULL) {
 		lcore_loop(main_arg);
 	} else {
-		/* the main lcore has no role: it only waits for the signal */
-		while (!*quit)
+		/* the main lcore has no role: it only waits for the merge lcore's stop */
+		while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE))
 			rte_delay_us_sleep(10000);
 	}
 	rte_eal_mp_wait_lcore();

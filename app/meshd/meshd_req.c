@@ -16,6 +16,7 @@
 #include "mesh_client.h"
 #include "mesh_common_dpdk.h"
 #include "mesh_crdt.h"
+#include "mesh_swim.h"
 #include "meshd.h"
 #include "meshd_ctl.h"
 
@@ -23,6 +24,7 @@
 #define KEYS_DEFAULT 100
 #define KEYS_MAX 1000
 #define EVENTS_PER_POLL 64
+#define MAX_MEMBERS_REPLY 1024 /* about 80 B each: well inside one reply */
 
 struct sub {
 	uint64_t id;
@@ -228,21 +230,32 @@ do_stats(struct meshd *d, const char *group, Mesh__Client__Response *r,
 static void
 do_members(struct meshd *d, Mesh__Client__Response *r, Mesh__Client__MembersResp *mr)
 {
-	static Mesh__Client__Member self;
-	static Mesh__Client__Member *list[1];
-	static char addr[32];
+	static Mesh__Client__Member m[MAX_MEMBERS_REPLY];
+	static Mesh__Client__Member *list[MAX_MEMBERS_REPLY];
+	static char names[MAX_MEMBERS_REPLY][MESH_SWIM_NAME_MAX + 1], addrs[MAX_MEMBERS_REPLY][24];
+	size_t total = mesh_swim_member_count(d->swim, 0), n = 0;
+	struct mesh_swim_member_info info;
 	char ip[16];
 
-	mesh__client__member__init(&self);
-	self.name = d->cfg.name;
-	snprintf(addr, sizeof(addr), "%s:%u", mesh_net_ip_format(d->cfg.ip, ip, sizeof(ip)),
-		 d->cfg.udp_port);
-	self.address = addr;
-	self.status = (char *)"alive";
-	self.generation = d->boot_gen;
-	list[0] = &self;
+	for (size_t i = 0; i <= total && n < MAX_MEMBERS_REPLY; i++) {
+		if (i == 0)
+			mesh_swim_self(d->swim, &info); /* self first */
+		else if (mesh_swim_member_at(d->swim, i - 1, &info) < 0)
+			break;
+		mesh__client__member__init(&m[n]);
+		snprintf(names[n], sizeof(names[n]), "%.*s", (int)info.name_len, info.name);
+		snprintf(addrs[n], sizeof(addrs[n]), "%s:%u",
+			 mesh_net_ip_format(info.addr.ip, ip, sizeof(ip)), info.addr.port);
+		m[n].name = names[n];
+		m[n].address = addrs[n];
+		m[n].status = (char *)(uintptr_t)mesh_swim_status_name(info.status);
+		m[n].incarnation = info.inc;
+		m[n].generation = info.gen;
+		list[n] = &m[n];
+		n++;
+	}
 	mr->members = list;
-	mr->n_members = 1;
+	mr->n_members = n;
 	r->result_case = MESH__CLIENT__RESPONSE__RESULT_MEMBERS;
 	r->members = mr;
 }

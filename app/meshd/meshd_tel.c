@@ -4,9 +4,9 @@
  * Telemetry runs on DPDK's client threads, which must never touch the merge lcore's tables.
  * kv/stats reads per-namespace figures the store keeps with relaxed atomics plus a digest
  * fingerprint the merge lcore republishes every 100 ms. kv/get is a question for the merge
- * lcore: the telemetry thread enqueues a query on a multi-producer ring and waits up to
- * 500 ms; the merge lcore answers in its loop. A query whose asker gave up is freed by
- * whichever side sees it last (one atomic state word decides).
+ * lcore: the telemetry thread enqueues a query (meshd_query_run) on a multi-producer ring
+ * and waits up to 500 ms; the merge lcore runs it in its loop and fills the reply. The same
+ * mechanism serves every command that needs merge-owned state (members, peers).
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -26,17 +26,19 @@
 #define VALUE_SHOW 1024
 #define WAIT_MS 500
 
-enum { Q_PENDING = 0, Q_DONE = 1, Q_ABANDONED = 2 };
+enum { Q_PENDING = 0, Q_RUNNING, Q_DONE, Q_ABANDONED };
 
+/*
+ * A question for the merge lcore. The asker waits for at most WAIT_MS; it abandons a query
+ * only while it is still PENDING (one CAS), so the merge lcore never writes into a reply
+ * its asker has stopped waiting for: it either claims the query first (RUNNING, and the
+ * asker waits the few microseconds until DONE) or finds it ABANDONED and frees it.
+ */
 struct query {
 	int state;
-	char key[MESH_CRDT_KEY_MAX + 1];
-	size_t key_len;
-	int status;
-	uint32_t value_len;
-	uint64_t ts, replica;
-	char shown[2 * VALUE_SHOW + 1];
-	int hex;
+	meshd_query_f fn;
+	const char *params;
+	struct rte_tel_data *out;
 };
 
 static struct meshd *node;
@@ -47,6 +49,79 @@ error_reply(struct rte_tel_data *d, const char *msg)
 {
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "error", msg);
+	return 0;
+}
+
+int
+meshd_query_run(meshd_query_f fn, const char *params, struct rte_tel_data *out)
+{
+	struct query *q;
+	uint64_t deadline;
+	int expected = Q_PENDING;
+
+	if (node == NULL || queries == NULL)
+		return error_reply(out, "not running");
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return error_reply(out, "out of memory");
+	q->fn = fn;
+	q->params = params != NULL ? params : "";
+	q->out = out;
+	if (rte_ring_mp_enqueue(queries, q) != 0) {
+		free(q);
+		return error_reply(out, "merge core busy; retry");
+	}
+	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * WAIT_MS / 1000;
+	while (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == Q_PENDING &&
+	       rte_get_timer_cycles() < deadline)
+		rte_delay_us_sleep(100);
+	if (__atomic_compare_exchange_n(&q->state, &expected, Q_ABANDONED, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return error_reply(out, "merge core did not answer in time");
+	while (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != Q_DONE)
+		rte_pause();
+	free(q);
+	return 0;
+}
+
+static int
+kv_get(struct meshd *d, const char *key, struct rte_tel_data *out)
+{
+	struct mesh_crdt_version v;
+	const void *val;
+	uint32_t len;
+	int ret;
+
+	if (key[0] == '\0')
+		return error_reply(out, "usage: /mesh/kv/get,<key>");
+	ret = mesh_crdt_get(d->kv, key, strlen(key), &val, &len, &v);
+	rte_tel_data_start_dict(out);
+	rte_tel_data_add_dict_string(out, "key", key);
+	if (ret == 0) {
+		const uint8_t *p = val;
+		uint32_t show = MESH_MIN(len, VALUE_SHOW);
+		char shown[2 * VALUE_SHOW + 1];
+		int hex = 0;
+
+		for (uint32_t i = 0; i < show && !hex; i++)
+			hex = !isprint(p[i]);
+		for (uint32_t i = 0; i < show; i++) {
+			if (hex)
+				snprintf(shown + 2 * i, 3, "%02x", p[i]);
+			else
+				shown[i] = (char)p[i];
+		}
+		shown[hex ? 2 * show : show] = '\0';
+		rte_tel_data_add_dict_int(out, "found", 1);
+		rte_tel_data_add_dict_u64(out, "length", len);
+		rte_tel_data_add_dict_string(out, hex ? "value_hex" : "value", shown);
+		rte_tel_data_add_dict_u64(out, "timestamp", v.ts);
+		rte_tel_data_add_dict_u64(out, "replica", v.replica);
+	} else if (ret == -ENOENT) {
+		rte_tel_data_add_dict_int(out, "found", 0);
+	} else {
+		rte_tel_data_add_dict_string(out, "error", mesh_crdt_strerror(ret));
+	}
 	return 0;
 }
 
@@ -105,80 +180,12 @@ cmd_kv_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_kv_get(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct query *q;
-	uint64_t deadline;
-	int expected = Q_PENDING;
-
 	(void)cmd;
-	if (node == NULL || queries == NULL)
-		return error_reply(d, "not running");
 	if (params == NULL || params[0] == '\0')
 		return error_reply(d, "usage: /mesh/kv/get,<key>");
-	q = calloc(1, sizeof(*q));
-	if (q == NULL)
-		return error_reply(d, "out of memory");
-	q->key_len = strlen(params);
-	if (q->key_len >= sizeof(q->key)) {
-		free(q);
+	if (strlen(params) > MESH_CRDT_KEY_MAX)
 		return error_reply(d, "key too long");
-	}
-	memcpy(q->key, params, q->key_len);
-	if (rte_ring_mp_enqueue(queries, q) != 0) {
-		free(q);
-		return error_reply(d, "merge core busy; retry");
-	}
-	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * WAIT_MS / 1000;
-	while (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == Q_PENDING &&
-	       rte_get_timer_cycles() < deadline)
-		rte_delay_us_sleep(200);
-	if (__atomic_compare_exchange_n(&q->state, &expected, Q_ABANDONED, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return error_reply(d, "merge core did not answer in time");
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "key", q->key);
-	if (q->status == 0) {
-		rte_tel_data_add_dict_int(d, "found", 1);
-		rte_tel_data_add_dict_u64(d, "length", q->value_len);
-		rte_tel_data_add_dict_string(d, q->hex ? "value_hex" : "value", q->shown);
-		rte_tel_data_add_dict_u64(d, "timestamp", q->ts);
-		rte_tel_data_add_dict_u64(d, "replica", q->replica);
-	} else if (q->status == -ENOENT) {
-		rte_tel_data_add_dict_int(d, "found", 0);
-	} else {
-		rte_tel_data_add_dict_string(d, "error", mesh_crdt_strerror(q->status));
-	}
-	free(q);
-	return 0;
-}
-
-static void
-answer(struct meshd *d, struct query *q)
-{
-	struct mesh_crdt_version v;
-	const void *val;
-	uint32_t len;
-	int expected = Q_PENDING;
-
-	q->status = mesh_crdt_get(d->kv, q->key, q->key_len, &val, &len, &v);
-	if (q->status == 0) {
-		const uint8_t *p = val;
-		uint32_t show = MESH_MIN(len, VALUE_SHOW);
-
-		q->value_len = len;
-		q->ts = v.ts;
-		q->replica = v.replica;
-		for (uint32_t i = 0; i < show && !q->hex; i++)
-			q->hex = !isprint(p[i]);
-		for (uint32_t i = 0; i < show; i++) {
-			if (q->hex)
-				snprintf(q->shown + 2 * i, 3, "%02x", p[i]);
-			else
-				q->shown[i] = (char)p[i];
-		}
-	}
-	if (!__atomic_compare_exchange_n(&q->state, &expected, Q_DONE, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		free(q); /* the asker gave up */
+	return meshd_query_run(kv_get, params, d);
 }
 
 unsigned
@@ -197,8 +204,17 @@ meshd_tel_poll(struct meshd *d, uint64_t now_ns)
 	if (queries == NULL)
 		return 0;
 	n = rte_ring_sc_dequeue_burst(queries, (void **)q, 8, NULL);
-	for (unsigned i = 0; i < n; i++)
-		answer(d, q[i]);
+	for (unsigned i = 0; i < n; i++) {
+		int expected = Q_PENDING;
+
+		if (!__atomic_compare_exchange_n(&q[i]->state, &expected, Q_RUNNING, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			free(q[i]); /* the asker gave up */
+			continue;
+		}
+		q[i]->fn(d, q[i]->params, q[i]->out);
+		__atomic_store_n(&q[i]->state, Q_DONE, __ATOMIC_RELEASE);
+	}
 	return n;
 }
 
@@ -222,8 +238,12 @@ meshd_tel_fini(void)
 	void *q;
 
 	node = NULL;
-	/* queries still queued belong to askers that will time out and find them unanswered:
-	 * leave them (a bounded leak at exit) rather than race the telemetry threads */
-	while (queries != NULL && rte_ring_dequeue(queries, &q) == 0)
-		__atomic_store_n(&((struct query *)q)->state, Q_DONE, __ATOMIC_RELEASE);
+	/* queued queries: their askers time out (PENDING -> ABANDONED) and return; those
+	 * already abandoned are freed here */
+	while (queries != NULL && rte_ring_dequeue(queries, &q) == 0) {
+		int expected = Q_ABANDONED;
+		if (__atomic_compare_exchange_n(&((struct query *)q)->state, &expected, Q_DONE,
+						false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			free(q);
+	}
 }
