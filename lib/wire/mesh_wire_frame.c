@@ -10,6 +10,7 @@
 
 #include "mesh_common.h"
 #include "mesh_wire.h"
+#include "wire_internal.h"
 
 _Static_assert(MESH_WIRE_OFF_SEQ + 8 == MESH_WIRE_HDR_LEN, "header is 32 bytes");
 _Static_assert(MESH_WIRE_OFF_LENGTH + 2 == MESH_WIRE_OFF_CLUSTER, "length before cluster");
@@ -27,7 +28,29 @@ static const char *const err_names[MESH_WIRE_ERR_MAX] = {
 	[MESH_WIRE_ERR_CLUSTER] = "bad_cluster",
 	[MESH_WIRE_ERR_AUTH] = "bad_auth",
 	[MESH_WIRE_ERR_NOSPACE] = "nospace",
+	[MESH_WIRE_ERR_NO_KEY] = "no_key",
+	[MESH_WIRE_ERR_UNKNOWN_KEY] = "unknown_key",
+	[MESH_WIRE_ERR_PLAINTEXT] = "plaintext",
+	[MESH_WIRE_ERR_SENDER] = "bad_sender",
+	[MESH_WIRE_ERR_REPLAY] = "replayed",
+	[MESH_WIRE_ERR_STALE] = "stale_seq",
 };
+
+const char *const mesh_wire_counter_names[MESH_WIRE_CTR_MAX] = {
+	MESH_WIRE_COUNTERS(MESH_WIRE_CTR_NAME)
+};
+
+_Static_assert(MESH_WIRE_CTR_rx_drop_stale_seq - MESH_WIRE_CTR_rx_drop_short ==
+		       MESH_WIRE_ERR_STALE - MESH_WIRE_ERR_SHORT,
+	       "one rx_drop counter per error, in enum order");
+
+enum mesh_wire_counter
+mesh_wire_err_counter(enum mesh_wire_err err)
+{
+	if (err == MESH_WIRE_OK || (unsigned)err >= MESH_WIRE_ERR_MAX)
+		return MESH_WIRE_CTR_rx_frames_ok;
+	return (enum mesh_wire_counter)(MESH_WIRE_CTR_rx_drop_short + (err - MESH_WIRE_ERR_SHORT));
+}
 
 const char *
 mesh_wire_err_name(enum mesh_wire_err err)
@@ -35,45 +58,6 @@ mesh_wire_err_name(enum mesh_wire_err err)
 	if ((unsigned)err < MESH_WIRE_ERR_MAX)
 		return err_names[err];
 	return "unknown";
-}
-
-static inline void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static inline void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline uint64_t
-get64(const uint8_t *p)
-{
-	return ((uint64_t)get32(p) << 32) | get32(p + 4);
 }
 
 void

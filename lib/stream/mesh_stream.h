@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/stream (pure C, no DPDK): what travels between peers above the frame layer.
+ *
+ * - CRDT ops are delivered reliably over per-peer channels: batches carry a channel
+ *   (epoch, sequence); the receiver acks cumulatively with a 64-bit selective-ack bitmap
+ *   and explicit nacks; the sender keeps a bounded in-flight window and retransmits with
+ *   capped exponential backoff (first retransmission after exactly rto_initial).
+ * - Stream values are at-most-once: never retransmitted whole; values larger than a frame
+ *   are chunked under one generation, reassembled per (peer, key), and missing fragments
+ *   are repaired through nacks served from a bounded sender-side repair cache.
+ * - Dissemination: push to every member while the cluster has <= direct_max nodes; above
+ *   that, send to `fanout` random members and relay on first receipt (deduplicated by
+ *   op/value version); an optional digest exchange (caller-provided) repairs the rest.
+ * - Heartbeats go on a timer when nothing else was sent (never echoed); a channel that
+ *   hears nothing for idle_timeout is marked down.
+ *
+ * Time is a parameter (now_ns, monotonic: it must never go backwards). The caller drives
+ * the instance from one thread (not thread-safe; counters are single-writer):
+ *   rx:   mesh_stream_rx_payload() for each opened MSGS frame (or mesh_stream_rx() per
+ *         record when it demultiplexes itself);
+ *   tx:   mesh_stream_crdt_publish() / mesh_stream_value_send() for local changes;
+ *   idle: mesh_stream_flush() at the end of each poll iteration (sender idle: partial
+ *         batches and pending acks leave now), mesh_stream_tick() on a timer (~1-10 ms:
+ *         retransmission, heartbeats, idle timeout, fragment nacks, GC, digests).
+ * Output leaves through env->send() one frame payload at a time (the caller seals it
+ * with mesh_wire_frame_seal()).
+ */
+#ifndef MESH_STREAM_H
+#define MESH_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh_common.h"
+#include "mesh_wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- counters */
+
+#define MESH_STREAM_COUNTERS(X) \
+	X(tx_payloads) X(tx_payload_bytes) \
+	X(tx_crdt_ops) X(tx_crdt_batches) X(tx_crdt_retransmits) X(tx_crdt_fast_retransmits) \
+	X(tx_crdt_drop_queue_full) X(tx_crdt_op_too_big) X(tx_crdt_requeued) \
+	X(tx_crdt_big_ops) X(tx_crdt_frag_batches) X(rx_crdt_big_ops) X(rx_crdt_frag_drop) \
+	X(rx_crdt_batches) X(rx_crdt_ops) X(rx_crdt_dup_batches) X(rx_crdt_dup_ops) \
+	X(rx_crdt_drop_window) X(rx_crdt_stale_epoch) X(rx_crdt_apply_fail) \
+	X(rx_crdt_apply_retry) \
+	X(tx_acks) X(rx_acks) X(rx_ack_success) X(rx_ack_failure) X(rx_ack_stale_epoch) \
+	X(rx_ack_nacked) X(crdt_ops_acked) \
+	X(tx_heartbeats) X(rx_heartbeats) X(channel_up) X(channel_down) \
+	X(tx_stream_values) X(tx_stream_chunks) X(tx_stream_parked) X(tx_stream_drop_parked) \
+	X(tx_stream_too_big) \
+	X(rx_stream_values) X(rx_stream_chunks) X(rx_chunk_dup) X(rx_chunk_old_gen) \
+	X(rx_chunk_bad) X(rx_chunk_gen_reset) X(rx_assembly_cancelled) \
+	X(rx_assembly_evict_count) X(rx_assembly_evict_bytes) X(rx_assembly_gc) \
+	X(tx_chunk_nacks) X(rx_chunk_nacks) X(tx_chunk_repairs) X(rx_chunk_nack_unknown) \
+	X(repair_cache_evict) \
+	X(relay_crdt_ops) X(relay_stream_values) X(relay_dup_suppressed) \
+	X(tx_digests) X(rx_digests) \
+	X(rx_records) X(rx_drop_bad_container) X(rx_drop_bad_msg) X(rx_unknown_kind) \
+	X(rx_other_kind)
+
+#define MESH_STREAM_CTR_ENUM(name) MESH_STREAM_CTR_##name,
+#define MESH_STREAM_CTR_NAME(name) "stream_" #name,
+/** Indices MESH_STREAM_CTR_<name>; telemetry names are "stream_<name>". */
+enum mesh_stream_counter { MESH_STREAM_COUNTERS(MESH_STREAM_CTR_ENUM) MESH_STREAM_CTR_MAX };
+
+extern const char *const mesh_stream_counter_names[MESH_STREAM_CTR_MAX];
+
+/* ---------------------------------------------------------------- config */
+
+struct mesh_stream_config {
+	uint64_t self_id;          /**< this node's id (mesh_wire_node_id) */
+	uint64_t seed;             /**< relay target choice and channel epochs */
+	size_t max_payload;        /**< MSGS payload bytes per frame (mesh_wire_payload_max) */
+	uint32_t window;           /**< CRDT batches in flight per peer (1..64, default 32) */
+	uint32_t max_pending_ops;  /**< queued ops per peer before drops (default 65536) */
+	uint32_t max_op_bytes;     /**< largest op; above a frame it is fragmented (1 MiB) */
+	uint64_t rto_initial_ns;   /**< first retransmission delay (default 200 ms) */
+	uint64_t rto_max_ns;       /**< backoff cap (default 5 s) */
+	uint64_t heartbeat_ns;     /**< heartbeat when idle this long (default 1 s) */
+	uint64_t idle_timeout_ns;  /**< channel down after this silence (default 60 s) */
+	uint32_t direct_max;       /**< direct push up to this cluster size (default 32) */
+	uint32_t fanout;           /**< epidemic fanout above it (default 3) */
+	uint32_t seen_slots;       /**< relay dedup table size, power of 2 (default 16384) */
+	/* reassembly (receiver) */
+	uint32_t max_assemblies;   /**< concurrent incomplete values (default 20) */
+	uint64_t max_assembly_bytes; /**< their total bytes (default 512 MiB) */
+	uint64_t assembly_timeout_ns; /**< GC of incomplete values (default 30 s) */
+	uint32_t max_total_chunks; /**< refuse larger fragment counts (default 65536) */
+	uint64_t nack_delay_ns;    /**< quiet time before nacking gaps (default 20 ms) */
+	uint64_t nack_interval_ns; /**< between nacks for one value (default 100 ms) */
+	/* repair cache (sender) */
+	uint64_t repair_cache_bytes; /**< chunked values kept for nacks (default 64 MiB) */
+	uint64_t repair_ttl_ns;    /**< and for how long (default 30 s) */
+	uint64_t max_parked_bytes; /**< targeted values waiting for an unknown peer (4 MiB) */
+	uint32_t chunk_rate;       /**< fragment frames per second per peer (default 200000) */
+	uint32_t chunk_burst;      /**< and at most this many at once (default 256) */
+	uint64_t digest_interval_ns; /**< anti-entropy period, 0 = off (default 0) */
+};
+
+/** Fill @c with the defaults above (self_id 0, max_payload for 1472-byte AEAD frames). */
+void mesh_stream_config_default(struct mesh_stream_config *c);
+
+/* ---------------------------------------------------------------- ops and env */
+
+/**
+ * A CRDT op as the stream layer carries it (wire CrdtOp + an opaque host version). Ops up
+ * to a frame share batches; a larger op (up to max_op_bytes) travels reliably as
+ * consecutive fragment batches and is applied once all arrived.
+ */
+struct mesh_stream_op {
+	const uint8_t *key;
+	uint32_t key_len;
+	const uint8_t *value;
+	uint32_t value_len;
+	const uint8_t *replica; /**< replica id bytes (upstream: UUID text) */
+	uint32_t replica_len;
+	uint64_t timestamp;     /**< Lamport timestamp */
+	uint64_t version;       /**< sender side only, opaque: returned by crdt_acked */
+	bool tombstone;
+};
+
+struct mesh_stream_env_ops {
+	/** One MSGS frame payload for @peer (caller seals and sends it). Required. */
+	void (*send)(void *ctx, uint64_t peer, const uint8_t *payload, size_t len);
+	/**
+	 * Apply @n ops received from @from (one batch). Return 0 (applied), -EAGAIN (not now:
+	 * the batch stays unacknowledged and comes again) or another -errno (refused: acked
+	 * with success = false, counted). Required.
+	 */
+	int (*crdt_apply)(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n);
+	/** @peer acknowledged ops carrying these versions. Optional. */
+	void (*crdt_acked)(void *ctx, uint64_t peer, const uint64_t *versions, uint32_t n);
+	/** A complete stream value (valid during the call). Required. */
+	void (*stream_deliver)(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key,
+			       size_t key_len, const uint8_t *value, size_t len);
+	/** Channel to @peer went up/down. Optional. */
+	void (*peer_state)(void *ctx, uint64_t peer, bool up);
+	/** Records of kinds this layer does not handle (SWIM...). Optional. */
+	void (*other_rx)(void *ctx, uint64_t from, uint8_t kind, const uint8_t *body, size_t len);
+	/**
+	 * Anti-entropy (optional, both or neither): write an encoded CrdtDigest
+	 * (mesh_wire_digest_encode) with the given reply flag; return its length or -errno.
+	 */
+	int (*digest_build)(void *ctx, uint8_t *buf, size_t cap, bool reply);
+	/** A peer's digest: push what it lacks with mesh_stream_crdt_send(), and answer with
+	 *  mesh_stream_digest_send(..., reply = true) unless @d->reply. */
+	void (*digest_recv)(void *ctx, uint64_t from, const struct mesh_wire_digest *d);
+};
+
+struct mesh_stream;
+
+/** New instance; NULL and errno (EINVAL, ENOMEM). @env and @ctx must outlive it. */
+struct mesh_stream *mesh_stream_new(const struct mesh_stream_config *cfg,
+				    const struct mesh_stream_env_ops *env, void *ctx);
+void mesh_stream_delete(struct mesh_stream *s);
+
+/** Counter values indexed by enum mesh_stream_counter (single writer: the caller). */
+const uint64_t *mesh_stream_counters(const struct mesh_stream *s);
+
+/* ---------------------------------------------------------------- peers */
+
+/** A live member (from membership). 0, -EEXIST or -ENOMEM. Parked values for it leave. */
+int mesh_stream_peer_add(struct mesh_stream *s, uint64_t peer, uint64_t now_ns);
+/** Member gone: its queues and in-flight batches are released. 0 or -ENOENT. */
+int mesh_stream_peer_remove(struct mesh_stream *s, uint64_t peer);
+/** Number of members. */
+uint32_t mesh_stream_peer_count(const struct mesh_stream *s);
+/** Channel state: 1 up, 0 down, -ENOENT. */
+int mesh_stream_peer_up(const struct mesh_stream *s, uint64_t peer);
+/** Ops queued or in flight towards @peer (0 when all acknowledged), or -ENOENT. */
+int64_t mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t peer);
+
+/* ---------------------------------------------------------------- CRDT ops */
+
+/**
+ * A local change: disseminate by the policy (every member, or fanout + relay). The op is
+ * copied. 0, -EMSGSIZE (op larger than max_op_bytes) or -ENOMEM.
+ */
+int mesh_stream_crdt_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
+			     uint64_t now_ns);
+/** Reliable send of one op to one peer (anti-entropy repair). 0, -ENOENT, -EMSGSIZE... */
+int mesh_stream_crdt_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
+			  uint64_t now_ns);
+/** Send a digest to @peer now (env->digest_build). 0 or -errno. */
+int mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, uint64_t now_ns);
+
+/* ---------------------------------------------------------------- stream values */
+
+/**
+ * At-most-once value for @target (0 = broadcast to members). Values larger than a frame
+ * are chunked; a targeted value for a peer not known yet is parked (bounded, oldest
+ * dropped first) until mesh_stream_peer_add(). 0, -E2BIG (too many chunks), -ENOMEM.
+ */
+int mesh_stream_value_send(struct mesh_stream *s, uint64_t target, const void *key,
+			   size_t key_len, const void *value, size_t len, uint64_t now_ns);
+
+/** Fragment data bytes per frame for a key of @key_len under @max_payload. */
+size_t mesh_stream_chunk_size(size_t max_payload, size_t key_len);
+/** Fragments for a value of @len with fragments of @chunk bytes (empty value: 1). */
+uint32_t mesh_stream_chunk_count(size_t len, size_t chunk);
+
+/* ---------------------------------------------------------------- driving */
+
+/** One MSGS frame payload from @from (already opened by lib/wire). */
+void mesh_stream_rx_payload(struct mesh_stream *s, uint64_t from, const uint8_t *payload,
+			    size_t len, uint64_t now_ns);
+/** One record. */
+void mesh_stream_rx(struct mesh_stream *s, uint64_t from, uint8_t kind, const uint8_t *body,
+		    size_t len, uint64_t now_ns);
+/** Sender idle: seal partial batches, emit pending acks, send every open frame. */
+void mesh_stream_flush(struct mesh_stream *s, uint64_t now_ns);
+/** Timers (retransmit, heartbeat, idle, nacks, GC, digest); then flush. */
+void mesh_stream_tick(struct mesh_stream *s, uint64_t now_ns);
+
+/** Delay before the transmission after the @attempt-th one (1 = original): capped
+ *  exponential backoff rto_initial << (attempt - 1). */
+uint64_t mesh_stream_backoff_ns(uint64_t initial_ns, uint64_t max_ns, uint32_t attempt);
+
+/* ---------------------------------------------------------------- reassembly */
+
+/*
+ * Receiver-side reassembly of chunked values, per (peer, key) (upstream ChunkAssembler
+ * rules): a newer generation resets, an older one is dropped, a duplicate fragment is not
+ * counted twice, a single-fragment value cancels a pending assembly. Bounds: max
+ * assemblies (evict the oldest), max bytes (evict the largest; fragment slots count),
+ * GC after timeout. Used by mesh_stream; public for tests and fuzzing.
+ */
+enum mesh_stream_chunk_res {
+	MESH_STREAM_CHUNK_PENDING = 0, /**< stored, value incomplete */
+	MESH_STREAM_CHUNK_COMPLETE,    /**< value complete: *out / *out_len (free()) */
+	MESH_STREAM_CHUNK_DUP,         /**< fragment already held */
+	MESH_STREAM_CHUNK_OLD_GEN,     /**< older generation than the assembly: dropped */
+	MESH_STREAM_CHUNK_BAD,         /**< total 0 / too large, index out of range, total
+					    mismatch within a generation */
+	MESH_STREAM_CHUNK_EVICTED,     /**< stored, then evicted by the bounds */
+	MESH_STREAM_CHUNK_NOMEM,
+};
+
+struct mesh_stream_reasm_stats {
+	uint32_t assemblies;
+	uint64_t bytes;
+	uint64_t gen_reset, evict_count, evict_bytes, gc, cancelled, completed;
+};
+
+struct mesh_stream_reasm;
+
+struct mesh_stream_reasm *mesh_stream_reasm_new(uint32_t max_assemblies, uint64_t max_bytes,
+						uint32_t max_total_chunks);
+void mesh_stream_reasm_delete(struct mesh_stream_reasm *r);
+
+enum mesh_stream_chunk_res
+mesh_stream_reasm_add(struct mesh_stream_reasm *r, uint64_t peer, uint64_t origin,
+		      const uint8_t *key, size_t key_len, uint64_t generation, uint32_t index,
+		      uint32_t total, const uint8_t *data, size_t len, uint64_t now_ns,
+		      uint8_t **out, size_t *out_len);
+/** Drop the assembly of (peer, key) if any; true when one was dropped. */
+bool mesh_stream_reasm_cancel(struct mesh_stream_reasm *r, uint64_t peer, const uint8_t *key,
+			      size_t key_len);
+/** Drop assemblies created more than @timeout_ns ago; returns how many. */
+uint32_t mesh_stream_reasm_gc(struct mesh_stream_reasm *r, uint64_t now_ns, uint64_t timeout_ns);
+
+typedef void (*mesh_stream_reasm_nack_f)(void *ctx, uint64_t peer, uint64_t origin,
+					 const uint8_t *key, size_t key_len, uint64_t generation,
+					 const uint32_t *missing, uint32_t n);
+/**
+ * For each assembly quiet for @quiet_ns and not nacked in the last @interval_ns, report
+ * up to @max missing indices (lowest first) to @cb; returns how many were reported.
+ */
+uint32_t mesh_stream_reasm_nacks(struct mesh_stream_reasm *r, uint64_t now_ns,
+				 uint64_t quiet_ns, uint64_t interval_ns, uint32_t max,
+				 mesh_stream_reasm_nack_f cb, void *ctx);
+void mesh_stream_reasm_stats(const struct mesh_stream_reasm *r,
+			     struct mesh_stream_reasm_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MESH_STREAM_H */

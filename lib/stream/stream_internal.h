@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* lib/stream private structures shared by stream_core.c, stream_crdt.c, stream_value.c. */
+#ifndef STREAM_INTERNAL_H
+#define STREAM_INTERNAL_H
+
+#include "mesh_stream.h"
+
+#define STREAM_WIN_MAX 64u
+#define STREAM_ACK_NACKS 16u
+#define STREAM_NACK_MAX 256u
+#define STREAM_FRAG_MAX 4096u  /* fragments of one large op */
+#define STREAM_RXBIG_MAX 4u    /* large ops being reassembled per peer */
+#define STREAM_FRAG_OVERHEAD 16u /* frag_index + frag_total + frag tag/length */
+#define STREAM_LOG "stream"
+
+/* A queued op: one copy shared by every peer queue and batch that holds it. */
+struct sop {
+	uint32_t refs;
+	uint32_t wire_size; /* bytes it adds to a CrdtBatch */
+	uint64_t version;
+	struct mesh_wire_crdt_op w; /* slices point into data[] */
+	uint8_t data[];
+};
+
+/* One op larger than a frame, sent as consecutive fragment batches. */
+struct bigop {
+	uint32_t refs; /* fragment batches in flight + the peer's cursor */
+	uint32_t n_frags, next_frag, n_acked;
+	bool requeued;
+	struct sop *o; /* one reference, dropped with the bigop */
+	size_t per;    /* fragment payload bytes */
+	size_t enc_len;
+	uint8_t *enc;  /* CrdtBatch encoding of just this op */
+};
+
+/* Fragments of one large op being received (keyed by its first sequence). */
+struct rxbig {
+	uint64_t first_seq;
+	uint32_t total, got;
+	uint64_t bytes;
+	struct mesh_wire_slice *frags; /* owned copies */
+};
+
+struct batch {
+	struct bigop *big; /* fragment batch of a large op (no ops[]) */
+	uint32_t frag_index;
+	uint64_t seq;
+	uint32_t n_ops;
+	uint32_t attempts; /* transmissions so far */
+	uint64_t last_tx_ns, next_tx_ns;
+	struct sop **ops;
+	uint8_t *body;
+	size_t len;
+};
+
+struct peer {
+	uint64_t id;
+	int32_t member_idx; /* index in s->members, -1 when not a member */
+	bool up;
+	bool dirty; /* in s->dirty: has output, acks, queued ops or paced fragments */
+	uint64_t last_rx_ns, last_tx_ns;
+	/* tx channel */
+	uint64_t tx_epoch, next_seq, una; /* una: lowest unacknowledged seq */
+	struct batch *win; /* STREAM_WIN_MAX slots by seq % STREAM_WIN_MAX, lazily */
+	struct sop **q;    /* pending ring */
+	uint32_t q_head, q_len, q_cap;
+	struct bigop *cur_big; /* large op whose fragments are being sent */
+	/* rx channel */
+	uint64_t rx_epoch, rx_prev_epoch, rx_cum, rx_sack, rx_highest;
+	bool ack_pending, ack_fail;
+	struct rxbig *rxbig[STREAM_RXBIG_MAX];
+	uint32_t n_rxbig;
+	uint64_t rxbig_bytes;
+	/* stream fragments waiting for pacing tokens */
+	struct vjob *vq_head, *vq_tail;
+	uint64_t tok_ns;
+	uint32_t tokens;
+	/* open output frame */
+	uint8_t *out;
+	struct mesh_wire_msgw w;
+};
+
+/* One stream value being sent: shared by peer send queues and the repair cache. */
+struct vbuf {
+	uint32_t refs;
+	uint32_t total;
+	uint64_t origin, generation;
+	size_t chunk, key_len, len;
+	uint8_t *key, *value; /* into data[] */
+	uint8_t data[];
+};
+
+/* A value's fragments still to send to one peer (paced). */
+struct vjob {
+	struct vjob *next;
+	struct vbuf *v;
+	uint32_t next_idx;
+};
+
+/* A stream value kept for fragment repair. */
+struct rvalue {
+	struct vbuf *v;
+	uint64_t expires_ns;
+};
+
+/* A targeted value waiting for its peer to be known. */
+struct parked {
+	uint64_t target, origin, generation;
+	size_t key_len, len;
+	uint8_t *key, *value;
+};
+
+struct mesh_stream {
+	struct mesh_stream_config cfg;
+	const struct mesh_stream_env_ops *env;
+	void *ctx;
+	struct mesh_rng rng;
+	uint64_t ctr[MESH_STREAM_CTR_MAX];
+	struct mesh_ratelimit rl;
+	/* peers: open addressing by id, plus the member list */
+	struct peer **tab;
+	uint32_t tab_cap, n_peers;
+	struct peer **members;
+	uint32_t n_members, members_cap;
+	struct peer **dirty; /* peers flush must visit */
+	uint32_t n_dirty, dirty_cap;
+	/* relay dedup */
+	uint64_t *seen;
+	/* stream values */
+	uint64_t next_generation;
+	struct mesh_stream_reasm *reasm;
+	struct rvalue *repair;
+	uint32_t n_repair, repair_cap;
+	uint64_t repair_bytes;
+	struct parked *parked;
+	uint32_t n_parked, parked_cap;
+	uint64_t parked_bytes;
+	uint64_t next_digest_ns, last_gc_ns;
+	/* scratch */
+	struct mesh_stream_op *apply_ops;
+	struct mesh_wire_crdt_op *wops;
+	struct mesh_wire_stream_entry *ents;
+	uint64_t *op_hash;
+	uint32_t max_batch_ops;
+	uint64_t *versions;
+	struct mesh_arena arena;
+	uint8_t arena_mem[16384];
+	uint8_t scratch[65536 + 64];
+};
+
+#define CTR(s, name) ((s)->ctr[MESH_STREAM_CTR_##name]++)
+#define CTR_ADD(s, name, n) ((s)->ctr[MESH_STREAM_CTR_##name] += (n))
+
+/* stream_core.c */
+void stream_mark_dirty(struct mesh_stream *s, struct peer *p);
+struct peer *stream_peer_find(const struct mesh_stream *s, uint64_t id);
+struct peer *stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now); /* creates */
+int stream_emit(struct mesh_stream *s, struct peer *p, uint8_t kind, const uint8_t *body,
+		size_t len, uint64_t now);
+void stream_frame_flush(struct mesh_stream *s, struct peer *p);
+uint32_t stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2,
+			     struct peer **out, uint32_t k);
+bool stream_relay_mode(const struct mesh_stream *s);
+bool stream_seen_test_set(struct mesh_stream *s, uint64_t h);
+bool stream_seen_test(const struct mesh_stream *s, uint64_t h);
+void stream_seen_set(struct mesh_stream *s, uint64_t h);
+void stream_log_bad(struct mesh_stream *s, uint64_t from, const char *what, uint64_t now);
+
+/* stream_crdt.c */
+size_t stream_crdt_body_cap(const struct mesh_stream *s);
+void stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+			  size_t len, uint64_t now);
+void stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+			uint64_t now);
+void stream_crdt_rx_heartbeat(struct mesh_stream *s, struct peer *p,
+			      const struct mesh_wire_heartbeat *hb, uint64_t now);
+void stream_crdt_pump(struct mesh_stream *s, struct peer *p, uint64_t now, bool force);
+void stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now);
+void stream_crdt_emit_ack(struct mesh_stream *s, struct peer *p, uint64_t now);
+void stream_crdt_channel_reset(struct mesh_stream *s, struct peer *p);
+void stream_crdt_peer_release(struct mesh_stream *s, struct peer *p);
+
+/* stream_value.c */
+void stream_value_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+			   size_t len, uint64_t now);
+void stream_value_rx_nack(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+			  size_t len, uint64_t now);
+void stream_value_timers(struct mesh_stream *s, uint64_t now);
+void stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now);
+void stream_value_fini(struct mesh_stream *s);
+void stream_value_pace(struct mesh_stream *s, struct peer *p, uint64_t now);
+void stream_value_peer_release(struct peer *p);
+
+#endif /* STREAM_INTERNAL_H */
