@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Anti-entropy digests. Bucket b = top 12 bits of xxh3(key) holds the XOR of the 64-bit
- * hashes of its live (key, version, value) triples (epoch_max: (key, value), since equal
- * values may carry different versions). The merge core updates one bucket per change
+ * hashes of its live (key, version) pairs (crdt_digest_entry in crdt_merge.c: lww version =
+ * (ts, replica) plus a length/head/tail guard on the value; epoch_max version = the value,
+ * since equal values may carry different ts). The merge core updates one bucket per change
  * (XOR out the old contribution, XOR in the new one), so taking a digest is a 32 KiB copy.
  * Two replicas with equal live state have equal digests; a differing bucket is repaired by
  * exporting it (live values and tombstones) in both directions. Because the table's home

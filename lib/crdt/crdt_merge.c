@@ -55,18 +55,45 @@ op_cmp(const struct crdt_ns *ns, const struct mesh_crdt_op *op, const struct crd
 	return lww_cmp(op, e);
 }
 
+/*
+ * Digest contribution of a live entry: a hash of (key, version) as the issue specifies,
+ * where the version of an lww key is (ts, replica) and that of an epoch_max key is its
+ * 16-byte value. Replica ids are unique per boot, so an honest version names exactly one
+ * write; the value's length and first and last 8 bytes are folded in as a cheap guard
+ * against a misbehaving replica that reuses a version (a full value hash cost 25 % of a
+ * merge). Tombstones contribute 0.
+ */
+static inline uint64_t
+fold64(uint64_t a, uint64_t b)
+{
+	__uint128_t p = (__uint128_t)a * b;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
 uint64_t
 crdt_digest_entry(const struct crdt_ns *ns, uint64_t hash, const struct crdt_entry *e)
 {
-	uint64_t seed = hash;
-	uint64_t h;
+	uint64_t head = 0, tail = 0, h;
 
 	if (e->flags & CRDT_F_TOMB)
 		return 0;
-	if (ns->kind != MESH_CRDT_NS_EPOCH_MAX) /* fold the version in (splitmix-style mix) */
-		seed ^= XXH3_avalanche(e->ts * 0x9E3779B97F4A7C15ULL ^
-				       (e->replica + 0xD6E8FEB86659FD93ULL) * 0xBF58476D1CE4E5B9ULL);
-	h = XXH3_64bits_withSeed(e->value, e->value_len, seed);
+	if (ns->kind == MESH_CRDT_NS_EPOCH_MAX) {
+		memcpy(&head, e->value, 8);
+		memcpy(&tail, e->value + 8, 8);
+		h = fold64(head ^ 0x1CAD21F72C81017CULL, tail ^ hash);
+	} else {
+		if (e->value_len >= 8) {
+			memcpy(&head, e->value, 8);
+			memcpy(&tail, e->value + e->value_len - 8, 8);
+		} else if (e->value_len) {
+			memcpy(&head, e->value, e->value_len);
+		}
+		/* XXH3-style 128-bit multiply folds of (ts, replica) and (len, head, tail) */
+		h = fold64(e->ts ^ 0xBE4BA423396CFEB8ULL, e->replica ^ hash) ^
+		    fold64(head ^ 0xDB979083E96DD4DEULL, (tail ^ e->value_len) + 0x1F67B3B7A4A44072ULL);
+	}
+	h = XXH3_avalanche(h ^ hash);
 	return h ? h : 1; /* a live entry always contributes */
 }
 

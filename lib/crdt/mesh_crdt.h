@@ -267,9 +267,11 @@ uint64_t mesh_crdt_gc(struct mesh_crdt_store *s, uint64_t now_ns, uint64_t budge
 /* ------------------------------------------------------------------ digests */
 
 /**
- * Anti-entropy digest: per bucket, the XOR of a 64-bit hash of every live (key, version,
- * value) in it (epoch_max: of (key, value)). Bucket = top 12 bits of xxh3(key). Tombstones
- * are not hashed (GC would make digests flap) but are exported with their bucket.
+ * Anti-entropy digest: per bucket, the XOR of a 64-bit hash of every live (key, version) in
+ * it, where an lww version is (ts, replica) (plus the value's length and first and last 8
+ * bytes as a guard) and an epoch_max version is its 16-byte value. Bucket = top 12 bits of
+ * xxh3(key). Tombstones are not hashed (GC would make digests flap) but are exported with
+ * their bucket.
  */
 struct mesh_crdt_digest {
 	uint64_t bucket[MESH_CRDT_DIGEST_BUCKETS];
