@@ -14,18 +14,20 @@
 #include "mesh_client.h"
 
 static int json;
+static int watch_timeout_ms = -1; /* --timeout given: watch gives up after that long */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: meshctl [-s SOCKET | -n NODE] [--json] [--timeout MS] COMMAND [ARGS]\n"
-		"  put KEY VALUE            write a key (CRDT namespaces)\n"
+		"  put KEY VALUE            write a key (CRDT namespaces); VALUE @FILE reads a file\n"
 		"  get KEY                  read a key\n"
 		"  del KEY                  delete a key (lww namespaces)\n"
 		"  keys [PREFIX] [LIMIT]    list keys in order (all pages unless LIMIT)\n"
-		"  watch PREFIX [COUNT]     print changes under PREFIX (COUNT events, 0 = forever)\n"
-		"  publish KEY VALUE [NODE] send a stream message (to NODE only if given)\n"
+		"  watch PREFIX [COUNT]     print changes under PREFIX (COUNT events, 0 = forever;\n"
+		"                           with --timeout, give up after that many ms)\n"
+		"  publish KEY VALUE [NODE] send a stream message (to NODE only if given; any size)\n"
 		"  members                  cluster members as this node sees them\n"
 		"  stats [GROUP]            counters (groups: net, ctl, crdt)\n"
 		"  health                   exit 0 if the node answers\n"
@@ -149,7 +151,13 @@ cmd_watch(struct mesh_client *c, const char *prefix, long count)
 	for (long i = 0; count == 0 || i < count; i++) {
 		struct mesh_client_event ev;
 
-		ret = mesh_client_event_next(c, -1, &ev);
+		ret = mesh_client_event_next(c, watch_timeout_ms, &ev);
+		if (ret == -ETIMEDOUT) {
+			if (!json)
+				fprintf(stderr, "meshctl: watch: no event within %d ms\n",
+					watch_timeout_ms);
+			return 1;
+		}
 		if (ret < 0)
 			return fail(c, "watch", ret);
 		if (json) {
@@ -228,6 +236,37 @@ cmd_stats(struct mesh_client *c, const char *group, bool health)
 	return 0;
 }
 
+/* A VALUE argument: the text itself, or the contents of FILE when written @FILE. */
+static int
+load_value(const char *arg, char **out, size_t *len)
+{
+	FILE *f;
+	long n;
+
+	if (arg[0] != '@') {
+		*out = strdup(arg);
+		*len = strlen(arg);
+		return *out != NULL ? 0 : -ENOMEM;
+	}
+	f = fopen(arg + 1, "rb");
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fprintf(stderr, "meshctl: %s: %s\n", arg + 1, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -errno;
+	}
+	*out = malloc((size_t)n + 1);
+	*len = (size_t)n;
+	if (*out == NULL || fread(*out, 1, *len, f) != *len) {
+		fclose(f);
+		free(*out);
+		return -EIO;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int
 ok(struct mesh_client *c, const char *what, int ret)
 {
@@ -249,10 +288,21 @@ run(struct mesh_client *c, int argc, char **argv)
 			return 2;                                               \
 		}                                                               \
 	} while (0)
-	if (strcmp(cmd, "put") == 0) {
+	if (strcmp(cmd, "put") == 0 || strcmp(cmd, "publish") == 0) {
+		char *v = NULL;
+		size_t vlen = 0;
+		int ret;
+
 		NEED(2);
-		return ok(c, "put", mesh_client_put(c, argv[1], strlen(argv[1]), argv[2],
-						    strlen(argv[2])));
+		if (load_value(argv[2], &v, &vlen) < 0)
+			return 2;
+		if (strcmp(cmd, "put") == 0)
+			ret = ok(c, "put", mesh_client_put(c, argv[1], strlen(argv[1]), v, vlen));
+		else
+			ret = ok(c, "publish", mesh_client_publish(c, argv[1], strlen(argv[1]), v,
+								   vlen, argc > 3 ? argv[3] : NULL));
+		free(v);
+		return ret;
 	}
 	if (strcmp(cmd, "get") == 0) {
 		NEED(1);
@@ -268,12 +318,6 @@ run(struct mesh_client *c, int argc, char **argv)
 	if (strcmp(cmd, "watch") == 0) {
 		NEED(1);
 		return cmd_watch(c, argv[1], argc > 2 ? strtol(argv[2], NULL, 10) : 0);
-	}
-	if (strcmp(cmd, "publish") == 0) {
-		NEED(2);
-		return ok(c, "publish", mesh_client_publish(c, argv[1], strlen(argv[1]), argv[2],
-							    strlen(argv[2]),
-							    argc > 3 ? argv[3] : NULL));
 	}
 	if (strcmp(cmd, "members") == 0)
 		return cmd_members(c);
@@ -308,7 +352,7 @@ main(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'n': node = optarg; break;
 		case 'j': json = 1; break;
-		case 't': timeout = atoi(optarg); break;
+		case 't': timeout = atoi(optarg); watch_timeout_ms = timeout; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -89,6 +89,10 @@ setup(struct meshd *d)
 	if (ret < 0)
 		return ret;
 	mesh_telemetry_counters_add("merge", &d->merge_ctr);
+	ret = meshd_repl_init(d);
+	if (ret < 0)
+		return ret;
+	meshd_repl_telemetry(d);
 	ret = meshd_swim_init(d, mesh_tsc_now_ns());
 	if (ret < 0)
 		return ret;
@@ -144,6 +148,7 @@ main(int argc, char **argv)
 	meshd_req_fini(&d);
 	meshd_lcores_fini(&d);
 	mesh_swim_delete(d.swim);
+	meshd_repl_fini(&d);
 	mesh_crdt_store_delete(d.kv);
 	mesh_net_port_fini(&d.port);
 	rte_eal_cleanup();

@@ -10,6 +10,7 @@
 #include "mesh_handoff.h"
 #include "meshd_ctl.h"
 #include "mesh_net.h"
+#include "mesh_stream.h"
 
 #define MESHD_DEFAULT_PORT 39527
 #define MESHD_DEFAULT_CLUSTER 0x4d455348u /* "MESH" */
@@ -40,11 +41,20 @@ struct meshd_ns_cfg {
 
 /* Merge-lcore counters (single writer). */
 #define MESHD_MERGE_COUNTERS(X) \
-	X(merge_frames) X(merge_records) X(merge_swim_records) \
-	X(merge_drop_bad_container) X(merge_record_unknown_kind) X(merge_record_unhandled) \
-	X(merge_tx_frames)
+	X(merge_frames) X(merge_swim_records) X(merge_record_unknown_kind) \
+	X(merge_tx_frames) X(merge_tx_no_peer)
 #define MESHD_MERGE_CTR_ENUM(name) MESHD_CTR_##name,
 enum meshd_merge_counter { MESHD_MERGE_COUNTERS(MESHD_MERGE_CTR_ENUM) MESHD_MERGE_CTR_MAX };
+
+#define MESHD_MAX_PEER_SLOTS 1024
+
+/** A replication peer: an alive member, by node id (mesh_wire_node_id(name, gen)). */
+struct meshd_peer_slot {
+	uint64_t id;
+	uint32_t ip;
+	uint16_t port;
+	char name[72];
+};
 
 struct meshd_addr {
 	uint32_t ip;
@@ -99,6 +109,13 @@ struct meshd {
 	struct meshd_ctl ctl;          /* client API: control thread + its rings */
 	struct mesh_crdt_store *kv;    /* owned by the merge lcore */
 	struct mesh_swim *swim;        /* owned by the merge lcore */
+	struct mesh_stream *stream;    /* owned by the merge lcore */
+	unsigned n_peer_slots;
+	struct meshd_peer_slot peer_slots[MESHD_MAX_PEER_SLOTS];
+	uint64_t next_stream_tick_ns;
+	uint32_t rx_peer_ip;           /* sender of the frame being handled (SWIM records) */
+	uint16_t rx_peer_port;
+	uint64_t rx_now;
 	struct mesh_counters merge_ctr;
 	uint64_t leave_deadline_ns;    /* shutdown: stop when reached (0 = not leaving) */
 	volatile int stop;             /* set by the merge lcore when the node may stop */
@@ -222,6 +239,17 @@ void meshd_swim_input(struct meshd *d, const uint8_t *blob, size_t len, uint32_t
 unsigned meshd_swim_poll(struct meshd *d, uint64_t now_ns);
 void meshd_swim_leave(struct meshd *d, uint64_t now_ns);
 void meshd_swim_telemetry(struct meshd *d);
+
+/* Replication on the merge lcore (meshd_repl.c) */
+struct mesh_swim_event;
+int meshd_repl_init(struct meshd *d);
+void meshd_repl_member(struct meshd *d, const struct mesh_swim_event *ev, uint64_t now_ns);
+void meshd_repl_rx(struct meshd *d, uint64_t sender, const uint8_t *payload, size_t len,
+		   uint32_t ip, uint16_t port, uint64_t now_ns);
+unsigned meshd_repl_poll(struct meshd *d, uint64_t now_ns);
+uint64_t meshd_repl_peer_id(struct meshd *d, const char *name);
+void meshd_repl_telemetry(struct meshd *d);
+void meshd_repl_fini(struct meshd *d);
 
 /** Send a hello to every configured peer when due. */
 void meshd_hello_tick(struct meshd *d, uint64_t now_ns);

@@ -77,9 +77,12 @@ forward(struct meshd_ctl *c, unsigned slot, Mesh__Client__Request *req, int clos
 	m->req = req;
 }
 
+static void drop_outq(struct meshd_ctl *c, unsigned slot);
+
 static void
 client_close(struct meshd_ctl *c, unsigned slot)
 {
+	drop_outq(c, slot);
 	epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, c->clients[slot].fd, NULL);
 	close(c->clients[slot].fd);
 	forward(c, slot, NULL, 1); /* drop its subscriptions on the merge lcore */
@@ -138,6 +141,80 @@ accept_client(struct meshd_ctl *c)
 }
 
 static void
+want_writable(struct meshd_ctl *c, unsigned slot, int on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = slot };
+
+	epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, c->clients[slot].fd, &ev);
+}
+
+/* Send queued replies of @slot in order until the socket is full again. */
+static void
+flush_client(struct meshd_ctl *c, unsigned slot)
+{
+	__typeof__(c->clients[0]) *cl = &c->clients[slot];
+
+	while (cl->out_n > 0) {
+		struct meshd_ctl_resp *r = cl->outq[cl->out_head];
+
+		if (send(cl->fd, r->data, r->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return; /* still full: EPOLLOUT stays armed */
+			mesh_counter_add(&row(c)[MESHD_CTR_ctl_send_errors], 1);
+		}
+		cl->out_bytes -= r->len;
+		free(r);
+		cl->out_head = (cl->out_head + 1) % MESHD_CTL_OUTQ;
+		cl->out_n--;
+	}
+	want_writable(c, slot, 0);
+}
+
+static void
+drop_outq(struct meshd_ctl *c, unsigned slot)
+{
+	__typeof__(c->clients[0]) *cl = &c->clients[slot];
+
+	while (cl->out_n > 0) {
+		free(cl->outq[cl->out_head]);
+		cl->out_head = (cl->out_head + 1) % MESHD_CTL_OUTQ;
+		cl->out_n--;
+	}
+	cl->out_bytes = 0;
+}
+
+/* Send @r now, or queue it behind earlier ones (a slow reader never blocks the thread). */
+static void
+send_or_queue(struct meshd_ctl *c, struct meshd_ctl_resp *r)
+{
+	__typeof__(c->clients[0]) *cl = &c->clients[r->client];
+
+	if (cl->fd < 0 || cl->gen != r->client_gen) {
+		free(r); /* the client went away */
+		return;
+	}
+	if (cl->out_n == 0 && send(cl->fd, r->data, r->len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+		free(r);
+		return;
+	}
+	if (cl->out_n == 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		mesh_counter_add(&row(c)[MESHD_CTR_ctl_send_errors], 1);
+		free(r);
+		return;
+	}
+	if (cl->out_n == MESHD_CTL_OUTQ || cl->out_bytes + r->len > MESHD_CTL_OUTQ_BYTES) {
+		mesh_counter_add(&row(c)[MESHD_CTR_ctl_send_errors], 1); /* reader too slow */
+		free(r);
+		return;
+	}
+	cl->outq[(cl->out_head + cl->out_n) % MESHD_CTL_OUTQ] = r;
+	cl->out_n++;
+	cl->out_bytes += r->len;
+	if (cl->out_n == 1)
+		want_writable(c, r->client, 1);
+}
+
+static void
 deliver_responses(struct meshd_ctl *c)
 {
 	struct meshd_ctl_resp *r[32];
@@ -146,16 +223,9 @@ deliver_responses(struct meshd_ctl *c)
 
 	if (read(c->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	while ((n = rte_ring_sc_dequeue_burst(c->to_ctl, (void **)r, 32, NULL)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			int fd = c->clients[r[i]->client].fd;
-
-			if (fd >= 0 && c->clients[r[i]->client].gen == r[i]->client_gen &&
-			    send(fd, r[i]->data, r[i]->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				mesh_counter_add(&row(c)[MESHD_CTR_ctl_send_errors], 1);
-			free(r[i]);
-		}
-	}
+	while ((n = rte_ring_sc_dequeue_burst(c->to_ctl, (void **)r, 32, NULL)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			send_or_queue(c, r[i]);
 }
 
 static void *
@@ -177,8 +247,12 @@ ctl_main(void *arg)
 				deliver_responses(c);
 			else if (evs[i].events & (EPOLLHUP | EPOLLERR))
 				client_close(c, (unsigned)tag);
-			else
-				client_input(c, (unsigned)tag, buf);
+			else {
+				if (evs[i].events & EPOLLOUT)
+					flush_client(c, (unsigned)tag);
+				if (evs[i].events & EPOLLIN)
+					client_input(c, (unsigned)tag, buf);
+			}
 		}
 	}
 	free(buf);
@@ -266,9 +340,11 @@ meshd_ctl_stop(struct meshd *d)
 		pthread_join(c->thread, NULL);
 		c->thread = 0;
 	}
-	for (unsigned i = 0; i < MESHD_CTL_MAX_CLIENTS; i++)
+	for (unsigned i = 0; i < MESHD_CTL_MAX_CLIENTS; i++) {
+		drop_outq(c, i);
 		if (c->clients[i].fd >= 0)
 			close(c->clients[i].fd);
+	}
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		unlink(c->path);

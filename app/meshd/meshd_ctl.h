@@ -19,6 +19,8 @@ struct mesh_crdt_store;
 struct Mesh__Client__Request;
 
 #define MESHD_CTL_MAX_CLIENTS 64
+#define MESHD_CTL_OUTQ 512                   /* queued replies per client at most */
+#define MESHD_CTL_OUTQ_BYTES (96u << 20)     /* and their bytes */
 #define MESHD_CTL_COUNTERS(X) \
 	X(ctl_accepted) X(ctl_refused_full) X(ctl_requests) X(ctl_bad_requests) \
 	X(ctl_busy) X(ctl_responses) X(ctl_response_drops) X(ctl_events) \
@@ -55,6 +57,10 @@ struct meshd_ctl {
 	struct {
 		int fd;
 		uint32_t gen;
+		/* replies the socket could not take yet (slow reader), sent on EPOLLOUT */
+		struct meshd_ctl_resp *outq[MESHD_CTL_OUTQ];
+		unsigned out_head, out_n;
+		size_t out_bytes;
 	} clients[MESHD_CTL_MAX_CLIENTS];
 };
 

@@ -86,36 +86,15 @@ hello_reply_input(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
 	}
 }
 
-/* A MSGS frame: walk its records; each goes to the module that owns its kind. */
+/* A MSGS frame: lib/stream walks its records (SWIM records come back to meshd_swim). */
 static void
 msgs_input(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
 {
 	const struct mesh_net_meta *meta = mesh_net_meta(m);
-	uint64_t *ctr = mesh_counters_row(&d->merge_ctr, 0);
-	struct mesh_wire_msgr r;
-	struct mesh_wire_slice body;
-	uint8_t kind;
-	int ret;
 
-	mesh_counter_add(&ctr[MESHD_CTR_merge_frames], 1);
-	mesh_wire_msgr_init(&r, mesh_net_frame_payload(m), meta->payload_len);
-	while ((ret = mesh_wire_msgr_next(&r, &kind, &body)) == 1) {
-		mesh_counter_add(&ctr[MESHD_CTR_merge_records], 1);
-		switch (kind) {
-		case MESH_WIRE_KIND_SWIM:
-			mesh_counter_add(&ctr[MESHD_CTR_merge_swim_records], 1);
-			meshd_swim_input(d, body.p, body.len, meta->peer_ip, meta->peer_port,
-					 now_ns);
-			break;
-		default:
-			mesh_counter_add(&ctr[kind > MESH_WIRE_KIND_MAX_KNOWN
-						      ? MESHD_CTR_merge_record_unknown_kind
-						      : MESHD_CTR_merge_record_unhandled], 1);
-			break;
-		}
-	}
-	if (ret < 0)
-		mesh_counter_add(&ctr[MESHD_CTR_merge_drop_bad_container], 1);
+	mesh_counter_add(&mesh_counters_row(&d->merge_ctr, 0)[MESHD_CTR_merge_frames], 1);
+	meshd_repl_rx(d, meta->sender_id, mesh_net_frame_payload(m), meta->payload_len,
+		      meta->peer_ip, meta->peer_port, now_ns);
 }
 
 void

@@ -98,6 +98,7 @@ step_merge(struct meshd *d, unsigned roles, uint64_t now)
 	n += meshd_req_poll(d, now);
 	n += meshd_tel_poll(d, now);
 	n += meshd_swim_poll(d, now);
+	n += meshd_repl_poll(d, now);
 	meshd_hello_tick(d, now);
 	return n;
 }

@@ -35,6 +35,23 @@ struct sub {
 };
 
 static struct sub subs[MAX_SUBS];
+
+/* A large stream value arriving in parts, per client slot (one at a time per client). */
+static struct part_asm {
+	uint32_t gen;
+	uint8_t *key;
+	size_t key_len;
+	uint8_t *buf;
+	size_t total, got;
+} parts[MESHD_CTL_MAX_CLIENTS];
+
+static void
+part_free(struct part_asm *a)
+{
+	free(a->key);
+	free(a->buf);
+	memset(a, 0, sizeof(*a));
+}
 static uint64_t next_sub_id = 1;
 
 static uint64_t *
@@ -260,6 +277,57 @@ do_members(struct meshd *d, Mesh__Client__Response *r, Mesh__Client__MembersResp
 	r->members = mr;
 }
 
+static int
+publish_value(struct meshd *d, const char *target, const void *key, size_t key_len,
+	      const void *value, size_t len)
+{
+	uint64_t peer;
+
+	if (target == NULL || target[0] == '\0')
+		return mesh_crdt_stream_publish(d->kv, key, key_len, value, len);
+	peer = meshd_repl_peer_id(d, target);
+	if (peer == 0)
+		return -EHOSTUNREACH;
+	return mesh_crdt_stream_publish_to(d->kv, peer, key, key_len, value, len);
+}
+
+/* One part of a large value: -EINPROGRESS until complete, 0 when complete, or -errno. */
+static int
+publish_part(struct meshd *d, const struct meshd_ctl_req *q)
+{
+	const Mesh__Client__PublishReq *p = q->req->publish;
+	struct part_asm *a = &parts[q->client];
+
+	(void)d;
+	if (p->offset == 0) {
+		part_free(a);
+		if (p->total_len > MESH_CLIENT_MAX_VALUE)
+			return -EMSGSIZE;
+		a->gen = q->client_gen;
+		a->total = p->total_len;
+		a->key = malloc(p->key.len + 1);
+		a->buf = malloc(a->total);
+		if (a->key == NULL || a->buf == NULL) {
+			part_free(a);
+			return -ENOMEM;
+		}
+		memcpy(a->key, p->key.data, p->key.len);
+		a->key_len = p->key.len;
+	} else if (a->buf == NULL || a->gen != q->client_gen || p->offset != a->got ||
+		   p->total_len != a->total || p->key.len != a->key_len ||
+		   memcmp(p->key.data, a->key, a->key_len) != 0) {
+		part_free(a);
+		return -EPROTO; /* parts out of order or of another value */
+	}
+	if (a->got + p->value.len > a->total) {
+		part_free(a);
+		return -EMSGSIZE;
+	}
+	memcpy(a->buf + a->got, p->value.data, p->value.len);
+	a->got += p->value.len;
+	return a->got < a->total ? -EINPROGRESS : 0;
+}
+
 static void
 handle(struct meshd *d, struct meshd_ctl_req *q, uint64_t now_ns)
 {
@@ -314,16 +382,31 @@ handle(struct meshd *d, struct meshd_ctl_req *q, uint64_t now_ns)
 		drop_subs(q->client, q->client_gen, req->unsubscribe->subscription);
 		break;
 	case MESH__CLIENT__REQUEST__OP_PUBLISH:
-		if (req->publish->target != NULL && req->publish->target[0] != '\0') {
-			r.status = -EHOSTUNREACH;
-			r.error = (char *)"publish_to: target is not a known member";
+		if (req->publish->total_len > 0) {
+			ret = publish_part(d, q);
+			if (ret == -EINPROGRESS)
+				break; /* acknowledged; the value is published with its last part */
+			if (ret < 0) {
+				set_error(&r, ret);
+				break;
+			}
+			ret = publish_value(d, req->publish->target,
+					    parts[q->client].key, parts[q->client].key_len,
+					    parts[q->client].buf, parts[q->client].total);
+			part_free(&parts[q->client]);
+			if (ret < 0)
+				set_error(&r, ret);
 			break;
 		}
-		ret = mesh_crdt_stream_publish(d->kv, req->publish->key.data,
-					       req->publish->key.len, req->publish->value.data,
-					       req->publish->value.len);
-		if (ret < 0)
+		ret = publish_value(d, req->publish->target, req->publish->key.data,
+				    req->publish->key.len, req->publish->value.data,
+				    req->publish->value.len);
+		if (ret == -EHOSTUNREACH) {
+			r.status = ret;
+			r.error = (char *)"publish_to: target is not an alive member";
+		} else if (ret < 0) {
 			set_error(&r, ret);
+		}
 		break;
 	case MESH__CLIENT__REQUEST__OP_MEMBERS:
 		do_members(d, &r, &mr);
@@ -358,16 +441,27 @@ poll_events(struct meshd *d)
 
 			e.subscription = s->id;
 			e.key = bin(ev.key, ev.key_len);
-			e.value = bin(ev.value, ev.value_len);
 			e.tombstone = ev.tombstone;
 			e.dropped = dropped - s->dropped_seen;
 			s->dropped_seen = dropped;
 			r.result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
 			r.event = &e;
-			if (reply(d, s->client, s->client_gen, &r) == 0)
-				mesh_counter_add(&row(d)[MESHD_CTR_ctl_events], 1);
-			else
-				mesh_counter_add(&row(d)[MESHD_CTR_ctl_event_drops], 1);
+			if (ev.value_len > MESH_CLIENT_PART)
+				e.total_len = ev.value_len; /* in parts the client reassembles */
+			for (uint32_t off = 0; off < ev.value_len || off == 0;) {
+				uint32_t n = MESH_MIN(ev.value_len - off, (uint32_t)MESH_CLIENT_PART);
+
+				e.offset = off;
+				e.value = bin((const uint8_t *)ev.value + off, n);
+				if (reply(d, s->client, s->client_gen, &r) < 0) {
+					mesh_counter_add(&row(d)[MESHD_CTR_ctl_event_drops], 1);
+					break;
+				}
+				off += n;
+				if (off >= ev.value_len)
+					break;
+			}
+			mesh_counter_add(&row(d)[MESHD_CTR_ctl_events], 1);
 			sent++;
 		}
 	}
@@ -385,8 +479,11 @@ meshd_req_poll(struct meshd *d, uint64_t now_ns)
 		return 0;
 	n = rte_ring_sc_dequeue_burst(d->ctl.to_merge, (void **)q, 32, NULL);
 	for (unsigned i = 0; i < n; i++) {
-		if (q[i]->closed)
+		if (q[i]->closed) {
 			drop_subs(q[i]->client, q[i]->client_gen, 0);
+			if (parts[q[i]->client].gen == q[i]->client_gen)
+				part_free(&parts[q[i]->client]);
+		}
 		else
 			handle(d, q[i], now_ns);
 		if (q[i]->req != NULL)

@@ -66,7 +66,7 @@ swim_event(void *ctx, const struct mesh_swim_event *ev)
 	struct meshd *d = ctx;
 	char ip[16];
 
-	(void)d;
+	meshd_repl_member(d, ev, mesh_tsc_now_ns());
 	MESH_RTE_LOG(NOTICE, app, "member %.*s (%s:%u gen %" PRIu64 " inc %u): %s",
 		     (int)ev->name_len, ev->name, mesh_net_ip_format(ev->addr.ip, ip, sizeof(ip)),
 		     ev->addr.port, ev->gen, ev->inc, mesh_swim_event_name(ev->type));
@@ -109,6 +109,7 @@ meshd_swim_input(struct meshd *d, const uint8_t *blob, size_t len, uint32_t ip, 
 {
 	struct mesh_swim_addr from = { .ip = ip, .port = port };
 
+	mesh_counter_add(&mesh_counters_row(&d->merge_ctr, 0)[MESHD_CTR_merge_swim_records], 1);
 	mesh_swim_input(d->swim, now_ns, &from, blob, len);
 }
 

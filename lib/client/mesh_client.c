@@ -19,6 +19,7 @@
 #include "mesh_client.h"
 
 #define EVENT_QUEUE 256
+#define MESH_MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
 
 struct mesh_client {
 	int fd;
@@ -29,7 +30,12 @@ struct mesh_client {
 	Mesh__Client__Event *events[EVENT_QUEUE];
 	unsigned ev_head, ev_count;
 	uint64_t ev_lost;
+	/* reassembly of a large event value sent in parts */
+	struct mesh_client_event part;
+	size_t part_total, part_got;
 };
+
+static void part_reset(struct mesh_client *c);
 
 struct mesh_client *
 mesh_client_connect(const char *path)
@@ -70,6 +76,7 @@ mesh_client_close(struct mesh_client *c)
 		c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
 		c->ev_count--;
 	}
+	part_reset(c);
 	free(c->buf);
 	free(c);
 }
@@ -385,6 +392,60 @@ copy_event(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_eve
 	return 0;
 }
 
+static void
+part_reset(struct mesh_client *c)
+{
+	mesh_client_event_free(&c->part);
+	c->part_total = c->part_got = 0;
+}
+
+/* One part of a large event value: -EINPROGRESS until the value is complete. A gap (a part
+ * lost to a full socket buffer) drops the value and is reported as one dropped event. */
+static int
+add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event *ev)
+{
+	if (e->offset == 0) {
+		part_reset(c);
+		if (e->total_len > MESH_CLIENT_MAX_VALUE) {
+			c->ev_lost++;
+			return -EINPROGRESS;
+		}
+		if (copy_event(c, e, &c->part) < 0)
+			return -ENOMEM;
+		free(c->part.value);
+		c->part.value = malloc(e->total_len + 1);
+		if (c->part.value == NULL) {
+			part_reset(c);
+			return -ENOMEM;
+		}
+		c->part_total = e->total_len;
+	} else if (c->part_total != e->total_len || c->part_got != e->offset ||
+		   c->part.key_len != e->key.len ||
+		   memcmp(c->part.key, e->key.data, e->key.len) != 0) {
+		if (c->part_total != 0)
+			c->ev_lost++;
+		part_reset(c);
+		return -EINPROGRESS;
+	}
+	if (c->part_got + e->value.len > c->part_total) {
+		c->ev_lost++;
+		part_reset(c);
+		return -EINPROGRESS;
+	}
+	memcpy(c->part.value + c->part_got, e->value.data, e->value.len);
+	c->part_got += e->value.len;
+	if (c->part_got < c->part_total)
+		return -EINPROGRESS;
+	c->part.value[c->part_total] = '\0';
+	c->part.value_len = c->part_total;
+	c->part.dropped += c->ev_lost;
+	c->ev_lost = 0;
+	*ev = c->part;
+	memset(&c->part, 0, sizeof(c->part));
+	c->part_total = c->part_got = 0;
+	return 0;
+}
+
 int
 mesh_client_event_next(struct mesh_client *c, int timeout_ms, struct mesh_client_event *ev)
 {
@@ -398,8 +459,10 @@ mesh_client_event_next(struct mesh_client *c, int timeout_ms, struct mesh_client
 			Mesh__Client__Event *e = c->events[c->ev_head];
 			c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
 			c->ev_count--;
-			ret = copy_event(c, e, ev);
+			ret = e->total_len > 0 ? add_part(c, e, ev) : copy_event(c, e, ev);
 			mesh__client__event__free_unpacked(e, NULL);
+			if (ret == -EINPROGRESS)
+				continue; /* more parts to come */
 			return ret;
 		}
 		left = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
@@ -426,14 +489,29 @@ mesh_client_publish(struct mesh_client *c, const void *key, size_t key_len, cons
 {
 	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
 	Mesh__Client__PublishReq pr = MESH__CLIENT__PUBLISH_REQ__INIT;
+	size_t off = 0;
+	int ret;
 
 	pr.key = bin(key, key_len);
-	pr.value = bin(value, value_len);
 	if (target != NULL)
 		pr.target = (char *)(uintptr_t)target;
 	req.op_case = MESH__CLIENT__REQUEST__OP_PUBLISH;
 	req.publish = &pr;
-	return call_simple(c, &req);
+	if (value_len <= MESH_CLIENT_PART) {
+		pr.value = bin(value, value_len);
+		return call_simple(c, &req);
+	}
+	/* a large value: in-order parts; the node publishes it with the last one */
+	pr.total_len = value_len;
+	do {
+		size_t n = MESH_MIN_SZ(MESH_CLIENT_PART, value_len - off);
+
+		pr.offset = off;
+		pr.value = bin((const uint8_t *)value + off, n);
+		ret = call_simple(c, &req);
+		off += n;
+	} while (ret == 0 && off < value_len);
+	return ret;
 }
 
 int

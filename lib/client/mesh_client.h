@@ -22,6 +22,13 @@ extern "C" {
 #define MESH_CLIENT_SOCKET_DIR "/run/meshd"
 /** Largest request or reply (one SOCK_SEQPACKET message). */
 #define MESH_CLIENT_MAX_MSG (256 * 1024)
+/**
+ * Stream values above this travel in parts of this size (publish requests and events),
+ * so each message fits a default socket buffer; the library splits and reassembles.
+ */
+#define MESH_CLIENT_PART (128 * 1024)
+/** Largest value a client reassembles from parts. */
+#define MESH_CLIENT_MAX_VALUE (64u * 1024 * 1024)
 
 struct mesh_client;
 
