@@ -16,7 +16,7 @@ pkgs=(
   # tests, sanitizers, fuzzers
   libcmocka-dev clang llvm libclang-rt-14-dev
   # demo and integration tests: namespaces, veth, bridge, loss injection
-  iproute2 ethtool nftables procps psmisc kmod
+  iproute2 ethtool nftables procps psmisc kmod bc
 )
 bench_pkgs=(golang-go golang-github-hashicorp-memberlist-dev gnuplot-nox valgrind linux-perf)
 

@@ -14,7 +14,8 @@
  *
  * Every outgoing message produced while handling one input or tick is handed to
  * ops->send in one batch at the end of the call (or earlier when the batch is full), never
- * one call per packet. Member events are reported through ops->event as they happen.
+ * one call per packet; with cfg.defer_flush the batch spans calls until mesh_swim_flush
+ * (e.g. once per rx burst on the merge lcore). Member events are reported through ops->event as they happen.
  * Addresses are IPv4 + UDP port in host byte order. One SWIM message ("blob") never
  * exceeds cfg.max_msg bytes (default 1420 = 1472 UDP - 32 frame header - 16 tag - 4
  * container overhead); lib/net wraps blobs into MSGS frames.
@@ -73,7 +74,7 @@ enum mesh_swim_event_type {
 	MESH_SWIM_EV_LEFT,        /**< member left gracefully */
 	MESH_SWIM_EV_UPDATED,     /**< alive member changed address or metadata */
 	MESH_SWIM_EV_REMOVED,     /**< dead/left member reaped after cfg.dead_timeout_ns */
-	MESH_SWIM_EV_CONFLICT,    /**< another node claims a name (maybe ours) from another address */
+	MESH_SWIM_EV_CONFLICT,    /**< a name (maybe ours) claimed from another address/life */
 };
 
 /** One member event. Pointers are valid for the duration of the callback only. */
@@ -151,6 +152,9 @@ struct mesh_swim_cfg {
 	/* limits */
 	uint32_t max_msg;             /**< SWIM blob budget in bytes (1420) */
 	uint32_t meta_max;            /**< per-member metadata bound (512) */
+	uint32_t size_hint;           /**< expected members (pre-sizes tables; 0 = grow) */
+	bool defer_flush;             /**< input/tick keep their output until mesh_swim_flush
+				       *   (or 32 messages are pending): one send per rx burst */
 };
 
 /** memberlist DefaultLANConfig equivalents (probe 1 s / 500 ms, gossip 200 ms x 3, ...). */
@@ -184,12 +188,16 @@ int mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim
 /** Run the timers due at @now_ns (probe, gossip, suspicion, reap, push-pull, join). 0. */
 int mesh_swim_tick(struct mesh_swim *s, uint64_t now_ns);
 
+/** Hand pending output to ops->send now (only needed with cfg.defer_flush). */
+void mesh_swim_flush(struct mesh_swim *s);
+
 /** The time at which mesh_swim_tick must next be called (never 0; may be in the past). */
 uint64_t mesh_swim_next_deadline(const struct mesh_swim *s);
 
 /**
  * Join through up to 16 seeds (push-pull with each; addresses equal to our own are
- * skipped). Retried with exponential backoff until one answers. 0 or -EINVAL.
+ * skipped). Retried with exponential backoff until one answers. 0 or -EINVAL. Optional:
+ * a node without seeds (the first one) may skip it; it is then found by the others.
  */
 int mesh_swim_join(struct mesh_swim *s, const struct mesh_swim_addr *seeds, size_t n,
 		   uint64_t now_ns);

@@ -39,6 +39,7 @@ struct susp {
 	uint64_t seen[MAX_CONFIRM + 1]; /* hashes of the original suspecter + confirmers */
 	uint8_t from_len;
 	char from[MESH_SWIM_NAME_MAX]; /* latest suspecter learnt (re-gossiped as "from") */
+	uint64_t prompted_ns;          /* last time we told it directly (it spoke to us) */
 };
 
 struct member_ext {
@@ -162,6 +163,7 @@ struct mesh_swim {
 	struct swim_msg dec;
 
 	uint64_t last_conflict_gen;
+	bool reply_self; /* the message being handled accused us with a stale incarnation */
 	struct mesh_ratelimit rl;
 	uint64_t ctr[MESH_SWIM_CTR_MAX];
 };
@@ -879,6 +881,7 @@ apply_self(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 		 * gossip our current record again, starting with the reply to it */
 		if (!s->self_bcast)
 			bc_queue(s, SELF_SLOT, false);
+		s->reply_self = true;
 		return;
 	}
 	if (r->inc < s->inc || (r->inc == s->inc && r->status == s->status))
@@ -893,9 +896,14 @@ apply_self(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 	bc_queue(s, SELF_SLOT, false);
 }
 
-/* Apply one record; @pp: it came in a push-pull (dead is then only a suspicion). */
+/*
+ * Apply one record; @pp: it came in a push-pull (dead is then only a suspicion, and a
+ * member first learnt in a periodic push-pull is not re-gossiped: that is anti-entropy;
+ * members learnt in a join exchange (@regossip_new, both directions) are, as in memberlist).
+ */
 static void
-apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, uint64_t now)
+apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_new,
+	  uint64_t now)
 {
 	uint32_t slot;
 	struct member *m;
@@ -924,7 +932,8 @@ apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, uint64_t now)
 		set_status(s, m, MESH_SWIM_ALIVE, now);
 		CTR(s, swim_alive);
 		emit(s, MESH_SWIM_EV_ALIVE, m, 0);
-		bc_queue(s, slot, false);
+		if (!pp || regossip_new)
+			bc_queue(s, slot, false);
 		return;
 	}
 	m = &s->m[slot];
@@ -1275,10 +1284,18 @@ static void
 on_ack(struct mesh_swim *s, const struct swim_msg *m)
 {
 	if (s->probe.active && m->seq == s->probe.seq) {
+		uint32_t slot = idx_find(s, s->probe.target, s->probe.target_len);
+
 		s->probe.acked = true;
 		CTR(s, swim_probe_ack);
 		s->probe.active = false;
 		awareness_delta(s, -1);
+		/* it answered but we still hold it suspect (the ack came through a relay, or
+		 * lost its refutation): ping it directly again next period; its answer to the
+		 * accusation carries its new incarnation */
+		if (slot != NO_SLOT && s->m[slot].status == MESH_SWIM_SUSPECT &&
+		    s->m[slot].gen == s->probe.target_gen)
+			sring_add(s, &s->m[slot]);
 		return;
 	}
 	for (uint32_t i = 0; i < MAX_RELAYS; i++) {
@@ -1325,6 +1342,27 @@ on_ping_req(struct mesh_swim *s, const struct mesh_swim_addr *from, const struct
 		 NULL);
 }
 
+/* Is the sender a member we currently suspect? Fills its record (rate-limited). */
+static bool
+sender_suspect(struct mesh_swim *s, const struct swim_msg *m, uint64_t now, struct swim_rec *r)
+{
+	uint32_t slot = idx_find(s, m->sender, m->sender_len);
+	struct member *mb;
+	struct susp *p;
+
+	if (slot == NO_SLOT)
+		return false;
+	mb = &s->m[slot];
+	if (mb->status != MESH_SWIM_SUSPECT || mb->gen != m->sender_gen || mb->ext == NULL ||
+	    (p = mb->ext->susp) == NULL)
+		return false;
+	if (p->prompted_ns && now - p->prompted_ns < s->cfg.probe_interval_ns)
+		return false;
+	p->prompted_ns = now;
+	member_rec(s, mb, false, r);
+	return true;
+}
+
 int
 mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_addr *from,
 		const uint8_t *msg, size_t len)
@@ -1342,7 +1380,8 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 	};
 	struct swim_msg *m;
 	enum swim_decode_err err;
-	bool pp;
+	struct swim_rec accusation;
+	bool pp, accused;
 
 	if (s == NULL || from == NULL || (msg == NULL && len > 0))
 		return -EINVAL;
@@ -1366,8 +1405,21 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 		return -EBADMSG;
 	}
 	pp = m->type == SWIM_MSG_PUSH_PULL;
+	s->reply_self = false;
 	for (uint32_t i = 0; i < m->n_rec; i++)
-		apply_rec(s, &m->rec[i], pp, now_ns);
+		apply_rec(s, &m->rec[i], pp, (m->flags & SWIM_F_PP_JOIN) != 0, now_ns);
+	/* the sender is talking to us while we hold it suspect: tell it (at most once per
+	 * probe interval), so that it refutes to us directly instead of relying on gossip */
+	accused = sender_suspect(s, m, now_ns, &accusation);
+	if (s->reply_self && m->type != SWIM_MSG_PING) {
+		/* we were accused with a stale incarnation: answer with our record */
+		struct swim_rec me;
+
+		self_rec(s, &me);
+		send_msg(s, from, SWIM_MSG_GOSSIP, 0, 0, NULL, 0, NULL, &me);
+	} else if (accused && m->type != SWIM_MSG_PING) {
+		send_msg(s, from, SWIM_MSG_GOSSIP, 0, 0, NULL, 0, NULL, &accusation);
+	}
 	switch (m->type) {
 	case SWIM_MSG_PING:
 		CTR(s, swim_ping_rx);
@@ -1376,7 +1428,8 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 			break;
 		}
 		CTR(s, swim_ack_sent);
-		send_msg(s, from, SWIM_MSG_ACK, 0, m->seq, NULL, 0, NULL, NULL);
+		send_msg(s, from, SWIM_MSG_ACK, 0, m->seq, NULL, 0, NULL,
+			 accused ? &accusation : NULL);
 		break;
 	case SWIM_MSG_PING_REQ:
 		on_ping_req(s, from, m, now_ns);
@@ -1397,8 +1450,10 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 		break;
 	case SWIM_MSG_PUSH_PULL:
 		CTR(s, swim_push_pull_rx);
+		/* the answer to a join is flagged too: the joiner re-gossips what it learns
+		 * (as memberlist does); periodic syncs are not (anti-entropy only) */
 		if (m->flags & SWIM_F_PP_REPLY)
-			send_state(s, from, 0);
+			send_state(s, from, m->flags & SWIM_F_PP_JOIN);
 		else if (!s->joined) {
 			s->joined = true;
 			CTR(s, swim_join_ok);
@@ -1407,7 +1462,8 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 	default:
 		break;
 	}
-	flush(s);
+	if (!s->cfg.defer_flush)
+		flush(s);
 	return 0;
 }
 
@@ -1519,6 +1575,9 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 {
 	if (s == NULL)
 		return -EINVAL;
+	/* a node that never called join (first node, no seeds) still does anti-entropy */
+	if (s->cfg.push_pull_interval_ns && s->next_push_pull_ns == FAR_FUTURE)
+		s->next_push_pull_ns = now + rnd_below(s, s->cfg.push_pull_interval_ns);
 	/* failure detection */
 	if (s->probe.active && !s->probe.indirect_sent && now >= s->probe.timeout_at)
 		probe_indirect(s);
@@ -1599,8 +1658,16 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 		s->join_next_ns = now + s->join_backoff_ns;
 		s->join_backoff_ns = MESH_MIN(s->join_backoff_ns * 2, s->cfg.join_retry_max_ns);
 	}
-	flush(s);
+	if (!s->cfg.defer_flush)
+		flush(s);
 	return 0;
+}
+
+void
+mesh_swim_flush(struct mesh_swim *s)
+{
+	if (s != NULL)
+		flush(s);
 }
 
 uint64_t
@@ -1682,6 +1749,14 @@ mesh_swim_new(const struct mesh_swim_cfg *cfg, const struct mesh_swim_env_ops *o
 	s->next_gossip_ns = 0;
 	s->next_push_pull_ns = FAR_FUTURE;
 	s->rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(MESH_NS_PER_SEC, 5);
+	if (cfg->size_hint) {
+		uint32_t cap = MESH_MIN(cfg->size_hint, 1u << 24);
+
+		s->m = malloc(sizeof(*s->m) * cap);
+		if (s->m == NULL || idx_rebuild(s, cap) < 0)
+			goto nomem;
+		s->cap = cap;
+	}
 	return s;
 nomem:
 	mesh_swim_delete(s);
@@ -1726,8 +1801,7 @@ mesh_swim_join(struct mesh_swim *s, const struct mesh_swim_addr *seeds, size_t n
 	bc_queue(s, SELF_SLOT, false);
 	/* stagger the first push-pull over one interval */
 	if (s->cfg.push_pull_interval_ns)
-		s->next_push_pull_ns = now_ns + s->cfg.push_pull_interval_ns / 2 +
-				       rnd_below(s, s->cfg.push_pull_interval_ns);
+		s->next_push_pull_ns = now_ns + rnd_below(s, s->cfg.push_pull_interval_ns);
 	s->next_probe_ns = now_ns + rnd_below(s, s->cfg.probe_interval_ns);
 	if (s->n_seeds == 0) {
 		s->joined = true;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sim_swim.h"
+#include "swim_internal.h"
 
 static void
 env_send(void *ctx, const struct mesh_swim_pkt *pkts, unsigned n)
@@ -253,6 +254,63 @@ sim_cluster_start(struct sim_cluster *c, uint64_t spread_ns)
 		c->nodes[i].pending = true;
 		sim_at(c->w, at, start_cb, c, i);
 	}
+}
+
+void
+sim_cluster_bootstrap(struct sim_cluster *c)
+{
+	size_t cap = 64, nb = 0;
+	struct {
+		uint8_t *b;
+		size_t len;
+	} *blobs = malloc(cap * sizeof(*blobs));
+	uint32_t saved = c->n_seeds, i = 0;
+	/* (the bench measures convergence separately) */
+	struct mesh_swim_addr from = { 0x0B000001u, 1 };
+
+	if (blobs == NULL)
+		abort();
+	while (i < c->n) {
+		struct swim_enc e;
+		uint8_t *buf = malloc(c->cfg.max_msg);
+
+		if (buf == NULL)
+			abort();
+		swim_enc_begin(&e, buf, c->cfg.max_msg, SWIM_MSG_PUSH_PULL, 0, "boot", 4, 1, 0,
+			       NULL, 0, NULL);
+		for (; i < c->n; i++) {
+			char name[16];
+			struct sim_addr a = sim_node_addr(c->w, i);
+			struct swim_rec r = { .status = MESH_SWIM_ALIVE, .name = name,
+					      .gen = c->nodes[i].gen,
+					      .addr = { a.ip, a.port } };
+
+			r.name_len = (uint8_t)snprintf(name, sizeof(name), "n%u", i);
+			if (swim_enc_rec(&e, &r, c->cfg.max_msg) != 0)
+				break;
+		}
+		if (nb == cap) {
+			cap *= 2;
+			blobs = realloc(blobs, cap * sizeof(*blobs));
+			if (blobs == NULL)
+				abort();
+		}
+		blobs[nb].b = buf;
+		blobs[nb].len = swim_enc_end(&e);
+		nb++;
+	}
+	c->n_seeds = 0;
+	for (uint32_t k = 0; k < c->n; k++) {
+		sim_cluster_start_node(c, k);
+		for (size_t j = 0; j < nb; j++)
+			mesh_swim_input(c->nodes[k].s, sim_now(c->w), &from, blobs[j].b,
+					blobs[j].len);
+		sim_node_poke(c->w, k);
+	}
+	c->n_seeds = saved;
+	for (size_t j = 0; j < nb; j++)
+		free(blobs[j].b);
+	free(blobs);
 }
 
 void

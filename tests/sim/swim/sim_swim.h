@@ -63,6 +63,13 @@ void sim_cluster_start(struct sim_cluster *c, uint64_t spread_ns);
 /** Start (or restart after a crash, with a new generation) node @i now. */
 void sim_cluster_start_node(struct sim_cluster *c, uint32_t i);
 
+/**
+ * Large-N shortcut: start every node now, without seeds, and hand each one the full
+ * membership as push-pull blobs (the real merge path, no join storm). For benchmarks
+ * whose subject is the steady state and failure detection, not the join.
+ */
+void sim_cluster_bootstrap(struct sim_cluster *c);
+
 void sim_cluster_run_for(struct sim_cluster *c, uint64_t ns);
 uint64_t sim_cluster_now(const struct sim_cluster *c);
 

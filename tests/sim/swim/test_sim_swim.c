@@ -221,6 +221,27 @@ t_pause(void)
 	CHECK(sim_cluster_wait_converged(c, 60 * SEC) != UINT64_MAX,
 	      "no convergence after the long pause");
 	sim_cluster_delete(c);
+
+	/* the same with the fast profile: stalls of half the suspicion minimum (a GC-like
+	 * hiccup of a few tens of ms) under 1 % loss */
+	c = cluster(32, true, 601);
+	min = mesh_swim_suspicion_timeout_ns(c->cfg.suspicion_mult, 32, c->cfg.probe_interval_ns);
+	sim_cluster_start(c, 50 * MS);
+	CHECK(sim_cluster_wait_converged(c, 20 * SEC) != UINT64_MAX, "no convergence (fast)");
+	sim_cluster_set_loss(c, 0.01);
+	for (uint32_t k = 0; k < 20; k++) {
+		uint32_t v = (uint32_t)mesh_rng_below(sim_rng(c->w), 32);
+
+		sim_cluster_pause(c, v);
+		sim_cluster_run_for(c, min / 2);
+		sim_cluster_resume(c, v);
+		sim_cluster_run_for(c, 2 * SEC);
+	}
+	printf("pause: fast profile, 20 pauses of %.0f ms (suspicion min %.0f ms): %" PRIu64
+	       " suspicions, %" PRIu64 " false positives\n",
+	       ms(min / 2), ms(min), c->false_suspect, c->false_dead);
+	CHECK(c->false_dead == 0, "paused node declared dead (fast)");
+	sim_cluster_delete(c);
 }
 
 /* every node sees exactly the 9 others of its side, alive (@all: and knows nobody else) */
@@ -338,6 +359,40 @@ t_restart(void)
 	sim_cluster_delete(c);
 }
 
+/* n1 and n2 cannot talk to each other at all, everyone else can: the indirect probes
+ * through relays keep both alive in each other's view (tarantool's "FD only" check) */
+static void
+t_indirect(void)
+{
+	struct sim_cluster *c = cluster(16, false, 1100);
+	uint64_t fwd;
+
+	sim_cluster_start(c, SEC);
+	CHECK(sim_cluster_wait_converged(c, 60 * SEC) != UINT64_MAX, "no convergence");
+	sim_net_set_link_loss(c->w, 1, 2, 1.0);
+	sim_net_set_link_loss(c->w, 2, 1, 1.0);
+	sim_cluster_run_for(c, 600 * SEC);
+	fwd = sim_cluster_counter(c, MESH_SWIM_CTR_swim_relay_ack_fwd);
+	printf("indirect: n1<->n2 cut for 600 s: %" PRIu64 " acks relayed, %" PRIu64
+	       " suspicions, %" PRIu64 " false positives\n",
+	       fwd, c->false_suspect, c->false_dead);
+	CHECK(fwd > 0, "no indirect ack was ever relayed");
+	CHECK(c->false_dead == 0, "%" PRIu64 " false positives", c->false_dead);
+	CHECK(sim_cluster_sees(c, 1, 2, MESH_SWIM_ALIVE) &&
+	      sim_cluster_sees(c, 2, 1, MESH_SWIM_ALIVE), "n1/n2 do not see each other alive");
+	/* one direction only: n3 hears nobody (100 % inbound loss): declared dead */
+	sim_net_set_link_loss(c->w, 1, 2, -1);
+	sim_net_set_link_loss(c->w, 2, 1, -1);
+	c->quiet_fp = true;
+	sim_net_set_node_loss(c->w, 3, 1.0, 0.0);
+	CHECK(sim_cluster_wait_status_everywhere(c, 3, MESH_SWIM_DEAD, 120 * SEC) != UINT64_MAX,
+	      "a deaf node was not declared dead");
+	sim_net_set_node_loss(c->w, 3, 0.0, 0.0);
+	CHECK(sim_cluster_wait_converged(c, 120 * SEC) != UINT64_MAX,
+	      "the deaf node did not come back");
+	sim_cluster_delete(c);
+}
+
 /* raw bytes from a fake address straight into a node */
 static void
 inject(struct sim_cluster *c, uint32_t to, const uint8_t *b, size_t len)
@@ -449,7 +504,7 @@ static const struct scenario scenarios[] = {
 	{ "join100", t_join100 },   { "crash", t_crash },       { "fast_detect", t_fast_detect },
 	{ "loss10", t_loss10 },     { "fast_loss", t_fast_loss }, { "pause", t_pause },
 	{ "partition", t_partition }, { "leave", t_leave },     { "restart", t_restart },
-	{ "hostile", t_hostile },
+	{ "hostile", t_hostile },   { "indirect", t_indirect },
 };
 
 int

@@ -85,12 +85,13 @@ test_codec_roundtrip(void **state)
 	recs[0].meta_len = 512;
 	recs[1] = mkrec(MESH_SWIM_SUSPECT, "beta", 2, 7);
 	recs[2] = mkrec(MESH_SWIM_DEAD, "gamma", UINT64_MAX, UINT32_MAX);
-	recs[3] = mkrec(MESH_SWIM_LEFT, "a-name-that-is-exactly-sixty-four-bytes-long-xxxxxxxxxxxxxxxxxxx",
-			3, 1);
+	recs[3] = mkrec(MESH_SWIM_LEFT,
+			"a-name-that-is-exactly-sixty-four-bytes-long-xxxxxxxxxxxxxxxxxxx", 3, 1);
 	assert_int_equal(recs[3].name_len, 64);
 	for (size_t t = 0; t < sizeof(types); t++) {
-		uint8_t flags = types[t] == SWIM_MSG_PING_REQ ? SWIM_F_NACK :
-				types[t] == SWIM_MSG_PUSH_PULL ? SWIM_F_PP_REPLY | SWIM_F_PP_JOIN : 0;
+		uint8_t flags = types[t] == SWIM_MSG_PING_REQ	? SWIM_F_NACK :
+				types[t] == SWIM_MSG_PUSH_PULL	? SWIM_F_PP_REPLY | SWIM_F_PP_JOIN :
+								  0;
 
 		len = mkblob(buf, sizeof(buf), types[t], flags, recs, 4);
 		assert_true(len > 0);
@@ -888,6 +889,28 @@ test_api_contract(void **state)
 	}
 	mesh_swim_delete(s);
 	mesh_swim_delete(NULL);
+	/* deferred flush: nothing is sent until mesh_swim_flush, then one batch */
+	cfg.meta_len = 0;
+	cfg.defer_flush = true;
+	s = mesh_swim_new(&cfg, &h_ops, h);
+	assert_non_null(s);
+	h->n_sent = 0;
+	h->batches = 0;
+	for (uint32_t seq = 1; seq <= 3; seq++) {
+		uint8_t buf[64];
+		struct swim_enc e;
+
+		swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING, 0, "peer", 4, 1, seq, "n", 1,
+			       NULL);
+		assert_int_equal(mesh_swim_input(s, seq, &peer_addr, buf, swim_enc_end(&e)), 0);
+	}
+	assert_int_equal(h->n_sent, 0);
+	mesh_swim_flush(s);
+	assert_int_equal(h->n_sent, 3);
+	assert_int_equal(h->batches, 1);
+	mesh_swim_flush(s);
+	assert_int_equal(h->batches, 1);
+	mesh_swim_delete(s);
 	free(h);
 }
 
