@@ -47,6 +47,13 @@ setup(struct meshd *d)
 
 	d->boot_gen = mesh_time_real_ns();
 	d->node_id = mesh_wire_node_id(d->cfg.name, d->boot_gen);
+	mesh_wire_keyring_init(&d->keyring);
+	if (d->cfg.key_file[0] != '\0' && meshd_keys_load(d->cfg.key_file, &d->keyring) < 0)
+		return -EINVAL;
+	d->sec.cluster_id = d->cfg.cluster_id;
+	d->sec.self_id = d->node_id;
+	d->sec.keyring = &d->keyring;
+	d->frame_flags = d->keyring.n_keys > 0 ? MESH_WIRE_F_AEAD : 0;
 	kcfg.replica_id = mesh_crdt_replica_id_derive(d->cfg.name, strlen(d->cfg.name),
 						      d->boot_gen);
 	d->kv = mesh_crdt_store_new(&kcfg);
@@ -57,6 +64,7 @@ setup(struct meshd *d)
 	ret = mesh_net_port_init(&d->port, &pcfg);
 	if (ret < 0)
 		return ret;
+	d->port.sec = &d->sec;
 	snprintf(info.name, sizeof(info.name), "%s", d->cfg.name);
 	mesh_net_ip_format(d->cfg.ip, info.ip, sizeof(info.ip));
 	snprintf(info.mac, sizeof(info.mac), "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -66,6 +74,7 @@ setup(struct meshd *d)
 	info.port_id = d->cfg.port_id;
 	info.cluster_id = d->cfg.cluster_id;
 	info.poll_mode = mesh_net_poll_mode_name(d->cfg.poll_mode);
+	info.security = d->frame_flags ? "xchacha20poly1305" : "xxh3";
 	info.lcores = rte_lcore_count();
 	ret = meshd_lcores_setup(d);
 	if (ret < 0)
@@ -150,6 +159,7 @@ main(int argc, char **argv)
 	mesh_swim_delete(d.swim);
 	meshd_repl_fini(&d);
 	mesh_crdt_store_delete(d.kv);
+	mesh_wire_keyring_fini(&d.keyring);
 	mesh_net_port_fini(&d.port);
 	rte_eal_cleanup();
 	return 0;

@@ -76,6 +76,7 @@ struct meshd_cfg {
 	char ctl_socket[108];  /* client API socket; default /run/meshd/<name>.sock */
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
+	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	unsigned n_seeds;
 	struct meshd_addr seeds[MESHD_MAX_PEERS];
 	unsigned n_ns;
@@ -107,6 +108,9 @@ struct meshd {
 	struct mesh_handoff rx_tx;     /* ARP packets: the tx lcore owns the neighbour table */
 	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
 	struct meshd_ctl ctl;          /* client API: control thread + its rings */
+	struct mesh_wire_keyring keyring;
+	struct mesh_wire_sec sec;      /* how frames are sealed and opened */
+	uint8_t frame_flags;           /* MESH_WIRE_F_AEAD when keyed */
 	struct mesh_crdt_store *kv;    /* owned by the merge lcore */
 	struct mesh_swim *swim;        /* owned by the merge lcore */
 	struct mesh_stream *stream;    /* owned by the merge lcore */
@@ -146,6 +150,7 @@ enum meshd_setting {
 	OPT_CTL_SOCKET,
 	OPT_SEED,
 	OPT_PROFILE,
+	OPT_KEY_FILE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -163,6 +168,16 @@ int meshd_setting_apply(struct meshd_cfg *cfg, int setting, const char *val,
  * "FILE: ok" and returns 0, or prints the errors and returns 2.
  */
 int meshd_config_check(const char *path);
+
+/** Load a cluster key file into @kr (errors name file and line). 0 or -EINVAL. */
+int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);
+
+/** Bytes of a frame carrying @len payload bytes under this node's security. */
+static inline size_t
+meshd_frame_size(const struct meshd *d, size_t len)
+{
+	return mesh_wire_frame_size(len, d->frame_flags);
+}
 
 /**
  * EAL arguments: the [eal] args of the --config file (if any) followed by the command

@@ -37,6 +37,7 @@ static const struct option long_opts[] = {
 	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +65,8 @@ meshd_usage(const char *prog)
 	       "  --seed A.B.C.D[:PORT]   join the cluster through this member (repeatable)\n"
 	       "  --profile lan|fast      SWIM timing: lan (memberlist-like, 1 s probes) or fast\n"
 	       "                          (10 ms probes, for DPDK-class networks; default)\n"
+	       "  --key-file FILE         cluster keys ('ID HEX64 [primary]' per line): frames\n"
+	       "                          are sealed with XChaCha20-Poly1305; others refused\n"
 	       "  --help, --version\n"
 	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
@@ -204,6 +207,19 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 			cfg->profile_fast = false;
 		else
 			ret = -EINVAL;
+		break;
+	case OPT_KEY_FILE:
+		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->key_file)) {
+			ret = -EINVAL;
+		} else {
+			struct mesh_wire_keyring kr;
+
+			/* loaded here to check it; meshd loads it again at start-up */
+			ret = meshd_keys_load(val, &kr);
+			mesh_wire_keyring_fini(&kr);
+			if (ret == 0)
+				snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", val);
+		}
 		break;
 	case OPT_CTL_SOCKET:
 		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->ctl_socket))

@@ -8,7 +8,7 @@
  *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket
  *   [hello]     peer (repeatable), interval_ms
  *   [lcores]    rx, merge, tx
- *   [cluster]   seed (repeatable), profile = lan|fast
+ *   [cluster]   seed (repeatable), profile = lan|fast, key_file
  *   [namespaces] defaults = yes|no
  *   [namespace PREFIX] kind = lww|epoch_max|broadcast|targeted, max_value, max_keys,
  *               max_bytes (stream namespaces: the send buffer), nested = yes|no
@@ -52,6 +52,7 @@ static const struct {
 	{ "lcores", "tx", OPT_LCORE_TX },
 	{ "cluster", "seed", OPT_SEED },
 	{ "cluster", "profile", OPT_PROFILE },
+	{ "cluster", "key_file", OPT_KEY_FILE },
 };
 
 static char *

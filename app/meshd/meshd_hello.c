@@ -18,7 +18,7 @@
 static struct rte_mbuf *
 frame_alloc(struct meshd *d, uint16_t len, uint8_t **payload, uint8_t **frame)
 {
-	struct rte_mbuf *m = mesh_net_udp_alloc(&d->port, mesh_wire_frame_size(len, 0), frame);
+	struct rte_mbuf *m = mesh_net_udp_alloc(&d->port, (uint16_t)meshd_frame_size(d, len), frame);
 
 	if (m != NULL)
 		*payload = mesh_wire_frame_payload(*frame);
@@ -29,15 +29,13 @@ void
 meshd_frame_finish(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uint8_t type,
 		   uint16_t len, uint32_t ip, uint16_t port, uint64_t now_ns)
 {
-	struct mesh_wire_hdr h = {
-		.type = type,
-		.length = len,
-		.cluster_id = d->cfg.cluster_id,
-		.sender_id = d->node_id,
-		.seq = ++d->tx_seq,
-	};
+	struct mesh_wire_hdr h = { .type = type, .length = len, .seq = ++d->tx_seq };
 
-	mesh_wire_frame_seal_csum(frame, mesh_wire_frame_size(len, 0), &h);
+	/* the merge lcore seals (and encrypts, when keyed) before the frame leaves it */
+	if (mesh_wire_frame_seal(&d->sec, frame, meshd_frame_size(d, len), &h) == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	mesh_net_udp_prepare(&d->port, m, ip, port);
 	mesh_counter_add(&mesh_counters_row(&d->merge_ctr, 0)[MESHD_CTR_merge_tx_frames], 1);
 	meshd_emit(d, m, now_ns);

@@ -101,7 +101,7 @@ env_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 				 1);
 		return;
 	}
-	m = mesh_net_udp_alloc(&d->port, (uint16_t)mesh_wire_frame_size(len, 0), &frame);
+	m = mesh_net_udp_alloc(&d->port, (uint16_t)meshd_frame_size(d, len), &frame);
 	if (m == NULL)
 		return;
 	memcpy(mesh_wire_frame_payload(frame), payload, len);
@@ -171,12 +171,11 @@ meshd_repl_init(struct meshd *d)
 		.other_rx = env_other_rx,
 	};
 	struct mesh_stream_config cfg;
-	struct mesh_wire_sec sec = { .cluster_id = d->cfg.cluster_id, .self_id = d->node_id };
 
 	mesh_stream_config_default(&cfg);
 	cfg.self_id = d->node_id;
 	cfg.seed = rte_rand();
-	cfg.max_payload = mesh_wire_payload_max(&sec, MESH_WIRE_DEFAULT_MAX_FRAME);
+	cfg.max_payload = mesh_wire_payload_max(&d->sec, MESH_WIRE_DEFAULT_MAX_FRAME);
 	if (d->cfg.profile_fast) {
 		cfg.rto_initial_ns = 20 * MESH_NS_PER_MS;
 		cfg.rto_max_ns = 1000 * MESH_NS_PER_MS;

@@ -36,7 +36,7 @@ swim_send(void *ctx, const struct mesh_swim_pkt *pkts, unsigned n)
 
 		if (payload_len > UINT16_MAX)
 			continue;
-		m = mesh_net_udp_alloc(&d->port, (uint16_t)mesh_wire_frame_size(payload_len, 0),
+		m = mesh_net_udp_alloc(&d->port, (uint16_t)meshd_frame_size(d, payload_len),
 				       &frame);
 		if (m == NULL)
 			continue; /* counted by lib/net (tx_drop_nombuf / too_big) */

@@ -26,6 +26,7 @@
 #define MESH_NET_BURST 32
 #define MESH_NET_ARP_SLOTS 256
 #define MESH_NET_ARP_HOLD 4 /* packets held per unresolved neighbour */
+#define MESH_NET_REPLAY_SLOTS 1024 /* senders with a replay window (keyed clusters) */
 
 /* Plain counters; the per-cause rx/frame drop counters follow them (see below). */
 #define MESH_NET_COUNTERS(X) \
@@ -68,8 +69,22 @@ struct mesh_net_port_cfg {
 	uint8_t mac[6];         /* override the port's MAC (all zero: keep the port's) */
 };
 
+/** Replay window of one authenticated sender (rx stage only). */
+struct mesh_net_replay_slot {
+	uint64_t sender;       /* 0 = free */
+	uint64_t used_ns;
+	struct mesh_wire_replay w;
+};
+
 struct mesh_net_port {
 	uint16_t port_id;
+	/*
+	 * Frame security (lib/wire): NULL = keyless xxh3 frames checked against cluster_id;
+	 * else frames are opened with it (AEAD when its keyring has keys) and, when keyed,
+	 * checked against a per-sender replay window.
+	 */
+	const struct mesh_wire_sec *sec;
+	struct mesh_net_replay_slot replay[MESH_NET_REPLAY_SLOTS];
 	struct mesh_net_addr self;
 	uint32_t cluster_id;
 	uint16_t ip_id;

@@ -26,6 +26,65 @@ count_drop(struct mesh_net_port *p, uint64_t *ctr, unsigned idx, const char *why
 		MESH_RTE_LOG(DEBUG, net, "drop: %s", why);
 }
 
+/* The replay window of @sender, created only for frames that authenticated. */
+static struct mesh_net_replay_slot *
+replay_slot(struct mesh_net_port *p, uint64_t sender, bool create)
+{
+	struct mesh_net_replay_slot *victim = NULL;
+	unsigned h = (unsigned)(sender ^ (sender >> 29)) & (MESH_NET_REPLAY_SLOTS - 1);
+
+	for (unsigned i = 0; i < 8; i++) {
+		struct mesh_net_replay_slot *s = &p->replay[(h + i) & (MESH_NET_REPLAY_SLOTS - 1)];
+		if (s->sender == sender)
+			return s;
+		/* a free slot, else the least recently used one of the 8 */
+		if (victim == NULL || (s->sender == 0 && victim->sender != 0) ||
+		    ((s->sender == 0) == (victim->sender == 0) && s->used_ns < victim->used_ns))
+			victim = s;
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->sender = sender;
+	return victim;
+}
+
+/*
+ * The meshd frame check: keyless (xxh3) without a security context; otherwise header,
+ * then the replay window of an already known sender, then authentication (AEAD, payload
+ * decrypted in place), then the window is committed. Returns MESH_WIRE_OK or the cause.
+ */
+static enum mesh_wire_err
+frame_check(struct mesh_net_port *p, uint8_t *frame, size_t len, struct mesh_wire_hdr *hdr,
+	    uint64_t now_ns)
+{
+	const struct mesh_wire_keyring *kr;
+	struct mesh_net_replay_slot *rs = NULL;
+	enum mesh_wire_err err;
+	bool keyed;
+
+	if (p->sec == NULL)
+		return mesh_wire_frame_open_csum(frame, len, p->cluster_id, hdr);
+	kr = p->sec->keyring;
+	keyed = kr != NULL && kr->n_keys > 0;
+	if (keyed) {
+		err = mesh_wire_hdr_decode(frame, len, hdr);
+		if (err != MESH_WIRE_OK)
+			return err;
+		rs = replay_slot(p, hdr->sender_id, false);
+		if (rs != NULL && (err = mesh_wire_replay_check(&rs->w, hdr->seq)) != MESH_WIRE_OK)
+			return err;
+	}
+	err = mesh_wire_frame_open(p->sec, frame, len, hdr);
+	if (err != MESH_WIRE_OK || !keyed)
+		return err;
+	if (rs == NULL)
+		rs = replay_slot(p, hdr->sender_id, true);
+	mesh_wire_replay_commit(&rs->w, hdr->seq);
+	rs->used_ns = now_ns;
+	return MESH_WIRE_OK;
+}
+
 /* Classify one packet: 1 = valid frame (meta filled), 2 = ARP, 0 = dropped and freed. */
 static int
 classify(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, uint64_t now_ns)
@@ -49,7 +108,7 @@ classify(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, uint64_t no
 	}
 	if (pkt.kind == MESH_NET_PKT_ARP)
 		return 2;
-	werr = mesh_wire_frame_open_csum(pkt.payload, pkt.payload_len, p->cluster_id, &hdr);
+	werr = frame_check(p, (uint8_t *)(uintptr_t)pkt.payload, pkt.payload_len, &hdr, now_ns);
 	if (werr != MESH_WIRE_OK) {
 		count_drop(p, ctr, MESH_NET_CTR_FRAME_DROP_BASE + werr - 1,
 			   mesh_wire_err_name(werr), now_ns);

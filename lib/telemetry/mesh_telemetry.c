@@ -50,6 +50,7 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ethdev_port", info.port_id);
 	rte_tel_data_add_dict_u64(d, "cluster_id", info.cluster_id);
 	rte_tel_data_add_dict_string(d, "poll_mode", info.poll_mode);
+	rte_tel_data_add_dict_string(d, "frames", info.security ? info.security : "xxh3");
 	rte_tel_data_add_dict_u64(d, "lcores", info.lcores);
 	rte_tel_data_add_dict_u64(d, "uptime_ms",
 				  (mesh_time_mono_ns() - info.start_ns) / MESH_NS_PER_MS);

@@ -20,6 +20,7 @@ struct mesh_telemetry_info {
 	uint16_t port_id;
 	uint32_t cluster_id;
 	const char *poll_mode;
+	const char *security;  /* frame protection: "xxh3" or "xchacha20poly1305" */
 	unsigned lcores;
 	uint64_t start_ns; /* mesh_time_mono_ns() at start */
 };

@@ -148,7 +148,7 @@ do_bad(int argc, char **argv)
 		buf[MESH_WIRE_HDR_LEN] ^= 1;
 	} else if (strcmp(kind, "cluster") == 0) {
 		struct mesh_wire_hdr h = { .type = MESH_WIRE_TYPE_HELLO, .length = 4,
-					   .cluster_id = CLUSTER + 1 };
+					   .cluster_id = CLUSTER + 1, .sender_id = 7, .seq = 1 };
 		len = mesh_wire_frame_seal_csum(buf, sizeof(buf), &h);
 	} else if (strcmp(kind, "random") == 0) {
 		struct mesh_rng r;
