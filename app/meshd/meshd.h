@@ -41,7 +41,8 @@ struct meshd_ns_cfg {
 
 /* Merge-lcore counters (single writer). */
 #define MESHD_MERGE_COUNTERS(X) \
-	X(merge_frames) X(merge_swim_records) X(merge_record_unknown_kind) \
+	X(merge_frames) X(merge_frames_in_place) X(merge_payload_copies) \
+	X(merge_swim_records) X(merge_record_unknown_kind) \
 	X(merge_tx_frames) X(merge_tx_no_peer)
 #define MESHD_MERGE_CTR_ENUM(name) MESHD_CTR_##name,
 enum meshd_merge_counter { MESHD_MERGE_COUNTERS(MESHD_MERGE_CTR_ENUM) MESHD_MERGE_CTR_MAX };

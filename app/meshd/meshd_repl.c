@@ -285,20 +285,26 @@ q_peers(struct meshd *d, const char *params, struct rte_tel_data *out)
 	for (unsigned i = 0; i < d->n_peer_slots; i++) {
 		const struct meshd_peer_slot *p = &d->peer_slots[i];
 		struct rte_tel_data *e = rte_tel_data_alloc();
+		struct mesh_stream_peer_stats st = { 0 };
 		uint64_t acked = 0, sent = 0;
 		char ip[16], addr[24];
 
 		if (e == NULL)
 			break;
 		mesh_crdt_peer_watermarks(d->kv, p->id, &acked, &sent);
+		mesh_stream_peer_stats(d->stream, p->id, &st);
 		snprintf(addr, sizeof(addr), "%s:%u", mesh_net_ip_format(p->ip, ip, sizeof(ip)),
 			 p->port);
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_string(e, "address", addr);
 		rte_tel_data_add_dict_u64(e, "id", p->id);
-		rte_tel_data_add_dict_int(e, "up", mesh_stream_peer_up(d->stream, p->id));
-		rte_tel_data_add_dict_int(e, "in_flight",
-					  (int)mesh_stream_peer_backlog(d->stream, p->id));
+		rte_tel_data_add_dict_int(e, "up", st.up);
+		rte_tel_data_add_dict_u64(e, "in_flight", st.backlog);
+		rte_tel_data_add_dict_u64(e, "rtt_us", st.srtt_ns / MESH_NS_PER_US);
+		rte_tel_data_add_dict_u64(e, "retransmits", st.retransmits);
+		rte_tel_data_add_dict_u64(e, "acks", st.acks);
+		rte_tel_data_add_dict_u64(e, "nacks", st.nacks);
+		rte_tel_data_add_dict_u64(e, "drops", st.drops);
 		rte_tel_data_add_dict_u64(e, "crdt_sent_seq", sent);
 		rte_tel_data_add_dict_u64(e, "crdt_acked_seq", acked);
 		rte_tel_data_add_dict_container(out, p->name, e, 0);
@@ -323,7 +329,7 @@ meshd_repl_telemetry(struct meshd *d)
 {
 	mesh_telemetry_gauges_add("stream", stream_gauges, d);
 	rte_telemetry_register_cmd("/mesh/peers", cmd_peers,
-				   "Per peer channel: address, up, in flight, CRDT watermarks");
+				   "Per peer channel: rtt, in flight, retransmits, acks, nacks, drops");
 }
 
 void

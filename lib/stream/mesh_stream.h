@@ -177,6 +177,22 @@ int mesh_stream_peer_up(const struct mesh_stream *s, uint64_t peer);
 /** Ops queued or in flight towards @peer (0 when all acknowledged), or -ENOENT. */
 int64_t mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t peer);
 
+/** One peer channel's figures (for /mesh/peers). */
+struct mesh_stream_peer_stats {
+	bool up;
+	uint64_t backlog;     /**< ops queued or in flight */
+	uint64_t srtt_ns;     /**< smoothed ack round trip (batches sent once), 0 = none yet */
+	uint64_t retransmits; /**< timer and nack-driven batch retransmissions */
+	uint64_t acks;        /**< acks received */
+	uint64_t nacks;       /**< batches the peer reported missing */
+	uint64_t drops;       /**< ops dropped because the peer's queue was full */
+	uint64_t last_rx_ns;  /**< when the peer was last heard */
+};
+
+/** Fill @out for @peer. 0 or -ENOENT. */
+int mesh_stream_peer_stats(const struct mesh_stream *s, uint64_t peer,
+			   struct mesh_stream_peer_stats *out);
+
 /* ---------------------------------------------------------------- CRDT ops */
 
 /**

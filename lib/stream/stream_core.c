@@ -326,6 +326,26 @@ mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t id)
 	return n;
 }
 
+int
+mesh_stream_peer_stats(const struct mesh_stream *s, uint64_t id,
+		       struct mesh_stream_peer_stats *out)
+{
+	const struct peer *p = stream_peer_find(s, id);
+	int64_t backlog = mesh_stream_peer_backlog(s, id);
+
+	if (p == NULL || backlog < 0)
+		return -ENOENT;
+	out->up = p->up;
+	out->backlog = (uint64_t)backlog;
+	out->srtt_ns = p->srtt_ns;
+	out->retransmits = p->st_retransmits;
+	out->acks = p->st_acks;
+	out->nacks = p->st_nacks;
+	out->drops = p->st_drops;
+	out->last_rx_ns = p->last_rx_ns;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- dissemination helpers */
 
 bool

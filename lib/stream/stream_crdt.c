@@ -80,6 +80,7 @@ enqueue(struct mesh_stream *s, struct peer *p, struct sop *o)
 {
 	if (p->q_len >= s->cfg.max_pending_ops) {
 		CTR(s, tx_crdt_drop_queue_full);
+		p->st_drops++;
 		return -ENOBUFS;
 	}
 	if (p->q_len == p->q_cap) {
@@ -681,6 +682,18 @@ release(struct mesh_stream *s, struct batch *b, uint32_t nv)
 	return nv;
 }
 
+/* Karn: only batches transmitted once give an unambiguous round trip. */
+static void
+rtt_sample(struct peer *p, const struct batch *b, uint64_t now)
+{
+	uint64_t rtt;
+
+	if (b->attempts != 1 || now < b->last_tx_ns)
+		return;
+	rtt = now - b->last_tx_ns;
+	p->srtt_ns = p->srtt_ns == 0 ? rtt : p->srtt_ns - p->srtt_ns / 8 + rtt / 8;
+}
+
 void
 stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
 		   uint64_t now)
@@ -695,6 +708,7 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 		return;
 	}
 	CTR(s, rx_acks);
+	p->st_acks++;
 	if (a.success) {
 		CTR(s, rx_ack_success);
 	} else {
@@ -716,8 +730,10 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 	for (uint64_t q = p->una; q <= cum; q++) {
 		struct batch *b = &p->win[q % STREAM_WIN_MAX];
 
-		if (b->body != NULL && b->seq == q)
+		if (b->body != NULL && b->seq == q) {
+			rtt_sample(p, b, now);
 			nv = release(s, b, nv);
+		}
 	}
 	for (uint32_t i = 0; i < 64 && a.sack != 0; i++) {
 		uint64_t q = a.seq + 1 + i; /* the bitmap is relative to the peer's cumulative */
@@ -726,8 +742,10 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 		if (!((a.sack >> i) & 1) || q < p->una || q >= p->next_seq)
 			continue;
 		b = &p->win[q % STREAM_WIN_MAX];
-		if (b->body != NULL && b->seq == q)
+		if (b->body != NULL && b->seq == q) {
+			rtt_sample(p, b, now);
 			nv = release(s, b, nv);
+		}
 	}
 	while (p->una < p->next_seq && p->win[p->una % STREAM_WIN_MAX].body == NULL)
 		p->una++;
@@ -739,9 +757,11 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 			continue;
 		b = &p->win[q % STREAM_WIN_MAX];
 		CTR(s, rx_ack_nacked);
+		p->st_nacks++;
 		if (b->body != NULL && b->seq == q &&
 		    now - b->last_tx_ns >= s->cfg.rto_initial_ns / 2) {
 			CTR(s, tx_crdt_fast_retransmits);
+			p->st_retransmits++;
 			send_batch(s, p, b, now);
 		}
 	}
@@ -769,6 +789,7 @@ stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now)
 
 		if (b->body != NULL && now >= b->next_tx_ns) {
 			CTR(s, tx_crdt_retransmits);
+			p->st_retransmits++;
 			send_batch(s, p, b, now);
 		}
 	}

@@ -78,6 +78,9 @@ struct peer {
 	/* open output frame */
 	uint8_t *out;
 	struct mesh_wire_msgw w;
+	/* per-peer figures for telemetry (mesh_stream_peer_stats) */
+	uint64_t srtt_ns; /* smoothed ack round trip of batches sent once (Karn) */
+	uint64_t st_retransmits, st_acks, st_nacks, st_drops;
 };
 
 /* One stream value being sent: shared by peer send queues and the repair cache. */

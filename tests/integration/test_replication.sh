@@ -159,4 +159,11 @@ b1=$(c 1 get config:both); b3=$(c 3 get config:both)
 ok_if "concurrent writes resolved to one value everywhere ($b1 / $b3)" test "$b1" = "$b3" -a -n "$b1"
 
 for i in 1 2 3; do ok_if "node $i still healthy" c "$i" health; done
+ok_if "frames reached the merge core in place (zero copy)" \
+  test "$(mesh_tel_get 1 /mesh/stats merge.merge_frames_in_place)" -gt 0
+is "no payload was copied on the rx -> merge path" \
+  "$(mesh_tel_get 1 /mesh/stats merge.merge_payload_copies)" 0
+ok_if "/mesh/peers reports an ack round trip for n2" \
+  test "$(mesh_tel_get 1 /mesh/peers n2.rtt_us)" -gt 0
+ok_if "/mesh/peers counts acks from n2" test "$(mesh_tel_get 1 /mesh/peers n2.acks)" -gt 0
 tap_done
