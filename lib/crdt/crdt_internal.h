@@ -319,6 +319,13 @@ crdt_ns_match8(const struct crdt_ns *ns, uint64_t w, const void *key, size_t key
 		memcmp((const uint8_t *)key + 8, ns->prefix + 8, ns->prefix_len - 8) == 0);
 }
 
+/**
+ * The namespace of @key when it is of the wanted kind (stream or CRDT); NULL with *@rc set
+ * (and the store's error message) for a NULL or bad key, no namespace, or the other kind.
+ */
+struct crdt_ns *crdt_ns_lookup(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			       bool stream, int *rc);
+
 static inline struct crdt_ns *
 crdt_ns_resolve(struct mesh_crdt_store *s, const void *key, size_t key_len)
 {

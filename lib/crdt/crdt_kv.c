@@ -27,33 +27,6 @@ check_value(struct mesh_crdt_store *s, struct crdt_ns *ns, const void *key, size
 	return 0;
 }
 
-/* Resolve a key to a CRDT namespace; NULL with *rc set otherwise. */
-static struct crdt_ns *
-crdt_ns_for(struct mesh_crdt_store *s, const void *key, size_t key_len, int *rc)
-{
-	struct crdt_ns *ns;
-
-	if (key == NULL) {
-		*rc = crdt_fail(s, -EINVAL, "NULL key");
-		return NULL;
-	}
-	*rc = crdt_key_check(s, key_len);
-	if (*rc)
-		return NULL;
-	ns = crdt_ns_resolve(s, key, key_len);
-	if (ns == NULL) {
-		*rc = crdt_fail(s, -ENXIO, "key '%.*s' matches no namespace",
-				(int)MESH_MIN(key_len, 64u), (const char *)key);
-		return NULL;
-	}
-	if (crdt_ns_is_stream(ns)) {
-		*rc = crdt_fail(s, -EPROTOTYPE, "'%s' is a stream namespace (use publish)",
-				ns->prefix);
-		return NULL;
-	}
-	return ns;
-}
-
 static int
 local_write(struct mesh_crdt_store *s, struct crdt_ns *ns, struct mesh_crdt_op *op,
 	    uint64_t now_ns)
@@ -76,7 +49,7 @@ mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const 
 	struct crdt_ns *ns;
 	int rc;
 
-	ns = crdt_ns_for(s, key, key_len, &rc);
+	ns = crdt_ns_lookup(s, key, key_len, false, &rc);
 	if (ns == NULL)
 		return rc;
 	rc = check_value(s, ns, key, key_len, value, value_len);
@@ -100,7 +73,7 @@ mesh_crdt_delete(struct mesh_crdt_store *s, const void *key, size_t key_len, uin
 	uint64_t idx;
 	int rc;
 
-	ns = crdt_ns_for(s, key, key_len, &rc);
+	ns = crdt_ns_lookup(s, key, key_len, false, &rc);
 	if (ns == NULL)
 		return rc;
 	if (ns->kind != MESH_CRDT_NS_LWW)
@@ -130,7 +103,7 @@ mesh_crdt_get(const struct mesh_crdt_store *cs, const void *key, size_t key_len,
 	uint64_t idx;
 	int rc;
 
-	ns = crdt_ns_for(s, key, key_len, &rc);
+	ns = crdt_ns_lookup(s, key, key_len, false, &rc);
 	if (ns == NULL)
 		return rc;
 	idx = crdt_table_find(&s->table, crdt_key_hash(key, key_len), key, (uint32_t)key_len);
@@ -180,7 +153,7 @@ remote_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, int *rc)
 				op->replica);
 		return NULL;
 	}
-	ns = crdt_ns_for(s, op->key, op->key_len, rc);
+	ns = crdt_ns_lookup(s, op->key, op->key_len, false, rc);
 	if (ns == NULL)
 		return NULL;
 	if (op->tombstone) {

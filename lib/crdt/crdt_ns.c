@@ -156,3 +156,32 @@ mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int id, struct mesh_crdt_ns_
 	out->rejected = mesh_counter_read(&st->rejected);
 	return 0;
 }
+
+struct crdt_ns *
+crdt_ns_lookup(struct mesh_crdt_store *s, const void *key, size_t key_len, bool stream,
+	       int *rc)
+{
+	struct crdt_ns *ns;
+
+	if (key == NULL) {
+		*rc = crdt_fail(s, -EINVAL, "NULL key");
+		return NULL;
+	}
+	*rc = crdt_key_check(s, key_len);
+	if (*rc)
+		return NULL;
+	ns = crdt_ns_resolve(s, key, key_len);
+	if (ns == NULL) {
+		*rc = crdt_fail(s, -ENXIO, "key '%.*s' matches no namespace",
+				(int)MESH_MIN(key_len, 64u), (const char *)key);
+		return NULL;
+	}
+	if (crdt_ns_is_stream(ns) != stream) {
+		*rc = crdt_fail(s, -EPROTOTYPE,
+				stream ? "'%s' is a CRDT namespace (use put)"
+				       : "'%s' is a stream namespace (use publish)",
+				ns->prefix);
+		return NULL;
+	}
+	return ns;
+}

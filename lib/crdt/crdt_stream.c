@@ -9,31 +9,6 @@
  */
 #include "crdt_internal.h"
 
-static struct crdt_ns *
-stream_ns(struct mesh_crdt_store *s, const void *key, size_t key_len, int *rc)
-{
-	struct crdt_ns *ns;
-
-	if (key == NULL) {
-		*rc = crdt_fail(s, -EINVAL, "NULL key");
-		return NULL;
-	}
-	*rc = crdt_key_check(s, key_len);
-	if (*rc)
-		return NULL;
-	ns = crdt_ns_resolve(s, key, key_len);
-	if (ns == NULL) {
-		*rc = crdt_fail(s, -ENXIO, "key '%.*s' matches no namespace",
-				(int)MESH_MIN(key_len, 64u), (const char *)key);
-		return NULL;
-	}
-	if (!crdt_ns_is_stream(ns)) {
-		*rc = crdt_fail(s, -EPROTOTYPE, "'%s' is a CRDT namespace (use put)", ns->prefix);
-		return NULL;
-	}
-	return ns;
-}
-
 static void
 msg_free(struct crdt_msg *m)
 {
@@ -49,7 +24,7 @@ publish(struct mesh_crdt_store *s, enum mesh_crdt_ns_kind want, uint64_t peer, c
 	size_t sz = key_len + value_len;
 	int rc;
 
-	ns = stream_ns(s, key, key_len, &rc);
+	ns = crdt_ns_lookup(s, key, key_len, true, &rc);
 	if (ns == NULL)
 		return rc;
 	if (ns->kind != want)
@@ -163,7 +138,7 @@ mesh_crdt_stream_deliver(struct mesh_crdt_store *s, uint64_t peer, const void *k
 {
 	int rc;
 
-	if (stream_ns(s, key, key_len, &rc) == NULL)
+	if (crdt_ns_lookup(s, key, key_len, true, &rc) == NULL)
 		return rc;
 	if ((value_len > 0 && value == NULL) || value_len > UINT32_MAX)
 		return crdt_fail(s, -EINVAL, "bad value");
