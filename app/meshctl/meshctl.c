@@ -29,8 +29,9 @@ usage(FILE *f)
 		"                           with --timeout, give up after that many ms)\n"
 		"  publish KEY VALUE [NODE] send a stream message (to NODE only if given; any size)\n"
 		"  members                  cluster members as this node sees them\n"
-		"  stats [GROUP]            counters (groups: net, ctl, crdt)\n"
+		"  stats [GROUP]            counters (net, ctl, merge, crdt, swim, stream)\n"
 		"  health                   exit 0 if the node answers\n"
+		"  metrics                  every counter in Prometheus text format\n"
 		"The socket defaults to %s/NODE.sock; NODE defaults to $MESHD_NODE.\n",
 		MESH_CLIENT_SOCKET_DIR);
 }
@@ -267,6 +268,44 @@ load_value(const char *arg, char **out, size_t *len)
 	return 0;
 }
 
+/*
+ * Prometheus text exposition: every counter as meshd_<group>_<name> (the same names as
+ * meshd --metrics-listen serves), plus member counts by status as a gauge.
+ */
+static int
+cmd_metrics(struct mesh_client *c)
+{
+	struct mesh_client_stat *s;
+	struct mesh_client_member *m;
+	size_t n, nm;
+	int ret = mesh_client_stats(c, NULL, &s, &n);
+	static const char *const states[] = { "alive", "suspect", "dead", "left" };
+
+	if (ret < 0)
+		return fail(c, "metrics", ret);
+	for (size_t i = 0; i < n; i++) {
+		size_t gl = strlen(s[i].group);
+		const char *base = strncmp(s[i].name, s[i].group, gl) == 0 && s[i].name[gl] == '_'
+					   ? s[i].name + gl + 1 : s[i].name;
+
+		printf("# TYPE meshd_%s_%s counter\nmeshd_%s_%s %" PRIu64 "\n", s[i].group, base,
+		       s[i].group, base, s[i].value);
+	}
+	free(s);
+	ret = mesh_client_members(c, &m, &nm);
+	if (ret < 0)
+		return fail(c, "metrics", ret);
+	printf("# TYPE meshd_members gauge\n");
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		size_t count = 0;
+		for (size_t i = 0; i < nm; i++)
+			count += strcmp(m[i].status, states[k]) == 0;
+		printf("meshd_members{status=\"%s\"} %zu\n", states[k], count);
+	}
+	free(m);
+	return 0;
+}
+
 static int
 ok(struct mesh_client *c, const char *what, int ret)
 {
@@ -325,6 +364,8 @@ run(struct mesh_client *c, int argc, char **argv)
 		return cmd_stats(c, argc > 1 ? argv[1] : NULL, false);
 	if (strcmp(cmd, "health") == 0)
 		return cmd_stats(c, "ctl", true);
+	if (strcmp(cmd, "metrics") == 0)
+		return cmd_metrics(c);
 	fprintf(stderr, "meshctl: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -87,7 +87,7 @@ setup(struct meshd *d)
 	}
 	mesh_telemetry_counters_add("net", &d->port.ctr);
 	meshd_hello_telemetry(d);
-	ret = meshd_ctl_start(d, d->cfg.ctl_socket);
+	ret = meshd_ctl_start(d, d->cfg.ctl_socket, d->cfg.metrics_listen);
 	if (ret < 0)
 		return ret;
 	mesh_telemetry_counters_add("ctl", &d->ctl.ctr);

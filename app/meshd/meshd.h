@@ -78,6 +78,7 @@ struct meshd_cfg {
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
+	char metrics_listen[64]; /* "ADDR:PORT" of the Prometheus endpoint, "" = off */
 	unsigned n_seeds;
 	struct meshd_addr seeds[MESHD_MAX_PEERS];
 	unsigned n_ns;
@@ -152,6 +153,7 @@ enum meshd_setting {
 	OPT_SEED,
 	OPT_PROFILE,
 	OPT_KEY_FILE,
+	OPT_METRICS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -169,6 +171,18 @@ int meshd_setting_apply(struct meshd_cfg *cfg, int setting, const char *val,
  * "FILE: ok" and returns 0, or prints the errors and returns 2.
  */
 int meshd_config_check(const char *path);
+
+/** Receives one counter of a walk over every module's counters. */
+typedef void (*meshd_counter_f)(void *ctx, const char *group, const char *name, uint64_t v);
+
+/**
+ * Visit every counter of group @filter (NULL/"" = all: net, ctl, merge, crdt, swim,
+ * stream). Safe from any thread. 0, or -ENOENT for an unknown group.
+ */
+int meshd_counters_visit(struct meshd *d, const char *filter, meshd_counter_f fn, void *ctx);
+
+/** Prometheus text exposition of every counter into @buf; returns the length. */
+size_t meshd_metrics_render(struct meshd *d, char *buf, size_t cap);
 
 /** Load a cluster key file into @kr (errors name file and line). 0 or -EINVAL. */
 int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);

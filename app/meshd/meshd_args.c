@@ -38,6 +38,7 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +68,7 @@ meshd_usage(const char *prog)
 	       "                          (10 ms probes, for DPDK-class networks; default)\n"
 	       "  --key-file FILE         cluster keys ('ID HEX64 [primary]' per line): frames\n"
 	       "                          are sealed with XChaCha20-Poly1305; others refused\n"
+	       "  --metrics-listen A.B.C.D:PORT  serve Prometheus text at http://.../metrics\n"
 	       "  --help, --version\n"
 	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
@@ -221,6 +223,17 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 				snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", val);
 		}
 		break;
+	case OPT_METRICS: {
+		uint32_t ip;
+		uint16_t port;
+
+		if (strlen(val) >= sizeof(cfg->metrics_listen) || strchr(val, ':') == NULL ||
+		    parse_addr(val, &ip, &port) < 0)
+			ret = -EINVAL;
+		else
+			snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", val);
+		break;
+	}
 	case OPT_CTL_SOCKET:
 		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->ctl_socket))
 			ret = -EINVAL;

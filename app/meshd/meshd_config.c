@@ -5,7 +5,8 @@
  * and rejects what rte_cfgfile would silently mis-read (a line that is neither a comment, a
  * [section] nor key = value). Sections:
  *   [eal]       args (EAL options, read before EAL start-up by meshd_eal.c)
- *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket
+ *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket,
+ *               metrics_listen
  *   [hello]     peer (repeatable), interval_ms
  *   [lcores]    rx, merge, tx
  *   [cluster]   seed (repeatable), profile = lan|fast, key_file
@@ -45,6 +46,7 @@ static const struct {
 	{ "node", "poll_mode", OPT_POLL },
 	{ "node", "idle_sleep_us", OPT_IDLE_SLEEP },
 	{ "node", "ctl_socket", OPT_CTL_SOCKET },
+	{ "node", "metrics_listen", OPT_METRICS },
 	{ "hello", "peer", OPT_PEER },
 	{ "hello", "interval_ms", OPT_HELLO_MS },
 	{ "lcores", "rx", OPT_LCORE_RX },

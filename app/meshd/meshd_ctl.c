@@ -11,10 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,6 +32,8 @@
 #define RING_SIZE 1024
 #define EV_LISTEN (-1)
 #define EV_WAKE (-2)
+#define EV_METRICS (-3)
+#define METRICS_MAX (256 * 1024)
 
 static const char *const ctl_names[] = { MESHD_CTL_COUNTERS(MESH_COUNTER_NAME) };
 
@@ -228,6 +233,74 @@ deliver_responses(struct meshd_ctl *c)
 			send_or_queue(c, r[i]);
 }
 
+/*
+ * One scrape: read the request (bounded by a 200 ms receive timeout, so a silent client
+ * cannot hold the thread), answer GET /metrics with the Prometheus text, anything else 404.
+ */
+static void
+serve_metrics(struct meshd_ctl *c)
+{
+	static char body[METRICS_MAX];
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	char req[1024], head[160];
+	ssize_t n;
+	size_t len;
+	int fd = accept4(c->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	if (n <= 0 || (req[n] = '\0', strncmp(req, "GET /metrics", 12) != 0 ||
+				     (req[12] != ' ' && req[12] != '?'))) {
+		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+		mesh_counter_add(&row(c)[MESHD_CTR_ctl_metrics_bad], 1);
+		if (n > 0)
+			send(fd, nf, sizeof(nf) - 1, MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	len = meshd_metrics_render(c->node, body, sizeof(body));
+	snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+		 "version=0.0.4\r\nContent-Length: %zu\r\n\r\n", len);
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0)
+		send(fd, body, len, MSG_NOSIGNAL);
+	mesh_counter_add(&row(c)[MESHD_CTR_ctl_metrics_scrapes], 1);
+	close(fd);
+}
+
+static int
+metrics_listen(struct meshd_ctl *c, const char *spec)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	char *colon;
+	int one = 1;
+	long port;
+
+	snprintf(host, sizeof(host), "%s", spec);
+	colon = strrchr(host, ':');
+	if (colon == NULL)
+		return -EINVAL;
+	*colon = '\0';
+	port = strtol(colon + 1, NULL, 10);
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons((uint16_t)port);
+	c->metrics_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->metrics_fd < 0)
+		return -errno;
+	setsockopt(c->metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(c->metrics_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(c->metrics_fd, 8) < 0) {
+		int err = errno;
+		MESH_RTE_LOG(ERR, app, "metrics listener %s: %s", spec, strerror(err));
+		return -err;
+	}
+	MESH_RTE_LOG(INFO, app, "Prometheus metrics on http://%s/metrics", spec);
+	return 0;
+}
+
 static void *
 ctl_main(void *arg)
 {
@@ -245,6 +318,8 @@ ctl_main(void *arg)
 				accept_client(c);
 			else if (tag == EV_WAKE)
 				deliver_responses(c);
+			else if (tag == EV_METRICS)
+				serve_metrics(c);
 			else if (evs[i].events & (EPOLLHUP | EPOLLERR))
 				client_close(c, (unsigned)tag);
 			else {
@@ -292,14 +367,15 @@ make_socket(struct meshd_ctl *c, const char *path)
 }
 
 int
-meshd_ctl_start(struct meshd *d, const char *path)
+meshd_ctl_start(struct meshd *d, const char *path, const char *metrics)
 {
 	struct meshd_ctl *c = &d->ctl;
 	struct epoll_event ev = { .events = EPOLLIN };
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	c->listen_fd = c->epoll_fd = c->event_fd = -1;
+	c->listen_fd = c->epoll_fd = c->event_fd = c->metrics_fd = -1;
+	c->node = d;
 	for (unsigned i = 0; i < MESHD_CTL_MAX_CLIENTS; i++)
 		c->clients[i].fd = -1;
 	ret = mesh_counters_create(&c->ctr, ctl_names, MESHD_CTL_CTR_MAX, 2);
@@ -322,6 +398,13 @@ meshd_ctl_start(struct meshd *d, const char *path)
 	epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->listen_fd, &ev);
 	ev.data.u64 = (uint64_t)(int64_t)EV_WAKE;
 	epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->event_fd, &ev);
+	if (metrics != NULL && metrics[0] != '\0') {
+		ret = metrics_listen(c, metrics);
+		if (ret < 0)
+			return ret;
+		ev.data.u64 = (uint64_t)(int64_t)EV_METRICS;
+		epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->metrics_fd, &ev);
+	}
 	ret = rte_ctrl_thread_create(&c->thread, "meshd-ctl", NULL, ctl_main, d);
 	if (ret != 0)
 		return -ret;
@@ -351,6 +434,8 @@ meshd_ctl_stop(struct meshd *d)
 	}
 	if (c->epoll_fd >= 0)
 		close(c->epoll_fd);
+	if (c->metrics_fd >= 0)
+		close(c->metrics_fd);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	while (c->to_merge != NULL && rte_ring_dequeue(c->to_merge, &m) == 0) {

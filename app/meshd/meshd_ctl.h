@@ -24,7 +24,7 @@ struct Mesh__Client__Request;
 #define MESHD_CTL_COUNTERS(X) \
 	X(ctl_accepted) X(ctl_refused_full) X(ctl_requests) X(ctl_bad_requests) \
 	X(ctl_busy) X(ctl_responses) X(ctl_response_drops) X(ctl_events) \
-	X(ctl_event_drops) X(ctl_send_errors)
+	X(ctl_event_drops) X(ctl_send_errors) X(ctl_metrics_scrapes) X(ctl_metrics_bad)
 #define MESHD_CTL_CTR_ENUM(name) MESHD_CTR_##name,
 enum meshd_ctl_counter { MESHD_CTL_COUNTERS(MESHD_CTL_CTR_ENUM) MESHD_CTL_CTR_MAX };
 
@@ -49,6 +49,8 @@ struct meshd_ctl {
 	int listen_fd;
 	int epoll_fd;
 	int event_fd;       /* merge -> control wakeup */
+	int metrics_fd;     /* --metrics-listen TCP socket, -1 when off */
+	struct meshd *node;
 	volatile int stop;
 	pthread_t thread;
 	struct rte_ring *to_merge;
@@ -64,8 +66,11 @@ struct meshd_ctl {
 	} clients[MESHD_CTL_MAX_CLIENTS];
 };
 
-/** Create the socket at @path (its directory is created), rings, and start the thread. */
-int meshd_ctl_start(struct meshd *d, const char *path);
+/**
+ * Create the socket at @path (its directory is created), rings, the optional metrics
+ * listener (@metrics "ADDR:PORT" or NULL), and start the thread.
+ */
+int meshd_ctl_start(struct meshd *d, const char *path, const char *metrics);
 
 /** Stop the thread, close every socket, remove the socket file, free queued messages. */
 void meshd_ctl_stop(struct meshd *d);

@@ -199,17 +199,25 @@ drop_subs(uint32_t client, uint32_t gen, uint64_t id)
 	}
 }
 
+struct stats_fill {
+	Mesh__Client__StatsResp *sr;
+	Mesh__Client__Stat *st;
+	size_t cap;
+};
+
 static void
-add_stat(Mesh__Client__StatsResp *sr, Mesh__Client__Stat *st, size_t cap, const char *group,
-	 const char *name, uint64_t v)
+add_stat(void *ctx, const char *group, const char *name, uint64_t v)
 {
-	if (sr->n_stats == cap)
+	struct stats_fill *f = ctx;
+	Mesh__Client__StatsResp *sr = f->sr;
+
+	if (sr->n_stats == f->cap)
 		return;
-	mesh__client__stat__init(&st[sr->n_stats]);
-	st[sr->n_stats].group = (char *)(uintptr_t)group;
-	st[sr->n_stats].name = (char *)(uintptr_t)name;
-	st[sr->n_stats].value = v;
-	sr->stats[sr->n_stats] = &st[sr->n_stats];
+	mesh__client__stat__init(&f->st[sr->n_stats]);
+	f->st[sr->n_stats].group = (char *)(uintptr_t)group;
+	f->st[sr->n_stats].name = (char *)(uintptr_t)name;
+	f->st[sr->n_stats].value = v;
+	sr->stats[sr->n_stats] = &f->st[sr->n_stats];
 	sr->n_stats++;
 }
 
@@ -217,27 +225,15 @@ static void
 do_stats(struct meshd *d, const char *group, Mesh__Client__Response *r,
 	 Mesh__Client__StatsResp *sr)
 {
-	static Mesh__Client__Stat st[512];
-	static Mesh__Client__Stat *ptrs[512];
-	const struct mesh_counters *tables[] = { &d->port.ctr, &d->ctl.ctr };
-	static const char *const names[] = { "net", "ctl" };
+	static Mesh__Client__Stat st[1024];
+	static Mesh__Client__Stat *ptrs[1024];
+	struct stats_fill f = { .sr = sr, .st = st, .cap = MESH_ARRAY_SIZE(st) };
 
 	sr->stats = ptrs;
 	sr->n_stats = 0;
-	for (size_t t = 0; t < MESH_ARRAY_SIZE(tables); t++) {
-		if (group != NULL && group[0] != '\0' && strcmp(group, names[t]) != 0)
-			continue;
-		for (uint32_t i = 0; i < tables[t]->n_counters; i++)
-			add_stat(sr, st, MESH_ARRAY_SIZE(st), names[t], tables[t]->names[i],
-				 mesh_counters_sum(tables[t], i));
-	}
-	if (group == NULL || group[0] == '\0' || strcmp(group, "crdt") == 0)
-		for (int i = 0; i < MESH_CRDT_CTR_MAX; i++)
-			add_stat(sr, st, MESH_ARRAY_SIZE(st), "crdt", mesh_crdt_counter_name(i),
-				 mesh_crdt_store_counter(d->kv, i));
-	if (sr->n_stats == 0 && group != NULL && group[0] != '\0') {
+	if (meshd_counters_visit(d, group, add_stat, &f) < 0) {
 		r->status = -ENOENT;
-		r->error = (char *)"unknown stats group (net, ctl, crdt)";
+		r->error = (char *)"unknown stats group (net, ctl, merge, crdt, swim, stream)";
 		return;
 	}
 	r->result_case = MESH__CLIENT__RESPONSE__RESULT_STATS;

@@ -18,7 +18,7 @@ sock=/tmp/${MESH_NS}-n1.sock
 trap 'mesh_topo_down; rm -f "$sock"' EXIT
 
 mesh_topo_up 1
-mesh_node_start 1 --ctl-socket "$sock"
+mesh_node_start 1 --ctl-socket "$sock" --metrics-listen 127.0.0.1:9464
 ok_if "node answers telemetry" mesh_wait_tel 1 /mesh/info port 1 30
 c() { "$CTL" -s "$sock" "$@"; }
 
@@ -86,6 +86,22 @@ ok_if "telemetry kv/get of a bad key answers an error" \
 is "telemetry kv/stats counts config keys" "$(mesh_tel_get 1 /mesh/kv/stats config.keys)" 25
 ok_if "telemetry kv/stats has a digest" test -n "$(mesh_tel_get 1 /mesh/kv/stats digest)"
 is "telemetry kv/stats counts the tombstone" "$(mesh_tel_get 1 /mesh/kv/stats worker.tombstones)" 1
+
+out=$(c metrics)
+ok_if "meshctl metrics: Prometheus counters" grep -q '^meshd_crdt_put [1-9]' <<<"$out"
+ok_if "meshctl metrics: member gauge" grep -q '^meshd_members{status="alive"} 1' <<<"$out"
+scrape=$(ip netns exec "${MESH_NS}m1" python3 -c "
+import urllib.request
+print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())")
+ok_if "HTTP /metrics serves the same counters" grep -q '^meshd_crdt_put [1-9]' <<<"$scrape"
+ok_if "HTTP /metrics has TYPE lines" grep -q '^# TYPE meshd_net_rx_packets counter' <<<"$scrape"
+code=$(ip netns exec "${MESH_NS}m1" python3 -c "
+import urllib.request, urllib.error
+try:
+    urllib.request.urlopen('http://127.0.0.1:9464/other', timeout=5)
+except urllib.error.HTTPError as e:
+    print(e.code)")
+is "HTTP: other paths are 404" "$code" 404
 
 mesh_node_stop 1 TERM
 is "node exits 0 on SIGTERM" "$?" 0
