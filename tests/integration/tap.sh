@@ -4,6 +4,18 @@
 TAP_N=0
 TAP_FAIL=0
 
+# mesh_test_netns PREFIX: the namespace tests' common start: root (else skip, 77), the
+# netns helpers, a per-run namespace prefix and a teardown trap (plus any extra cleanup
+# command given as $2).
+mesh_test_netns() {
+  [ "$(id -u)" -eq 0 ] || { echo "skip: needs root for network namespaces"; exit 77; }
+  # shellcheck source=../../scripts/netns-lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/netns-lib.sh"
+  MESH_NS="$1$$"
+  # shellcheck disable=SC2064
+  trap "mesh_topo_down; ${2:-:}" EXIT
+}
+
 ok_if() {
   local what=$1; shift
   TAP_N=$((TAP_N + 1))

@@ -10,12 +10,9 @@ set -u
 MESHD=$1
 CTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-MESH_NS="tk$$"
+mesh_test_netns tk 'rm -f "$sock"'
 sock=/tmp/${MESH_NS}-n1.sock
-trap 'mesh_topo_down; rm -f "$sock"' EXIT
 
 mesh_topo_up 1
 mesh_node_start 1 --ctl-socket "$sock" --metrics-listen 127.0.0.1:9464

@@ -10,11 +10,8 @@ set -u
 MESHD=$1
 CTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-MESH_NS="tc$$"
-trap 'mesh_topo_down; rm -f /tmp/${MESH_NS}-*.sock' EXIT
+mesh_test_netns tc 'rm -f /tmp/${MESH_NS}-*.sock'
 
 start() { # start I [ARGS]
   local i=$1; shift

@@ -10,11 +10,8 @@ MESHD=$1
 PROBE=$2
 DIR=$3
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-MESH_NS="td$$"
-trap 'mesh_topo_down; ip netns del ${MESH_NS}tap 2>/dev/null; kill $tpid 2>/dev/null; rm -rf /var/run/dpdk/${MESH_NS}*' EXIT
+mesh_test_netns td 'ip netns del ${MESH_NS}tap 2>/dev/null; kill $tpid 2>/dev/null; rm -rf /var/run/dpdk/${MESH_NS}*'
 tpid=
 
 for f in "$DIR"/*.ini; do

@@ -11,13 +11,9 @@ set -u
 MESHD=$1
 PROBE=$2
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../scripts/netns-lib.sh
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for network namespaces"; exit 77; }
-MESH_NS="th$$"
-trap 'mesh_topo_down' EXIT
+mesh_test_netns th
 
 mesh_topo_up 2
 mesh_node_start 1 --peer 10.99.0.2 --hello-interval-ms 100

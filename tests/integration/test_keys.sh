@@ -9,12 +9,9 @@ set -u
 MESHD=$1
 CTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-MESH_NS="tk$$"
+mesh_test_netns tk 'rm -rf "$tmp" /tmp/${MESH_NS}-*.sock'
 tmp=$(mktemp -d)
-trap 'mesh_topo_down; rm -rf "$tmp" /tmp/${MESH_NS}-*.sock' EXIT
 
 A=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 B=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -13,12 +13,9 @@ MESHD=$1
 CTL=$2
 PROBE=$3
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/netns-lib.sh"
 source "$here/tap.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-MESH_NS="tr$$"
+mesh_test_netns tr 'rm -rf "$tmp" /tmp/${MESH_NS}-*.sock'
 tmp=$(mktemp -d)
-trap 'mesh_topo_down; rm -rf "$tmp" /tmp/${MESH_NS}-*.sock' EXIT
 
 start() { local i=$1; shift; mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "$@"; }
 c() { local i=$1; shift; "$CTL" -s "/tmp/${MESH_NS}-$i.sock" "$@"; }
