@@ -53,12 +53,7 @@ for i in $(seq 1 "$nodes"); do
   mesh_wait_tel "$i" /mesh/info port 1 30 || { echo "n$i did not start:"; cat "$MESH_LOGDIR/n$i.log"; exit 1; }
 done
 t0=$(date +%s%N)
-for i in $(seq 1 "$nodes"); do
-  for _ in $(seq 1 200); do
-    [ "$(mesh_tel_get "$i" /mesh/members alive)" = "$nodes" ] && break
-    sleep 0.05
-  done
-done
+for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 10 || true; done
 echo "all $nodes nodes see $nodes alive members after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
 say "membership on n1 (meshctl members)"

@@ -16,6 +16,7 @@
 #   mesh_node_stop I [SIG]  signal node I (TERM by default) and wait for it
 #   mesh_tel I CMD          one telemetry query through dpdk-telemetry.py, JSON on stdout
 #   mesh_tel_get I CMD PATH value at a dotted PATH in the reply (e.g. net.rx_hello)
+#   mesh_wait_members I FIELD N  wait until /mesh/members FIELD of node I equals N
 #   mesh_topo_down          kill recorded nodes, delete namespaces and DPDK runtime dirs
 #
 # Addresses stay inside these namespaces (10.99.0.0/24); nothing leaves the machine.
@@ -113,6 +114,17 @@ mesh_wait_tel() {
     v=$(mesh_tel_get "$i" "$cmd" "$path")
     if [ -n "$v" ] && [ "$v" -ge "$min" ] 2>/dev/null; then return 0; fi
     sleep 0.2
+  done
+  return 1
+}
+
+# mesh_wait_members I FIELD N [TIMEOUT_S]: wait until node I's /mesh/members FIELD (alive,
+# suspect, dead, left, total) equals N (default timeout 20 s).
+mesh_wait_members() {
+  local deadline=$((SECONDS + ${4:-20}))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    [ "$(mesh_tel_get "$1" /mesh/members "$2")" = "$3" ] && return 0
+    sleep 0.05
   done
   return 1
 }

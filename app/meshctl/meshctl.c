@@ -284,12 +284,10 @@ cmd_metrics(struct mesh_client *c)
 	if (ret < 0)
 		return fail(c, "metrics", ret);
 	for (size_t i = 0; i < n; i++) {
-		size_t gl = strlen(s[i].group);
-		const char *base = strncmp(s[i].name, s[i].group, gl) == 0 && s[i].name[gl] == '_'
-					   ? s[i].name + gl + 1 : s[i].name;
+		char metric[160];
 
-		printf("# TYPE meshd_%s_%s counter\nmeshd_%s_%s %" PRIu64 "\n", s[i].group, base,
-		       s[i].group, base, s[i].value);
+		mesh_client_metric_name(metric, sizeof(metric), s[i].group, s[i].name);
+		printf("# TYPE %s counter\n%s %" PRIu64 "\n", metric, metric, s[i].value);
 	}
 	free(s);
 	ret = mesh_client_members(c, &m, &nm);

@@ -158,6 +158,9 @@ enum meshd_setting {
 	OPT_VERSION,
 };
 
+/** Parse a decimal/hex/octal number <= @max (no sign, no trailing text). 0 or -EINVAL. */
+int meshd_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
 /**
  * Check and store one setting; @where names its origin ("--port", or "file:12: [node]
  * port") for the error message printed on refusal. 0 or -EINVAL.

@@ -74,8 +74,8 @@ meshd_usage(const char *prog)
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
 }
 
-static int
-parse_u64(const char *s, uint64_t max, uint64_t *out)
+int
+meshd_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -115,7 +115,7 @@ parse_addr(const char *spec, uint32_t *ip, uint16_t *port)
 	colon = strchr(buf, ':');
 	if (colon != NULL) {
 		*colon = '\0';
-		if (parse_u64(colon + 1, 65535, &p) < 0 || p == 0)
+		if (meshd_parse_u64(colon + 1, 65535, &p) < 0 || p == 0)
 			return -EINVAL;
 	}
 	if (mesh_net_ip_parse(buf, ip) < 0)
@@ -167,17 +167,17 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 		ret = mesh_net_ip_parse(val, &cfg->ip);
 		break;
 	case OPT_PORT:
-		ret = parse_u64(val, 65535, &v);
+		ret = meshd_parse_u64(val, 65535, &v);
 		if (ret == 0 && v == 0)
 			ret = -EINVAL;
 		cfg->udp_port = (uint16_t)v;
 		break;
 	case OPT_PORT_ID:
-		ret = parse_u64(val, RTE_MAX_ETHPORTS - 1, &v);
+		ret = meshd_parse_u64(val, RTE_MAX_ETHPORTS - 1, &v);
 		cfg->port_id = (uint16_t)v;
 		break;
 	case OPT_CLUSTER:
-		ret = parse_u64(val, UINT32_MAX, &v);
+		ret = meshd_parse_u64(val, UINT32_MAX, &v);
 		if (ret == 0 && v == 0)
 			ret = -EINVAL;
 		cfg->cluster_id = (uint32_t)v;
@@ -186,7 +186,7 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 		ret = mesh_net_poll_mode_parse(val, &cfg->poll_mode);
 		break;
 	case OPT_IDLE_SLEEP:
-		ret = parse_u64(val, 1000000, &v);
+		ret = meshd_parse_u64(val, 1000000, &v);
 		cfg->idle_sleep_max_us = (uint32_t)v;
 		break;
 	case OPT_PEER:
@@ -195,7 +195,7 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 	case OPT_LCORE_RX:
 	case OPT_LCORE_MERGE:
 	case OPT_LCORE_TX:
-		ret = parse_u64(val, RTE_MAX_LCORE - 1, &v);
+		ret = meshd_parse_u64(val, RTE_MAX_LCORE - 1, &v);
 		*(opt == OPT_LCORE_RX ? &cfg->lcore_rx
 		  : opt == OPT_LCORE_MERGE ? &cfg->lcore_merge : &cfg->lcore_tx) = (unsigned)v;
 		break;
@@ -241,7 +241,7 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 			snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", val);
 		break;
 	case OPT_HELLO_MS:
-		ret = parse_u64(val, 3600000, &v);
+		ret = meshd_parse_u64(val, 3600000, &v);
 		if (ret == 0 && v == 0)
 			ret = -EINVAL;
 		cfg->hello_interval_ms = (uint32_t)v;

@@ -148,18 +148,6 @@ parse_bool(const char *v, bool *out)
 }
 
 static int
-parse_u64(const char *v, uint64_t *out)
-{
-	char *end;
-
-	if (*v == '\0' || *v == '-')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(v, &end, 0);
-	return errno != 0 || *end != '\0' ? -EINVAL : 0;
-}
-
-static int
 ns_kind(const char *v, int *kind)
 {
 	static const char *const names[] = {
@@ -204,14 +192,12 @@ namespace_section(struct meshd_cfg *cfg, struct rte_cfgfile *f, const char *sect
 		} else if (strcmp(e[i].name, "nested") == 0) {
 			ret = parse_bool(e[i].value, &ns->nested);
 		} else if (strcmp(e[i].name, "max_value") == 0) {
-			ret = parse_u64(e[i].value, &v);
-			if (ret == 0 && v > UINT32_MAX)
-				ret = -EINVAL;
+			ret = meshd_parse_u64(e[i].value, UINT32_MAX, &v);
 			ns->max_value = (uint32_t)v;
 		} else if (strcmp(e[i].name, "max_keys") == 0) {
-			ret = parse_u64(e[i].value, &ns->max_keys);
+			ret = meshd_parse_u64(e[i].value, UINT64_MAX, &ns->max_keys);
 		} else if (strcmp(e[i].name, "max_bytes") == 0) {
-			ret = parse_u64(e[i].value, &ns->max_bytes);
+			ret = meshd_parse_u64(e[i].value, UINT64_MAX, &ns->max_bytes);
 		} else {
 			fprintf(stderr, "meshd: %s: unknown key\n", where);
 			return -EINVAL;

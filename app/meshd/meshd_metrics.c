@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mesh_client.h"
 #include "mesh_crdt.h"
 #include "mesh_swim.h"
 #include "meshd.h"
@@ -63,17 +64,14 @@ static void
 put_line(void *ctx, const char *group, const char *name, uint64_t v)
 {
 	struct render *r = ctx;
-	/* names already carry their module (swim_, stream_, crdt_): don't repeat it */
-	size_t gl = strlen(group);
-	const char *sep = strncmp(name, group, gl) == 0 && name[gl] == '_' ? "" : "_";
-	const char *base = sep[0] == '\0' ? name + gl + 1 : name;
+	char metric[160];
 	int n;
 
 	if (r->len >= r->cap)
 		return;
-	n = snprintf(r->buf + r->len, r->cap - r->len,
-		     "# TYPE meshd_%s_%s counter\nmeshd_%s_%s %llu\n", group, base, group, base,
-		     (unsigned long long)v);
+	mesh_client_metric_name(metric, sizeof(metric), group, name);
+	n = snprintf(r->buf + r->len, r->cap - r->len, "# TYPE %s counter\n%s %llu\n", metric,
+		     metric, (unsigned long long)v);
 	r->len += n > 0 ? (size_t)n : 0;
 }
 

@@ -54,12 +54,6 @@ swim_random(void *ctx)
 	return rte_rand();
 }
 
-static const char *
-status_name(int st)
-{
-	return mesh_swim_status_name(st);
-}
-
 static void
 swim_event(void *ctx, const struct mesh_swim_event *ev)
 {
@@ -139,7 +133,7 @@ member_dict(struct rte_tel_data *e, const struct mesh_swim_member_info *m)
 	rte_tel_data_start_dict(e);
 	rte_tel_data_add_dict_string(e, "name", name);
 	rte_tel_data_add_dict_string(e, "address", addr);
-	rte_tel_data_add_dict_string(e, "status", status_name(m->status));
+	rte_tel_data_add_dict_string(e, "status", mesh_swim_status_name(m->status));
 	rte_tel_data_add_dict_u64(e, "incarnation", m->inc);
 	rte_tel_data_add_dict_u64(e, "generation", m->gen);
 }
@@ -185,7 +179,7 @@ q_members(struct meshd *d, const char *params, struct rte_tel_data *out)
 		if (mesh_swim_member_at(d->swim, i, &m) < 0)
 			break;
 		snprintf(line, sizeof(line), "%.*s %s %s:%u inc %u", (int)m.name_len, m.name,
-			 status_name(m.status), mesh_net_ip_format(m.addr.ip, ip, sizeof(ip)),
+			 mesh_swim_status_name(m.status), mesh_net_ip_format(m.addr.ip, ip, sizeof(ip)),
 			 m.addr.port, m.inc);
 		rte_tel_data_add_array_string(list, line);
 	}

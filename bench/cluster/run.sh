@@ -36,20 +36,12 @@ log() { echo "[meshd N=$nodes] $*" >&2; }
 
 start() { local i=$1; shift; mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" ${MESHD_EXTRA:-} "$@"; }
 socks() { for i in $(seq 1 "$nodes"); do printf '/tmp/%s-%s.sock ' "$MESH_NS" "$i"; done; }
-wait_alive() { # node count timeout_s
-  local deadline=$((SECONDS + $3))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(mesh_tel_get "$1" /mesh/members alive)" = "$2" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 mesh_topo_up "$nodes"
 start 1
 for i in $(seq 2 "$nodes"); do start "$i" --seed 10.99.0.1; done
 for i in $(seq 1 "$nodes"); do mesh_wait_tel "$i" /mesh/info port 1 30; done
-for i in $(seq 1 "$nodes"); do wait_alive "$i" "$nodes" 30 || { log "membership did not converge"; exit 1; }; done
+for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 30 || { log "membership did not converge"; exit 1; }; done
 log "cluster up"
 
 results=()
@@ -101,7 +93,7 @@ for k in $(seq 1 "$kills"); do
   log "detection $k: ${ms} ms until all $((nodes - 1)) survivors marked n$victim dead"
   start "$victim" --seed 10.99.0.1
   mesh_wait_tel "$victim" /mesh/info port 1 30
-  for i in $(seq 1 "$nodes"); do wait_alive "$i" "$nodes" 30 || true; done
+  for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 30 || true; done
   sleep 1
 done
 

@@ -587,3 +587,14 @@ mesh_client_stats(struct mesh_client *c, const char *group, struct mesh_client_s
 	mesh__client__response__free_unpacked(r, NULL);
 	return ret;
 }
+
+const char *
+mesh_client_metric_name(char *buf, size_t len, const char *group, const char *name)
+{
+	size_t gl = strlen(group);
+
+	if (strncmp(name, group, gl) == 0 && name[gl] == '_')
+		name += gl + 1;
+	snprintf(buf, len, "meshd_%s_%s", group, name);
+	return buf;
+}

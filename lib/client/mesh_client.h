@@ -113,6 +113,13 @@ int mesh_client_members(struct mesh_client *c, struct mesh_client_member **out, 
 int mesh_client_stats(struct mesh_client *c, const char *group, struct mesh_client_stat **out,
 		      size_t *n);
 
+/**
+ * Prometheus name of counter @name of @group, as meshd's /metrics and `meshctl metrics`
+ * print it: meshd_<group>_<name>, without repeating a group the name already starts with
+ * (swim_probe_sent -> meshd_swim_probe_sent). Returns @buf.
+ */
+const char *mesh_client_metric_name(char *buf, size_t len, const char *group, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,22 +17,13 @@ start() { # start I [ARGS]
   local i=$1; shift
   mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "$@"
 }
-# wait_members I FIELD N: /mesh/members FIELD == N on node I within 20 s
-wait_members() {
-  local deadline=$((SECONDS + 20))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(mesh_tel_get "$1" /mesh/members "$2")" = "$3" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 mesh_topo_up 4
 start 1
 start 2 --seed 10.99.0.1
 start 3 --seed 10.99.0.1
 for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 30; done
-for i in 1 2 3; do ok_if "node $i sees 3 alive" wait_members "$i" alive 3; done
+for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3; done
 out=$("$CTL" -s "/tmp/${MESH_NS}-2.sock" members)
 ok_if "meshctl members on node 2 lists n1, n2, n3" \
   test "$(grep -cE '^n[123] .* alive' <<<"$out")" -eq 3
@@ -50,11 +41,11 @@ mesh_node_stop 4 KILL
 # crash
 g_before=$(mesh_tel_get 1 /mesh/member,n3 generation)
 kill -KILL "${MESH_PIDS[3]}"; wait "${MESH_PIDS[3]}" 2>/dev/null; unset 'MESH_PIDS[3]'
-for i in 1 2; do ok_if "node $i sees the killed node dead" wait_members "$i" dead 1; done
+for i in 1 2; do ok_if "node $i sees the killed node dead" mesh_wait_members "$i" dead 1; done
 
 # restart with the same name: a new generation replaces the dead record
 start 3 --seed 10.99.0.2
-for i in 1 2 3; do ok_if "node $i sees 3 alive after the restart" wait_members "$i" alive 3; done
+for i in 1 2 3; do ok_if "node $i sees 3 alive after the restart" mesh_wait_members "$i" alive 3; done
 g_new=$(mesh_tel_get 1 /mesh/member,n3 generation)
 ok_if "restarted node rejoined with a higher generation ($g_before -> $g_new)" \
   test -n "$g_before" -a -n "$g_new" -a "$g_new" \> "$g_before"
@@ -62,7 +53,7 @@ ok_if "restarted node rejoined with a higher generation ($g_before -> $g_new)" \
 # graceful leave
 mesh_node_stop 2 TERM
 is "node 2 exits 0 after leaving" "$?" 0
-for i in 1 3; do ok_if "node $i records node 2 as left" wait_members "$i" left 1; done
+for i in 1 3; do ok_if "node $i records node 2 as left" mesh_wait_members "$i" left 1; done
 grep -q "leaving the cluster" "$MESH_LOGDIR/n2.log"
 ok_if "node 2 logged its leave" test $? -eq 0
 tap_done

@@ -24,14 +24,6 @@ printf '1 %s\n' "${A:0:60}" >"$tmp/short.keys"
 chmod 600 "$tmp"/*.keys
 
 start() { local i=$1; shift; mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "$@"; }
-alive_is() {
-  local deadline=$((SECONDS + 15))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(mesh_tel_get "$1" /mesh/members alive)" = "$2" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 mesh_topo_up 4
 start 1 --key-file "$tmp/n1.keys"
@@ -40,8 +32,8 @@ start 3 --key-file "$tmp/wrong.keys" --seed 10.99.0.1
 start 4 --seed 10.99.0.1
 for i in 1 2 3 4; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 30; done
 is "node 1 seals frames with AEAD" "$(mesh_tel_get 1 /mesh/info frames)" "xchacha20poly1305"
-ok_if "nodes with different primaries (A, C) form one cluster" alive_is 1 2
-ok_if "... seen from node 2 too" alive_is 2 2
+ok_if "nodes with different primaries (A, C) form one cluster" mesh_wait_members 1 alive 2 15
+ok_if "... seen from node 2 too" mesh_wait_members 2 alive 2 15
 sleep 1
 is "wrong-key node never admitted" "$(mesh_tel_get 1 /mesh/members total)" 2
 is "wrong-key node sees only itself" "$(mesh_tel_get 3 /mesh/members alive)" 1

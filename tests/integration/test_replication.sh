@@ -36,14 +36,6 @@ gone() {
   done
   return 1
 }
-alive_count() {
-  local deadline=$((SECONDS + 20))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(mesh_tel_get "$1" /mesh/members alive)" = "$2" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 digests_equal() {
   local deadline=$((SECONDS + 20)) a b c3
   while [ $SECONDS -lt $deadline ]; do
@@ -59,7 +51,7 @@ mesh_topo_up 3
 start 1
 start 2 --seed 10.99.0.1
 start 3 --seed 10.99.0.1 --seed 10.99.0.2
-for i in 1 2 3; do ok_if "node $i sees 3 alive" alive_count "$i" 3; done
+for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3; done
 
 # lww put / delete
 t0=$(date +%s%N)
@@ -134,7 +126,7 @@ ok_if "n1 sees n3 dead" test "$(for _ in $(seq 1 100); do d=$(mesh_tel_get 1 /me
 for k in $(seq 1 20); do c 1 put "worker:during-$k" "v$k" >/dev/null; done
 c 2 del config:k1 >/dev/null
 start 3 --seed 10.99.0.1
-ok_if "restarted n3 rejoins" alive_count 3 3
+ok_if "restarted n3 rejoins" mesh_wait_members 3 alive 3
 ok_if "restarted n3 caught up on keys written while it was down" eventually 3 worker:during-20 v20
 ok_if "restarted n3 has keys from before the crash" eventually 3 config:k49 v49
 ok_if "restarted n3 saw the delete made while it was down" gone 3 config:k1
