@@ -102,6 +102,10 @@ setup(struct meshd *d)
 	if (ret < 0)
 		return ret;
 	meshd_repl_telemetry(d);
+	ret = meshd_lat_init(d);
+	if (ret < 0)
+		return ret;
+	meshd_lat_telemetry(d);
 	ret = meshd_swim_init(d, mesh_tsc_now_ns());
 	if (ret < 0)
 		return ret;
@@ -158,6 +162,7 @@ main(int argc, char **argv)
 	meshd_lcores_fini(&d);
 	mesh_swim_delete(d.swim);
 	meshd_repl_fini(&d);
+	meshd_lat_fini(&d);
 	mesh_crdt_store_delete(d.kv);
 	mesh_wire_keyring_fini(&d.keyring);
 	mesh_net_port_fini(&d.port);

@@ -47,6 +47,9 @@ struct meshd_ns_cfg {
 #define MESHD_MERGE_CTR_ENUM(name) MESHD_CTR_##name,
 enum meshd_merge_counter { MESHD_MERGE_COUNTERS(MESHD_MERGE_CTR_ENUM) MESHD_MERGE_CTR_MAX };
 
+/* Origin-to-apply latency histograms (meshd_lat.c), one per update kind. */
+enum meshd_lat_kind { MESHD_LAT_LWW, MESHD_LAT_DELETE, MESHD_LAT_EPOCH, MESHD_LAT_MAX };
+
 #define MESHD_MAX_PEER_SLOTS 1024
 
 /** A replication peer: an alive member, by node id (mesh_wire_node_id(name, gen)). */
@@ -132,6 +135,8 @@ struct meshd {
 	uint64_t node_id;
 	uint64_t tx_seq;
 	uint64_t next_hello_ns;
+	struct mesh_hist *lat;         /* [MESHD_LAT_MAX], written by the merge lcore */
+	uint64_t lat_skewed;           /* origin stamps from the future (clock skew) */
 };
 
 /** Every setting, whether it comes from the command line or the INI file. */
@@ -186,6 +191,15 @@ int meshd_counters_visit(struct meshd *d, const char *filter, meshd_counter_f fn
 
 /** Prometheus text exposition of every counter into @buf; returns the length. */
 size_t meshd_metrics_render(struct meshd *d, char *buf, size_t cap);
+
+struct mesh_crdt_op;
+/** Allocate the latency histograms. 0 or -ENOMEM. */
+int meshd_lat_init(struct meshd *d);
+void meshd_lat_fini(struct meshd *d);
+/** Merge lcore: @op changed local state; record its origin-to-apply latency if stamped. */
+void meshd_lat_record_op(struct meshd *d, const struct mesh_crdt_op *op, uint64_t now_real_ns);
+/** Register /mesh/latency. */
+void meshd_lat_telemetry(struct meshd *d);
 
 /** Load a cluster key file into @kr (errors name file and line). 0 or -EINVAL. */
 int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);

@@ -114,7 +114,8 @@ env_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint3
 {
 	struct meshd *d = ctx;
 	struct mesh_crdt_op cops[EXPORT_OPS];
-	uint64_t now = mesh_tsc_now_ns();
+	int result[EXPORT_OPS];
+	uint64_t now = mesh_tsc_now_ns(), real = mesh_time_real_ns();
 
 	(void)from;
 	for (uint32_t done = 0; done < n;) {
@@ -130,9 +131,13 @@ env_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint3
 				.key = o->key, .key_len = o->key_len,
 				.value = o->value, .value_len = o->value_len,
 				.ts = o->timestamp, .replica = replica, .tombstone = o->tombstone,
+				.origin_ns = o->origin_ns,
 			};
 		}
-		mesh_crdt_apply_batch(d->kv, cops, k, now, NULL);
+		if (mesh_crdt_apply_batch(d->kv, cops, k, now, result) > 0)
+			for (uint32_t i = 0; i < k; i++)
+				if (result[i] == 1)
+					meshd_lat_record_op(d, &cops[i], real);
 		done += k;
 	}
 	return 0; /* refused ops are counted by the store (crdt_apply_reject) */
@@ -230,6 +235,7 @@ meshd_repl_poll(struct meshd *d, uint64_t now_ns)
 					.value = ops[k].value, .value_len = ops[k].value_len,
 					.replica = replica, .replica_len = 8,
 					.timestamp = ops[k].ts, .version = ops[k].seq,
+					.origin_ns = ops[k].origin_ns,
 					.tombstone = ops[k].tombstone,
 				};
 				for (int b = 0; b < 8; b++)

@@ -342,8 +342,9 @@ handle(struct meshd *d, struct meshd_ctl_req *q, uint64_t now_ns)
 	r.id = req->id;
 	switch (req->op_case) {
 	case MESH__CLIENT__REQUEST__OP_PUT:
-		ret = mesh_crdt_put(d->kv, req->put->key.data, req->put->key.len,
-				    req->put->value.data, req->put->value.len, now_ns);
+		ret = mesh_crdt_put_origin(d->kv, req->put->key.data, req->put->key.len,
+					   req->put->value.data, req->put->value.len, now_ns,
+					   mesh_time_real_ns());
 		if (ret < 0)
 			set_error(&r, ret);
 		break;
@@ -364,7 +365,8 @@ handle(struct meshd *d, struct meshd_ctl_req *q, uint64_t now_ns)
 		r.get = &gr;
 		break;
 	case MESH__CLIENT__REQUEST__OP_DEL:
-		ret = mesh_crdt_delete(d->kv, req->del->key.data, req->del->key.len, now_ns);
+		ret = mesh_crdt_delete_origin(d->kv, req->del->key.data, req->del->key.len,
+					      now_ns, mesh_time_real_ns());
 		if (ret < 0)
 			set_error(&r, ret);
 		break;

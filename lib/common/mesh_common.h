@@ -150,6 +150,44 @@ uint64_t mesh_counters_sum(const struct mesh_counters *t, uint32_t idx);
 /** Sum every counter into @out[n_counters]. */
 void mesh_counters_sum_all(const struct mesh_counters *t, uint64_t *out);
 
+/* ---------------------------------------------------------------- histogram */
+
+/**
+ * Log-linear latency histogram (HDR style): values below 16 ns have their own bucket, above
+ * that every power of two is split in 16 sub-buckets, so a bucket is at most 1/16 (6.25 %)
+ * wide relative to its values. Values at or above 2^40 ns (~18 min) land in the last
+ * bucket. One writer (relaxed stores, like counters), any number of relaxed readers; a
+ * reader sees each field consistent, not the histogram as a whole (good enough for
+ * percentiles that are snapshots anyway).
+ */
+#define MESH_HIST_SUB_BITS 4u
+#define MESH_HIST_TOP_BIT 40u
+#define MESH_HIST_BUCKETS (((MESH_HIST_TOP_BIT - MESH_HIST_SUB_BITS) + 1u) << MESH_HIST_SUB_BITS)
+
+struct mesh_hist {
+	uint64_t count;
+	uint64_t sum;
+	uint64_t max;
+	uint64_t bucket[MESH_HIST_BUCKETS];
+};
+
+/** Bucket holding @v. */
+uint32_t mesh_hist_bucket(uint64_t v);
+/** Smallest and largest value of bucket @i (inclusive). */
+uint64_t mesh_hist_bucket_low(uint32_t i);
+uint64_t mesh_hist_bucket_high(uint32_t i);
+/** Record @v (single writer). */
+void mesh_hist_add(struct mesh_hist *h, uint64_t v);
+/** Relaxed copy of @h into @out (any thread). */
+void mesh_hist_snapshot(const struct mesh_hist *h, struct mesh_hist *out);
+/** @out = @a - @b bucket by bucket (a later snapshot minus an earlier one; max from @a). */
+void mesh_hist_diff(const struct mesh_hist *a, const struct mesh_hist *b, struct mesh_hist *out);
+/**
+ * Value at quantile @q (0..1) of a snapshot: the upper bound of the bucket where the
+ * cumulative count reaches q * count, never above the recorded max. 0 when empty.
+ */
+uint64_t mesh_hist_quantile(const struct mesh_hist *h, double q);
+
 /* ---------------------------------------------------------------- arena */
 
 /**

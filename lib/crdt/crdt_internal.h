@@ -82,13 +82,14 @@ crdt_bucket(uint64_t hash)
 
 /*
  * One key: its winning version and value. Freed only by tombstone GC or store delete.
- * 56-byte header so that the key starts in the first cache line (the merge loop prefetches
- * two lines per entry); the key hash lives in the table slot, not here.
+ * A 64-byte header, one cache line, with the key right after it (the merge loop prefetches
+ * both lines of an entry); the key hash lives in the table slot, not here.
  */
 struct crdt_entry {
 	uint64_t ts;       /* version */
 	uint64_t replica;
 	uint64_t seq;      /* local change sequence of the current version */
+	uint64_t origin_ns; /* origin wall clock of the current version (0 = unknown) */
 	uint8_t *value;
 	union {
 		uint64_t dhash;   /* live: digest contribution */
@@ -102,7 +103,7 @@ struct crdt_entry {
 	uint8_t flags;
 	uint8_t key[];
 };
-_Static_assert(sizeof(struct crdt_entry) == 56, "entry header layout");
+_Static_assert(sizeof(struct crdt_entry) == 64, "entry header layout");
 
 static inline size_t
 crdt_entry_size(uint32_t key_len)
@@ -401,6 +402,7 @@ crdt_entry_op(const struct crdt_entry *e, struct mesh_crdt_op *op)
 	op->ts = e->ts;
 	op->replica = e->replica;
 	op->seq = e->seq;
+	op->origin_ns = e->origin_ns;
 	op->tombstone = (e->flags & CRDT_F_TOMB) != 0;
 }
 

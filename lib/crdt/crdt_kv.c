@@ -45,6 +45,13 @@ int
 mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const void *value,
 	      size_t value_len, uint64_t now_ns)
 {
+	return mesh_crdt_put_origin(s, key, key_len, value, value_len, now_ns, 0);
+}
+
+int
+mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
+		     const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns)
+{
 	struct mesh_crdt_op op = { 0 };
 	struct crdt_ns *ns;
 	int rc;
@@ -59,6 +66,7 @@ mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const 
 	op.key_len = (uint32_t)key_len;
 	op.value = value;
 	op.value_len = (uint32_t)value_len;
+	op.origin_ns = origin_ns;
 	rc = local_write(s, ns, &op, now_ns);
 	if (rc == 0)
 		crdt_ctr(s, MESH_CTR_crdt_put, 1);
@@ -67,6 +75,13 @@ mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const 
 
 int
 mesh_crdt_delete(struct mesh_crdt_store *s, const void *key, size_t key_len, uint64_t now_ns)
+{
+	return mesh_crdt_delete_origin(s, key, key_len, now_ns, 0);
+}
+
+int
+mesh_crdt_delete_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			uint64_t now_ns, uint64_t origin_ns)
 {
 	struct mesh_crdt_op op = { 0 };
 	struct crdt_ns *ns;
@@ -87,6 +102,7 @@ mesh_crdt_delete(struct mesh_crdt_store *s, const void *key, size_t key_len, uin
 	op.key = key;
 	op.key_len = (uint32_t)key_len;
 	op.tombstone = true;
+	op.origin_ns = origin_ns;
 	rc = local_write(s, ns, &op, now_ns);
 	if (rc == 0)
 		crdt_ctr(s, MESH_CTR_crdt_delete, 1);

@@ -209,6 +209,7 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 
 	e->ts = op->ts;
 	e->replica = op->replica;
+	e->origin_ns = op->origin_ns;
 	e->flags = op->tombstone ? CRDT_F_TOMB : 0;
 	e->seq = ++s->seq;
 	crdt_log_append(&s->log, e, existed);

@@ -118,6 +118,12 @@ struct mesh_crdt_op {
 	uint64_t ts;
 	uint64_t replica;
 	uint64_t seq;        /**< export: the local change sequence (ack up to it); apply ignores */
+	/**
+	 * Wall-clock ns at which the origin node accepted the write (0 = unknown). Stored with
+	 * the winning version and exported unchanged, so every replica can measure origin-to-
+	 * apply latency; never compared, merged or hashed.
+	 */
+	uint64_t origin_ns;
 	bool tombstone;
 };
 
@@ -197,12 +203,18 @@ int mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int ns, struct mesh_crdt
  */
 int mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const void *value,
 		  size_t value_len, uint64_t now_ns);
+/** mesh_crdt_put() recording @origin_ns (wall clock, see mesh_crdt_op.origin_ns). */
+int mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			 const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns);
 /**
  * Delete @key (lww): writes a tombstone at a fresh local version. -ENOENT when the key has
  * no live value, -EOPNOTSUPP on epoch_max (reset with a higher epoch instead).
  */
 int mesh_crdt_delete(struct mesh_crdt_store *s, const void *key, size_t key_len,
 		     uint64_t now_ns);
+/** mesh_crdt_delete() recording @origin_ns. */
+int mesh_crdt_delete_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			    uint64_t now_ns, uint64_t origin_ns);
 /**
  * Read @key: 0 and the value (pointer into the store, optional @version), or -ENOENT
  * (absent or tombstone), -ENXIO, -EPROTOTYPE (stream namespace).

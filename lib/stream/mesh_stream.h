@@ -123,6 +123,7 @@ struct mesh_stream_op {
 	uint32_t replica_len;
 	uint64_t timestamp;     /**< Lamport timestamp */
 	uint64_t version;       /**< sender side only, opaque: returned by crdt_acked */
+	uint64_t origin_ns;     /**< origin wall clock, carried unchanged (0 = absent) */
 	bool tombstone;
 };
 

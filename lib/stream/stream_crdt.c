@@ -299,6 +299,7 @@ to_wire(const struct mesh_stream_op *op, struct mesh_wire_crdt_op *w)
 	w->value = (struct mesh_wire_slice){ op->value, op->value_len };
 	w->replica_id = (struct mesh_wire_slice){ op->replica, op->replica_len };
 	w->timestamp = op->timestamp;
+	w->origin_ns = op->origin_ns;
 	w->tombstone = op->tombstone;
 }
 
@@ -439,6 +440,7 @@ apply_wire_ops(struct mesh_stream *s, struct peer *p, uint32_t n_wire, uint64_t 
 		o->replica = w->replica_id.p != NULL ? w->replica_id.p : (const uint8_t *)"";
 		o->replica_len = (uint32_t)w->replica_id.len;
 		o->timestamp = w->timestamp;
+		o->origin_ns = w->origin_ns;
 		o->tombstone = w->tombstone;
 		o->version = 0;
 		s->wops[n] = *w; /* keep the wire view aligned with apply_ops for relaying */

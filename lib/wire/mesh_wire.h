@@ -359,6 +359,7 @@ struct mesh_wire_crdt_op {
 	struct mesh_wire_slice value;
 	struct mesh_wire_slice replica_id;
 	uint64_t timestamp;
+	uint64_t origin_ns; /**< origin wall clock (0 = absent), see CrdtOp.origin_ns */
 	bool tombstone;
 };
 

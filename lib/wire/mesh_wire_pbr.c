@@ -180,6 +180,11 @@ read_crdt_op(const uint8_t *p, size_t len, struct mesh_wire_crdt_op *op)
 				return -EBADMSG;
 			op->timestamp = f.v;
 			break;
+		case 6:
+			if (f.wt != WT_I64)
+				return -EBADMSG;
+			op->origin_ns = f.v;
+			break;
 		default:
 			break;
 		}

@@ -84,6 +84,20 @@ c 3 put rl:tenant "$(ep 2 1)" >/dev/null
 ok_if "epoch_max: a higher epoch resets the count everywhere" \
   eventually_hex 2 rl:tenant 01010101010101020101010101010101
 
+# meshd's own origin-to-apply latency: every kind written so far was applied remotely on n3
+lat() { mesh_tel_get 3 /mesh/latency "$1"; }
+for k in lww delete epoch; do
+  ok_if "/mesh/latency on n3 recorded remote $k updates ($(lat $k.count))" test "$(lat $k.count)" -ge 1
+  ok_if "/mesh/latency $k: p50 <= p99 <= max, max below a minute" \
+    test "$(lat $k.p50_ns)" -le "$(lat $k.p99_ns)" -a "$(lat $k.p99_ns)" -le "$(lat $k.max_ns)" \
+    -a "$(lat $k.max_ns)" -lt 60000000000
+done
+is "/mesh/latency: no origin stamp from the future on one host" "$(lat skewed)" 0
+is "/mesh/latency,lww buckets add up to its count" \
+  "$(mesh_tel 3 /mesh/latency,lww | python3 -c 'import json,sys; d=next(iter(json.load(sys.stdin).values())); print(sum(d["bucket_count"]) == d["count"] and len(d["bucket_low_ns"]) == len(d["bucket_count"]))')" True
+ok_if "/mesh/latency with an unknown kind is an error" \
+  test -n "$(mesh_tel_get 3 /mesh/latency,bogus error)"
+
 # streams: broadcast to all subscribers, targeted to one
 c 2 --timeout 10000 watch td: 1 >"$tmp/w2" 2>/dev/null & w2=$!
 c 3 --timeout 10000 watch td: 1 >"$tmp/w3" 2>/dev/null & w3=$!

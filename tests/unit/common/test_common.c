@@ -131,6 +131,57 @@ test_rng_deterministic_and_bounded(void **state)
 	assert_int_not_equal(mesh_hash64_seed("a", 1, 1), mesh_hash64_seed("a", 1, 2));
 }
 
+static void
+test_hist_buckets_and_quantiles(void **state)
+{
+	static struct mesh_hist h, snap, base, d;
+	uint64_t prev_high = 0;
+
+	(void)state;
+	/* buckets tile the value range without gaps, each at most 1/16 wide */
+	for (uint32_t i = 0; i < MESH_HIST_BUCKETS - 1; i++) {
+		uint64_t lo = mesh_hist_bucket_low(i), hi = mesh_hist_bucket_high(i);
+
+		if (i > 0)
+			assert_int_equal(lo, prev_high + 1);
+		assert_true(hi >= lo);
+		assert_int_equal(mesh_hist_bucket(lo), i);
+		assert_int_equal(mesh_hist_bucket(hi), i);
+		if (lo >= 16)
+			assert_true((hi - lo + 1) * 16 <= lo);
+		prev_high = hi;
+	}
+	assert_int_equal(mesh_hist_bucket(UINT64_MAX), MESH_HIST_BUCKETS - 1);
+	assert_int_equal(mesh_hist_bucket(1ULL << 40), MESH_HIST_BUCKETS - 1);
+
+	/* 1..1000 us: quantiles within one bucket of the exact values */
+	for (uint64_t v = 1; v <= 1000; v++)
+		mesh_hist_add(&h, v * 1000);
+	mesh_hist_snapshot(&h, &snap);
+	assert_int_equal(snap.count, 1000);
+	assert_int_equal(snap.max, 1000000);
+	assert_int_equal(snap.sum, 500500000);
+	assert_true(mesh_hist_quantile(&snap, 0.5) >= 500000);
+	assert_true(mesh_hist_quantile(&snap, 0.5) <= 500000 + 500000 / 16);
+	assert_true(mesh_hist_quantile(&snap, 0.99) >= 990000);
+	assert_true(mesh_hist_quantile(&snap, 0.99) <= 990000 + 990000 / 16);
+	assert_int_equal(mesh_hist_quantile(&snap, 1.0), 1000000);
+	assert_true(mesh_hist_quantile(&snap, 0.0) <= 1000 + 1000 / 16);
+
+	/* diff: only what was added after the base snapshot */
+	base = snap;
+	for (int i = 0; i < 10; i++)
+		mesh_hist_add(&h, 7);
+	mesh_hist_snapshot(&h, &snap);
+	mesh_hist_diff(&snap, &base, &d);
+	assert_int_equal(d.count, 10);
+	assert_int_equal(d.sum, 70);
+	assert_int_equal(mesh_hist_quantile(&d, 0.5), 7);
+	assert_int_equal(mesh_hist_quantile(&d, 1.0), 7);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(mesh_hist_quantile(&d, 0.5), 0);
+}
+
 int
 main(void)
 {
@@ -140,6 +191,7 @@ main(void)
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_log_hook_and_level),
 		cmocka_unit_test(test_rng_deterministic_and_bounded),
+		cmocka_unit_test(test_hist_buckets_and_quantiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,6 +387,47 @@ test_digest(void **state)
 	mesh_crdt_store_delete(e);
 }
 
+/* origin_ns travels with the winning version: export, apply, re-export; a newer write
+ * replaces it, a stale or duplicate op does not */
+static void
+test_origin_carried(void **state)
+{
+	struct mesh_crdt_store *a = store_new(0xA), *b = store_new(0xB), *c = store_new(0xC);
+	struct mesh_crdt_op ops[8];
+	uint8_t e1[16] = { 0 };
+	int n;
+
+	(void)state;
+	assert_int_equal(mesh_crdt_peer_add(a, PEER), 0);
+	assert_int_equal(mesh_crdt_peer_add(b, PEER), 0);
+	assert_int_equal(mesh_crdt_put_origin(a, "worker:o", 8, "v", 1, 0, 1111), 0);
+	assert_int_equal(mesh_crdt_put(a, "worker:z", 8, "v", 1, 0), 0); /* origin unknown */
+	e1[7] = 1;
+	e1[15] = 5;
+	assert_int_equal(mesh_crdt_put_origin(a, "rl:o", 4, e1, 16, 0, 2222), 0);
+	assert_int_equal(export_all(a, PEER, b, 0, true), 3);
+	assert_int_equal(mesh_crdt_delete_origin(b, "worker:z", 8, 0, 3333), 0);
+	n = mesh_crdt_export(b, PEER, ops, 8, SIZE_MAX);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++) {
+		uint64_t want = ops[i].key_len == 4 ? 2222 : ops[i].tombstone ? 3333 : 1111;
+
+		assert_int_equal(ops[i].origin_ns, want);
+		assert_int_equal(mesh_crdt_apply(c, &ops[i], 0, NULL), 0);
+	}
+	/* a duplicate with another origin changes nothing, origin included */
+	ops[0].origin_ns = 9999;
+	assert_int_equal(mesh_crdt_apply(c, &ops[0], 0, NULL), 0);
+	assert_int_equal(mesh_crdt_peer_add(c, PEER), 0);
+	n = mesh_crdt_export(c, PEER, ops, 8, SIZE_MAX);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++)
+		assert_int_not_equal(ops[i].origin_ns, 9999);
+	mesh_crdt_store_delete(a);
+	mesh_crdt_store_delete(b);
+	mesh_crdt_store_delete(c);
+}
+
 int
 main(void)
 {
@@ -398,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_gc_rules),
 		cmocka_unit_test(test_tombq_churn),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_origin_carried),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,7 @@ struct node {
 	int apply_rc;              /* what crdt_apply returns */
 	uint32_t acked;            /* versions reported acked */
 	uint64_t acked_sum;
+	uint64_t origin_sum;       /* origin_ns of the ops applied */
 	uint32_t delivered;        /* stream values */
 	size_t last_len;
 	uint8_t *last_value;
@@ -78,6 +79,7 @@ env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n
 		if (x->applied < 512)
 			snprintf(x->keys[x->applied], sizeof(x->keys[0]), "%.*s",
 				 (int)ops[i].key_len, (const char *)ops[i].key);
+		x->origin_sum += ops[i].origin_ns;
 		x->applied++;
 	}
 	return x->apply_rc;
@@ -236,6 +238,7 @@ mkop(const char *key, uint64_t ts, uint64_t version)
 		.replica_len = 9,
 		.timestamp = ts,
 		.version = version,
+		.origin_ns = 1000000 + ts, /* carried to the receiver unchanged */
 	};
 	return op;
 }
@@ -668,6 +671,7 @@ test_batch_loss_retransmit(void **state)
 	assert_int_equal(nb.applied, 3);
 	assert_int_equal(na.acked, 3);
 	assert_int_equal(na.acked_sum, 1 + 2 + 3);
+	assert_int_equal(nb.origin_sum, 3 * 1000000 + 1 + 2 + 3); /* retransmitted too */
 	assert_int_equal(mesh_stream_peer_backlog(na.s, B_ID), 0);
 	assert_int_equal(ctr(&na, MESH_STREAM_CTR_rx_ack_success), 1);
 }
@@ -865,6 +869,7 @@ test_large_op_channel_reset(void **state)
 	assert_int_equal(na.acked, 1);
 	assert_int_equal(na.acked_sum, 77);
 	assert_int_equal(nb.applied, 1);
+	assert_int_equal(nb.origin_sum, 1000000 + 3); /* through 44 fragments */
 	assert_true(ctr(&na, MESH_STREAM_CTR_tx_crdt_requeued) >= 1);
 	assert_int_equal(mesh_stream_peer_backlog(na.s, B_ID), 0);
 	free(v);
