@@ -3,12 +3,14 @@
  * mesh_bench: convergence latency of a running meshd cluster, measured through the
  * client API of every node from one process (one host clock).
  *
- *   mesh_bench --kind lww|delete|epoch|stream --updates U --rate R SOCK1 SOCK2 ... SOCKN
+ *   mesh_bench --kind lww|delete|epoch|stream --updates U --rate R [--samples FILE]
+ *              SOCK1 SOCK2 ... SOCKN
  *
  * Node 1 (SOCK1) writes U updates at R per second; every other node has a subscription on
  * the benchmark prefix. For each update the time from just before the client call on
  * node 1 to the event on each other node is recorded. "to all" is the time until the last
- * node had it (the dissemination figure of anchors.md). Prints one JSON object.
+ * node had it (the dissemination figure of anchors.md). Prints one JSON object; --samples
+ * also writes every update's to-all latency (ms, one per line) for CDF plots.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,7 +58,7 @@ put_be64(uint8_t *p, uint64_t v)
 int
 main(int argc, char **argv)
 {
-	const char *kind = "lww", *prefix;
+	const char *kind = "lww", *prefix, *samples = NULL;
 	long updates = 1000, rate = 200;
 	struct mesh_client *c[MAX_NODES];
 	int n = 0, a;
@@ -73,6 +75,8 @@ main(int argc, char **argv)
 			updates = strtol(argv[a + 1], NULL, 10);
 		else if (strcmp(argv[a], "--rate") == 0)
 			rate = strtol(argv[a + 1], NULL, 10);
+		else if (strcmp(argv[a], "--samples") == 0)
+			samples = argv[a + 1];
 		else
 			goto usage;
 	}
@@ -118,6 +122,7 @@ main(int argc, char **argv)
 
 	uint64_t start = now_ns(), gap = 1000000000ULL / (uint64_t)rate, deadline;
 	long next = 0;
+	uint64_t last_send = start;
 	struct pollfd pf[MAX_NODES];
 
 	for (int k = 1; k < n; k++)
@@ -150,6 +155,7 @@ main(int argc, char **argv)
 				fprintf(stderr, "mesh_bench: update %ld: %s\n", next,
 					mesh_client_error(c[0]));
 			next++;
+			last_send = now_ns();
 		}
 		if (poll(pf, (nfds_t)(n - 1), 0) <= 0) {
 			if (next >= updates)
@@ -180,11 +186,24 @@ main(int argc, char **argv)
 	}
 	qsort(lat_one, n_one, sizeof(*lat_one), cmp_u64);
 	qsort(lat_all, n_all, sizeof(*lat_all), cmp_u64);
+	if (samples != NULL) {
+		FILE *f = fopen(samples, "w");
+
+		if (f == NULL) {
+			fprintf(stderr, "mesh_bench: %s: %s\n", samples, strerror(errno));
+		} else {
+			for (size_t i = 0; i < n_all; i++)
+				fprintf(f, "%.4f\n", (double)lat_all[i] / 1e6);
+			fclose(f);
+		}
+	}
 	printf("{\"kind\": \"%s\", \"nodes\": %d, \"updates\": %ld, \"rate\": %ld, "
-	       "\"delivered_pct\": %.2f, \"to_all_ms\": {\"p50\": %.3f, \"p90\": %.3f, "
+	       "\"achieved_rate\": %.0f, \"delivered_pct\": %.2f, \"to_all_ms\": {\"p50\": %.3f, \"p90\": %.3f, "
 	       "\"p99\": %.3f, \"max\": %.3f}, \"per_node_ms\": {\"p50\": %.3f, \"p99\": %.3f}, "
 	       "\"events\": %zu}\n",
-	       kind, n, updates, rate, 100.0 * (double)n_one / ((double)updates * (n - 1)),
+	       kind, n, updates, rate,
+	       last_send > start ? (double)updates * 1e9 / (double)(last_send - start) : 0.0,
+	       100.0 * (double)n_one / ((double)updates * (n - 1)),
 	       pct(lat_all, n_all, 0.5), pct(lat_all, n_all, 0.9), pct(lat_all, n_all, 0.99),
 	       pct(lat_all, n_all, 1.0), pct(lat_one, n_one, 0.5), pct(lat_one, n_one, 0.99),
 	       events);
@@ -193,6 +212,6 @@ main(int argc, char **argv)
 	return n_all == (size_t)updates ? 0 : 3;
 usage:
 	fprintf(stderr, "usage: mesh_bench [--kind lww|delete|epoch|stream] [--updates U] "
-			"[--rate R] SOCK1 SOCK2 ...\n");
+			"[--rate R] [--samples FILE] SOCK1 SOCK2 ...\n");
 	return 2;
 }
