@@ -198,6 +198,8 @@ int meshd_lat_init(struct meshd *d);
 void meshd_lat_fini(struct meshd *d);
 /** Merge lcore: @op changed local state; record its origin-to-apply latency if stamped. */
 void meshd_lat_record_op(struct meshd *d, const struct mesh_crdt_op *op, uint64_t now_real_ns);
+/** Prometheus summary meshd_replication_latency_seconds{kind,quantile} into @buf. */
+size_t meshd_lat_metrics(struct meshd *d, char *buf, size_t cap);
 /** Register /mesh/latency. */
 void meshd_lat_telemetry(struct meshd *d);
 

@@ -13,6 +13,7 @@
  * is counted in `skewed` instead of being recorded as zero.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,39 @@ cmd_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_container(d, kind_names[k], e, 0);
 	}
 	return 0;
+}
+
+size_t
+meshd_lat_metrics(struct meshd *d, char *buf, size_t cap)
+{
+	static const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
+	struct mesh_hist snap;
+	size_t len = 0;
+	int n;
+
+	if (d->lat == NULL || cap == 0)
+		return 0;
+	n = snprintf(buf, cap, "# TYPE meshd_replication_latency_seconds summary\n");
+	len += n > 0 ? (size_t)n : 0;
+	for (int k = 0; k < MESHD_LAT_MAX && len < cap; k++) {
+		mesh_hist_snapshot(&d->lat[k], &snap);
+		for (unsigned i = 0; i < MESH_ARRAY_SIZE(qs) && len < cap; i++) {
+			n = snprintf(buf + len, cap - len,
+				     "meshd_replication_latency_seconds{kind=\"%s\",quantile=\"%g\"} "
+				     "%.9f\n", kind_names[k], qs[i],
+				     (double)mesh_hist_quantile(&snap, qs[i]) / 1e9);
+			len += n > 0 ? (size_t)n : 0;
+		}
+		if (len < cap) {
+			n = snprintf(buf + len, cap - len,
+				     "meshd_replication_latency_seconds_sum{kind=\"%s\"} %.9f\n"
+				     "meshd_replication_latency_seconds_count{kind=\"%s\"} %" PRIu64
+				     "\n", kind_names[k], (double)snap.sum / 1e9, kind_names[k],
+				     snap.count);
+			len += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return MESH_MIN(len, cap);
 }
 
 void

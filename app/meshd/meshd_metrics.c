@@ -4,8 +4,8 @@
  * any thread: each table is single-writer and read with relaxed loads. Serves the client
  * API's stats request and the Prometheus text of `--metrics-listen ADDR:PORT`, a plain
  * HTTP/1.0 endpoint on the control thread (GET /metrics; anything else gets 404).
- * Names are meshd_<group>_<counter>; doc/telemetry.md maps them to upstream's
- * router_mesh_* metrics.
+ * Names are meshd_<group>_<counter>, plus the replication latency summary of meshd_lat.c;
+ * doc/telemetry.md maps them to upstream's router_mesh_* metrics.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,5 +81,7 @@ meshd_metrics_render(struct meshd *d, char *buf, size_t cap)
 	struct render r = { .buf = buf, .cap = cap };
 
 	meshd_counters_visit(d, NULL, put_line, &r);
+	if (r.len < cap)
+		r.len += meshd_lat_metrics(d, buf + r.len, cap - r.len);
 	return MESH_MIN(r.len, cap);
 }
