@@ -48,7 +48,9 @@ struct meshd_ns_cfg {
 enum meshd_merge_counter { MESHD_MERGE_COUNTERS(MESHD_MERGE_CTR_ENUM) MESHD_MERGE_CTR_MAX };
 
 /* Origin-to-apply latency histograms (meshd_lat.c), one per update kind. */
-enum meshd_lat_kind { MESHD_LAT_LWW, MESHD_LAT_DELETE, MESHD_LAT_EPOCH, MESHD_LAT_MAX };
+enum meshd_lat_kind {
+	MESHD_LAT_LWW, MESHD_LAT_DELETE, MESHD_LAT_EPOCH, MESHD_LAT_STREAM, MESHD_LAT_MAX
+};
 
 #define MESHD_MAX_PEER_SLOTS 1024
 
@@ -196,6 +198,9 @@ struct mesh_crdt_op;
 /** Allocate the latency histograms. 0 or -ENOMEM. */
 int meshd_lat_init(struct meshd *d);
 void meshd_lat_fini(struct meshd *d);
+/** Merge lcore: record now - @origin_ns under @k (origin 0: not stamped, nothing). */
+void meshd_lat_record(struct meshd *d, enum meshd_lat_kind k, uint64_t origin_ns,
+		      uint64_t now_real_ns);
 /** Merge lcore: @op changed local state; record its origin-to-apply latency if stamped. */
 void meshd_lat_record_op(struct meshd *d, const struct mesh_crdt_op *op, uint64_t now_real_ns);
 /** Prometheus summary meshd_replication_latency_seconds{kind,quantile} into @buf. */

@@ -5,7 +5,9 @@
  * travels with the op (CrdtOp.origin_ns), is kept with the winning version and forwarded
  * unchanged by relays and anti-entropy. Every replica that changes state because of the
  * op records now - origin into a log-linear histogram per update kind (lww put, lww
- * delete, epoch_max). Only the merge lcore writes the histograms (relaxed stores);
+ * delete, epoch_max). Broadcast and targeted stream values are stamped when the merge lcore
+ * sends them (the same loop pass as the client's publish) and recorded on delivery
+ * (StreamEntry.origin_ns, on every fragment and relay). Only the merge lcore writes the histograms (relaxed stores);
  * /mesh/latency reads them from the telemetry thread without a lock.
  *
  * The figure is only as good as the clocks: exact between processes of one host (the
@@ -27,6 +29,7 @@ static const char *const kind_names[MESHD_LAT_MAX] = {
 	[MESHD_LAT_LWW] = "lww",
 	[MESHD_LAT_DELETE] = "delete",
 	[MESHD_LAT_EPOCH] = "epoch",
+	[MESHD_LAT_STREAM] = "stream",
 };
 
 static struct meshd *node;
@@ -46,18 +49,27 @@ meshd_lat_fini(struct meshd *d)
 }
 
 void
+meshd_lat_record(struct meshd *d, enum meshd_lat_kind k, uint64_t origin_ns,
+		 uint64_t now_real_ns)
+{
+	if (origin_ns == 0 || d->lat == NULL)
+		return;
+	if (origin_ns > now_real_ns) {
+		mesh_counter_add(&d->lat_skewed, 1);
+		return;
+	}
+	mesh_hist_add(&d->lat[k], now_real_ns - origin_ns);
+}
+
+void
 meshd_lat_record_op(struct meshd *d, const struct mesh_crdt_op *op, uint64_t now_real_ns)
 {
 	enum mesh_crdt_ns_kind nk;
 	enum meshd_lat_kind k;
 	int ns;
 
-	if (op->origin_ns == 0 || d->lat == NULL)
+	if (op->origin_ns == 0)
 		return;
-	if (op->origin_ns > now_real_ns) {
-		mesh_counter_add(&d->lat_skewed, 1);
-		return;
-	}
 	if (op->tombstone) {
 		k = MESHD_LAT_DELETE;
 	} else {
@@ -66,7 +78,7 @@ meshd_lat_record_op(struct meshd *d, const struct mesh_crdt_op *op, uint64_t now
 			return;
 		k = nk == MESH_CRDT_NS_EPOCH_MAX ? MESHD_LAT_EPOCH : MESHD_LAT_LWW;
 	}
-	mesh_hist_add(&d->lat[k], now_real_ns - op->origin_ns);
+	meshd_lat_record(d, k, op->origin_ns, now_real_ns);
 }
 
 static int
@@ -130,7 +142,7 @@ cmd_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 		k = kind_parse(params);
 		if (k < 0) {
 			rte_tel_data_add_dict_string(d, "error",
-						     "unknown kind: use lww, delete or epoch");
+						     "unknown kind: use lww, delete, epoch or stream");
 			return 0;
 		}
 		mesh_hist_snapshot(&node->lat[k], &snap);
@@ -188,7 +200,9 @@ void
 meshd_lat_telemetry(struct meshd *d)
 {
 	node = d;
-	rte_telemetry_register_cmd("/mesh/latency", cmd_latency,
-				   "Origin-to-apply latency of replicated updates (ns) per kind: "
-				   "lww, delete, epoch. Param: a kind, for its histogram buckets");
+	/* help text: at most RTE_TEL_MAX_STRING_LEN bytes or the command is refused */
+	if (rte_telemetry_register_cmd("/mesh/latency", cmd_latency,
+				       "Origin-to-apply latency (ns) per kind. "
+				       "Param: lww, delete, epoch or stream for its buckets") != 0)
+		MESH_RTE_LOG(WARNING, app, "telemetry: /mesh/latency not registered");
 }

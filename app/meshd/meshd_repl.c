@@ -145,11 +145,12 @@ env_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint3
 
 static void
 env_stream_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key,
-		   size_t key_len, const uint8_t *value, size_t len)
+		   size_t key_len, const uint8_t *value, size_t len, uint64_t origin_ns)
 {
 	struct meshd *d = ctx;
 
 	(void)origin;
+	meshd_lat_record(d, MESHD_LAT_STREAM, origin_ns, mesh_time_real_ns());
 	mesh_crdt_stream_deliver(d->kv, from, key, key_len, value, len);
 }
 
@@ -213,7 +214,9 @@ drain_value(void *ctx, int ns, uint64_t peer, const void *key, uint32_t key_len,
 	struct meshd *d = ctx;
 
 	(void)ns;
-	mesh_stream_value_send(d->stream, peer, key, key_len, value, value_len, d->rx_now);
+	/* stamped when drained: in the same merge-loop pass as the publish */
+	mesh_stream_value_send_origin(d->stream, peer, key, key_len, value, value_len, d->rx_now,
+				      mesh_time_real_ns());
 }
 
 unsigned

@@ -18,7 +18,7 @@ import os
 import socket
 import sys
 
-KINDS = ("lww", "delete", "epoch")
+KINDS = ("lww", "delete", "epoch", "stream")
 RUNDIR = os.environ.get("DPDK_RUNDIR", "/var/run/dpdk")
 
 

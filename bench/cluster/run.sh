@@ -128,14 +128,12 @@ if [ "$do_updates" = 1 ]; then
     "$BENCH" --kind "$kind" --updates "$updates" --rate "$rate" \
       --samples "$out/samples-N$nodes$tag-$kind.txt" $(socks) >"$res/run-$kind.json"
     log "$(cat "$res/run-$kind.json")"
-    if [ "$kind" != stream ]; then
-      sleep 0.2
-      # shellcheck disable=SC2046
-      python3 "$here/lat.py" snap "$res/h1.json" $(prefixes 2)
-      python3 "$here/lat.py" diff "$res/h0.json" "$res/h1.json" "$kind" \
-        --cdf "$out/apply-cdf-N$nodes$tag-$kind.txt" >"$res/apply-$kind.json"
-      log "apply latency (meshd histograms): $(cat "$res/apply-$kind.json")"
-    fi
+    sleep 0.2
+    # shellcheck disable=SC2046
+    python3 "$here/lat.py" snap "$res/h1.json" $(prefixes 2)
+    python3 "$here/lat.py" diff "$res/h0.json" "$res/h1.json" "$kind" \
+      --cdf "$out/apply-cdf-N$nodes$tag-$kind.txt" >"$res/apply-$kind.json"
+    log "apply latency (meshd histograms): $(cat "$res/apply-$kind.json")"
   done
 fi
 
@@ -218,7 +216,7 @@ def load(name):
     except Exception:
         return None
 runs = [r for r in (load(f"run-{k}.json") for k in ("lww", "delete", "epoch", "stream")) if r]
-apply = {k: a for k in ("lww", "delete", "epoch") if (a := load(f"apply-{k}.json"))}
+apply = {k: a for k in ("lww", "delete", "epoch", "stream") if (a := load(f"apply-{k}.json"))}
 cpu = [float(x) for x in open(os.path.join(res, "idle")).read().split()]
 det = [int(x) for x in det.split()]
 lv = [int(x) for x in lv.split()]

@@ -140,7 +140,8 @@ struct mesh_stream_env_ops {
 	void (*crdt_acked)(void *ctx, uint64_t peer, const uint64_t *versions, uint32_t n);
 	/** A complete stream value (valid during the call). Required. */
 	void (*stream_deliver)(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key,
-			       size_t key_len, const uint8_t *value, size_t len);
+			       size_t key_len, const uint8_t *value, size_t len,
+			       uint64_t origin_ns);
 	/** Channel to @peer went up/down. Optional. */
 	void (*peer_state)(void *ctx, uint64_t peer, bool up);
 	/** Records of kinds this layer does not handle (SWIM...). Optional. */
@@ -217,6 +218,13 @@ int mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, ui
  */
 int mesh_stream_value_send(struct mesh_stream *s, uint64_t target, const void *key,
 			   size_t key_len, const void *value, size_t len, uint64_t now_ns);
+/**
+ * mesh_stream_value_send() stamping @origin_ns (the sender's wall clock): every fragment
+ * and every relay carries it, and receivers get it in stream_deliver (0 = absent).
+ */
+int mesh_stream_value_send_origin(struct mesh_stream *s, uint64_t target, const void *key,
+				  size_t key_len, const void *value, size_t len, uint64_t now_ns,
+				  uint64_t origin_ns);
 
 /** Fragment data bytes per frame for a key of @key_len under @max_payload. */
 size_t mesh_stream_chunk_size(size_t max_payload, size_t key_len);

@@ -88,6 +88,7 @@ struct vbuf {
 	uint32_t refs;
 	uint32_t total;
 	uint64_t origin, generation;
+	uint64_t origin_ns; /* origin wall clock, sent with every fragment (0 = absent) */
 	size_t chunk, key_len, len;
 	uint8_t *key, *value; /* into data[] */
 	uint8_t data[];
@@ -108,7 +109,7 @@ struct rvalue {
 
 /* A targeted value waiting for its peer to be known. */
 struct parked {
-	uint64_t target, origin, generation;
+	uint64_t target, origin, generation, origin_ns;
 	size_t key_len, len;
 	uint8_t *key, *value;
 };

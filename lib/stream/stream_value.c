@@ -61,6 +61,7 @@ vbuf_new(uint64_t origin, uint64_t gen, const uint8_t *key, size_t key_len,
 		return NULL;
 	v->refs = 1;
 	v->origin = origin;
+	v->origin_ns = 0;
 	v->generation = gen;
 	v->key = v->data;
 	v->value = v->data + key_len;
@@ -91,6 +92,7 @@ send_chunk(struct mesh_stream *s, struct peer *p, const struct vbuf *v, uint32_t
 		.chunk_index = idx,
 		.total_chunks = v->total,
 		.origin = v->origin == s->cfg.self_id ? 0 : v->origin,
+		.origin_ns = v->origin_ns,
 	};
 	size_t off = (size_t)idx * v->chunk, n = 0;
 
@@ -210,7 +212,7 @@ disseminate_value(struct mesh_stream *s, uint64_t ex, struct vbuf *v, uint64_t n
 
 static void
 park(struct mesh_stream *s, uint64_t target, const uint8_t *key, size_t key_len, uint64_t gen,
-     const uint8_t *value, size_t len)
+     const uint8_t *value, size_t len, uint64_t origin_ns)
 {
 	struct parked *pk;
 
@@ -249,6 +251,7 @@ park(struct mesh_stream *s, uint64_t target, const uint8_t *key, size_t key_len,
 	pk->target = target;
 	pk->origin = s->cfg.self_id;
 	pk->generation = gen;
+	pk->origin_ns = origin_ns;
 	s->parked_bytes += len + key_len;
 	s->n_parked++;
 	CTR(s, tx_stream_parked);
@@ -257,6 +260,14 @@ park(struct mesh_stream *s, uint64_t target, const uint8_t *key, size_t key_len,
 int
 mesh_stream_value_send(struct mesh_stream *s, uint64_t target, const void *key, size_t key_len,
 		       const void *value, size_t len, uint64_t now_ns)
+{
+	return mesh_stream_value_send_origin(s, target, key, key_len, value, len, now_ns, 0);
+}
+
+int
+mesh_stream_value_send_origin(struct mesh_stream *s, uint64_t target, const void *key,
+			      size_t key_len, const void *value, size_t len, uint64_t now_ns,
+			      uint64_t origin_ns)
 {
 	size_t chunk = mesh_stream_chunk_size(s->cfg.max_payload, key_len);
 	uint32_t total = mesh_stream_chunk_count(len, chunk);
@@ -280,13 +291,14 @@ mesh_stream_value_send(struct mesh_stream *s, uint64_t target, const void *key, 
 	if (target != 0) {
 		p = stream_peer_find(s, target);
 		if (p == NULL || p->member_idx < 0) {
-			park(s, target, key, key_len, gen, value, len);
+			park(s, target, key, key_len, gen, value, len, origin_ns);
 			return 0;
 		}
 	}
 	v = vbuf_new(s->cfg.self_id, gen, key, key_len, value, len, s->cfg.max_payload);
 	if (v == NULL)
 		return -ENOMEM;
+	v->origin_ns = origin_ns;
 	if (p != NULL)
 		send_value(s, p, v, now_ns);
 	else
@@ -310,6 +322,7 @@ stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now)
 		v = vbuf_new(pk->origin, pk->generation, pk->key, pk->key_len, pk->value, pk->len,
 			     s->cfg.max_payload);
 		if (v != NULL) {
+			v->origin_ns = pk->origin_ns;
 			send_value(s, p, v, now);
 			repair_add(s, v, now);
 			vbuf_put(v);
@@ -325,7 +338,8 @@ stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now)
 
 static void
 deliver(struct mesh_stream *s, struct peer *p, uint64_t origin, uint64_t gen,
-	const uint8_t *key, size_t key_len, const uint8_t *value, size_t len, uint64_t now)
+	const uint8_t *key, size_t key_len, const uint8_t *value, size_t len, uint64_t origin_ns,
+	uint64_t now)
 {
 	uint64_t h = value_hash(origin, key, key_len, gen);
 
@@ -339,13 +353,14 @@ deliver(struct mesh_stream *s, struct peer *p, uint64_t origin, uint64_t gen,
 		return;
 	}
 	CTR(s, rx_stream_values);
-	s->env->stream_deliver(s->ctx, p->id, origin, key, key_len, value, len);
+	s->env->stream_deliver(s->ctx, p->id, origin, key, key_len, value, len, origin_ns);
 	if (stream_relay_mode(s) && s->n_members > 1) {
 		struct vbuf *v = vbuf_new(origin, gen, key, key_len, value, len,
 					  s->cfg.max_payload);
 
 		if (v == NULL)
 			return;
+		v->origin_ns = origin_ns;
 		CTR(s, relay_stream_values);
 		disseminate_value(s, p->id, v, now);
 		repair_add(s, v, now);
@@ -394,14 +409,15 @@ stream_value_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body
 			/* a whole value supersedes any partial one from this peer */
 			mesh_stream_reasm_cancel(s->reasm, p->id, e->key.p, e->key.len);
 			deliver(s, p, origin, e->generation, e->key.p, e->key.len, e->data.p,
-				e->data.len, now);
+				e->data.len, e->origin_ns, now);
 			continue;
 		}
 		switch (mesh_stream_reasm_add(s->reasm, p->id, origin, e->key.p, e->key.len,
 					      e->generation, e->chunk_index, e->total_chunks,
 					      e->data.p, e->data.len, now, &v, &vlen)) {
 		case MESH_STREAM_CHUNK_COMPLETE:
-			deliver(s, p, origin, e->generation, e->key.p, e->key.len, v, vlen, now);
+			deliver(s, p, origin, e->generation, e->key.p, e->key.len, v, vlen,
+				e->origin_ns, now);
 			free(v);
 			break;
 		case MESH_STREAM_CHUNK_DUP:

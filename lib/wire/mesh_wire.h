@@ -377,6 +377,7 @@ struct mesh_wire_stream_entry {
 	struct mesh_wire_slice data;
 	uint64_t generation;
 	uint64_t origin;
+	uint64_t origin_ns; /**< origin wall clock (0 = absent), see StreamEntry.origin_ns */
 	uint32_t chunk_index;
 	uint32_t total_chunks;
 };

@@ -276,6 +276,11 @@ read_stream_entry(const uint8_t *p, size_t len, struct mesh_wire_stream_entry *e
 				return -EBADMSG;
 			e->origin = f.v;
 			break;
+		case 7:
+			if (f.wt != WT_I64)
+				return -EBADMSG;
+			e->origin_ns = f.v;
+			break;
 		default:
 			break;
 		}

@@ -174,7 +174,8 @@ static size_t
 stream_entry_body(const struct mesh_wire_stream_entry *e)
 {
 	return lsize(e->key.len) + usize(e->generation) + usize(e->chunk_index) +
-	       usize(e->total_chunks) + lsize(e->data.len) + f64size(e->origin);
+	       usize(e->total_chunks) + lsize(e->data.len) + f64size(e->origin) +
+	       f64size(e->origin_ns);
 }
 
 size_t
@@ -202,6 +203,7 @@ mesh_wire_stream_batch_put(uint8_t *buf, size_t cap, size_t *len,
 	p = wu(p, 4, e->total_chunks);
 	p = wlen(p, 5, &e->data);
 	p = wf64(p, 6, e->origin);
+	p = wf64(p, 7, e->origin_ns);
 	*len = (size_t)(p - buf);
 	return 0;
 }

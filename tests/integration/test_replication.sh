@@ -107,6 +107,7 @@ c 1 publish td:model-a delta-1 >/dev/null
 wait $w2 $w3
 is "broadcast reached n2's subscriber" "$(cat "$tmp/w2")" "put td:model-a delta-1"
 is "broadcast reached n3's subscriber" "$(cat "$tmp/w3")" "put td:model-a delta-1"
+ok_if "/mesh/latency on n3 recorded the broadcast stream message" test "$(lat stream.count)" -ge 1
 c 2 --timeout 10000 watch tree:req: 1 >"$tmp/r2" 2>/dev/null & r2=$!
 sleep 0.5
 c 1 publish tree:req:s1 repair-please n2 >/dev/null

@@ -68,8 +68,9 @@ env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n
 
 static void
 env_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key, size_t key_len,
-	    const uint8_t *value, size_t len)
+	    const uint8_t *value, size_t len, uint64_t origin_ns)
 {
+	(void)origin_ns;
 	(void)ctx;
 	(void)from;
 	(void)origin;

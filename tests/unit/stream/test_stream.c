@@ -41,6 +41,7 @@ struct node {
 	uint32_t acked;            /* versions reported acked */
 	uint64_t acked_sum;
 	uint64_t origin_sum;       /* origin_ns of the ops applied */
+	uint64_t last_origin_ns;   /* of the last stream value delivered */
 	uint32_t delivered;        /* stream values */
 	size_t last_len;
 	uint8_t *last_value;
@@ -98,10 +99,11 @@ env_acked(void *ctx, uint64_t peer, const uint64_t *v, uint32_t n)
 
 static void
 env_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key, size_t key_len,
-	    const uint8_t *value, size_t len)
+	    const uint8_t *value, size_t len, uint64_t origin_ns)
 {
 	struct node *x = ctx;
 
+	x->last_origin_ns = origin_ns;
 	(void)from;
 	(void)origin;
 	(void)key;
@@ -290,7 +292,10 @@ send_and_check(size_t len, uint32_t want_chunks)
 
 	for (size_t i = 0; i < len; i++)
 		v[i] = (uint8_t)(i * 7 + len);
-	assert_int_equal(mesh_stream_value_send(na.s, 0, "td:model", 8, v, len, g_now), 0);
+	/* the origin stamp rides on every fragment */
+	assert_int_equal(mesh_stream_value_send_origin(na.s, 0, "td:model", 8, v, len, g_now,
+						       7000 + len),
+			 0);
 	/* fragments are paced: at most chunk_burst (256) leave at once */
 	mesh_stream_flush(na.s, g_now);
 	assert_true(ctr(&na, MESH_STREAM_CTR_tx_stream_chunks) - before <= 256);
@@ -302,6 +307,7 @@ send_and_check(size_t len, uint32_t want_chunks)
 	assert_int_equal(ctr(&na, MESH_STREAM_CTR_tx_stream_chunks) - before, want_chunks);
 	assert_int_equal(nb.delivered, d0 + 1);
 	assert_int_equal(nb.last_len, len);
+	assert_int_equal(nb.last_origin_ns, 7000 + len);
 	if (len > 0)
 		assert_memory_equal(nb.last_value, v, len);
 	free(v);

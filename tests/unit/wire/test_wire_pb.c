@@ -253,6 +253,7 @@ test_stream_batch_random(void **state)
 			ents[i]->chunk_index = (uint32_t)rnd_u64();
 			ents[i]->total_chunks = (uint32_t)rnd_u64();
 			ents[i]->origin = rnd_u64();
+			ents[i]->origin_ns = mesh_rng_below(&rng, 2) ? rnd_u64() : 0;
 		}
 		len = mesh__gossip__stream_batch__get_packed_size(&b);
 		buf = malloc(len + 1);
@@ -264,6 +265,7 @@ test_stream_batch_random(void **state)
 			assert_int_equal(e[i].chunk_index, ents[i]->chunk_index);
 			assert_int_equal(e[i].total_chunks, ents[i]->total_chunks);
 			assert_int_equal(e[i].origin, ents[i]->origin);
+			assert_int_equal(e[i].origin_ns, ents[i]->origin_ns);
 			assert_int_equal(e[i].data.len, ents[i]->data.len);
 			assert_int_equal(mesh_wire_stream_entry_wire_size(&e[i]) <= len, 1);
 			assert_int_equal(mesh_wire_stream_batch_put(mine, sizeof(mine), &ml, &e[i]),
@@ -415,6 +417,8 @@ static const struct edge edges[] = {
 	{ PB_STREAM_BATCH, "0a07 18ffffffffff01", 1 },      /* u32 from a wider varint */
 	{ PB_STREAM_BATCH, "0a02 3001", 0 },                /* origin as varint */
 	{ PB_STREAM_BATCH, "0a09 31 0102030405060708", 1 }, /* origin */
+	{ PB_STREAM_BATCH, "0a02 3801", 0 },                /* origin_ns as varint */
+	{ PB_STREAM_BATCH, "0a09 39 0102030405060708", 1 }, /* origin_ns */
 	{ PB_STREAM_BATCH, "0a03 2a0100 ", 1 },             /* data with NUL */
 	{ PB_STREAM_BATCH, "0a02 1a00", 0 },                /* gen as LEN */
 	{ PB_STREAM_ACK, "3001 3002 3203 030405", 1 },      /* unpacked + packed nacks */
