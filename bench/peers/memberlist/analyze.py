@@ -23,7 +23,23 @@ Metrics
 - idle CPU per node: (user+sys CPU between marks 0 and 1) / wall time of that window,
   in % of one core (getrusage RUSAGE_SELF in the peer, all threads).
 - update-phase CPU: same between marks 2 and 3, summed over nodes, also per update.
-- false positives: "dead" events for any node other than the victim before stop_ns.
+- false positives: "dead" events for a live node before stop_ns (for the victim: before
+  the kill; the leaver's events after its leave are the leave measurement).
+- leave_ms (--leave): per survivor, the first NotifyLeave (state left or dead) for the
+  leaver after its Leave() call (the peer's leave_start event); one sample per leave =
+  the time until every survivor has seen it (median/max over samples; pooled by
+  --combine). Which state each survivor recorded is kept (states, per_node).
+- soak (--soak): inside the soak window, NotifyLeave events for live nodes (false_dead),
+  "Suspect X has failed" log lines (suspect_events: suspicions started by a failed
+  probe, summed over observers), refutations, and rejoins (alive after dead/left on the
+  same observer).
+- sweep (--sweep): per writer stage (rate), achieved origination rate, delivered %,
+  to-all p50/p99, CPU of all nodes between the stage's marks minus the idle rate over
+  the same wall time, per update; max_rate_p99_under_ms = highest rate with to-all p99
+  under the bound and >= 99 % delivered.
+Sample files (for CDFs): latency_to_all_ms.txt (update phase, one line per update that
+reached all), detection_ms.txt (per kill, until every survivor reported dead),
+leave_ms.txt (per leave), sweep_<rate>_latency_to_all_ms.txt.
 Percentiles are nearest-rank.
 """
 import glob
@@ -86,38 +102,58 @@ def analyze(d):
     victim = meta.get("victim") or None
     stop_ns = meta.get("stop_ns") or 0
 
-    # sent updates
-    sent = 0
-    for e in nodes.get(writer, []):
-        if e.get("ev") == "writer_done":
-            sent = e.get("sent", 0)
-    if not sent:
-        for e in nodes.get(writer, []):
+    kill_ns = meta.get("kill_ns") or 0
+    leaver = meta.get("leaver") or None
+    writer_evs = nodes.get(writer, [])
+
+    def stage_done(k):
+        """The writer's writer_done event of stage k (old peers: no "stage" = stage 0)."""
+        for e in writer_evs:
+            if e.get("ev") == "writer_done" and e.get("stage", 0) == k:
+                return e
+        return None
+
+    # sent updates (stage 0 = the update phase)
+    sent, seq_lo = 0, 0
+    d0 = stage_done(0)
+    if d0:
+        sent, seq_lo = d0.get("sent", 0), d0.get("seq_first", 0)
+    elif not any(e.get("ev") == "writer_start" for e in writer_evs):
+        for e in writer_evs:
             if e.get("ev") == "summary":
                 sent = e.get("sent", 0)
 
-    # dissemination
-    lat = []  # per (update, receiver)
-    per_update = {}  # seq -> list of latencies
-    applies = 0
-    for name, evs in nodes.items():
-        if name == writer:
-            continue
-        for e in evs:
-            if e.get("ev") != "apply" or e.get("origin") != writer:
-                continue
-            dt = e["apply_ns"] - e["origin_ns"]
-            lat.append(dt)
-            per_update.setdefault(e["seq"], []).append(dt)
-            applies += 1
-    lat.sort()
     receivers = n - 1
-    to_all = sorted(max(v) for v in per_update.values() if len(v) >= receivers)
+
+    def dissemination(lo, cnt):
+        """Applies of the writer's updates with seq in [lo, lo+cnt) on the other nodes:
+        (per-receiver latencies sorted, {seq: to-all latency} for updates that reached
+        every other node, applies)."""
+        lat, per_update, applies = [], {}, 0
+        for name, evs in nodes.items():
+            if name == writer:
+                continue
+            for e in evs:
+                if e.get("ev") != "apply" or e.get("origin") != writer:
+                    continue
+                if not lo <= e["seq"] < lo + cnt:
+                    continue
+                dt = e["apply_ns"] - e["origin_ns"]
+                lat.append(dt)
+                per_update.setdefault(e["seq"], []).append(dt)
+                applies += 1
+        lat.sort()
+        to_all = {q: max(v) for q, v in per_update.items() if len(v) >= receivers}
+        return lat, to_all, applies
+
+    # dissemination
+    lat, to_all_by_seq, applies = dissemination(seq_lo, sent)
+    to_all = sorted(to_all_by_seq.values())
     expected = sent * receivers
     delivered = 100.0 * applies / expected if expected else None
     complete_updates = len(to_all)
 
-    # detection
+    # detection (only "dead" after the kill counts; one before it is a false positive)
     det = {}
     false_pos = []
     for name, evs in nodes.items():
@@ -126,13 +162,51 @@ def analyze(d):
                 continue
             if stop_ns and e["t_ns"] >= stop_ns:
                 continue
-            if victim and e["node"] == victim and meta.get("kill_ns"):
+            if victim and e["node"] == victim and kill_ns and e["t_ns"] >= kill_ns:
                 if name != victim and name not in det:
-                    det[name] = e["t_ns"] - meta["kill_ns"]
-            else:
+                    det[name] = e["t_ns"] - kill_ns
+            elif leaver and e["node"] == leaver and e["t_ns"] >= meta.get("leave_ns", 0):
+                pass  # counted by the leave measurement
+            elif name != e["node"]:
                 false_pos.append({"observer": name, "node": e["node"], "t_ns": e["t_ns"]})
     det_vals = sorted(det.values())
     survivors = n - 1 if victim else 0
+
+    # graceful leave: per survivor, the first NotifyLeave (left or dead) for the leaver
+    # after the Leave() call (the peer's leave_start; the driver's SIGHUP time if absent)
+    leave = None
+    if leaver:
+        ls = next((e for e in nodes.get(leaver, []) if e.get("ev") == "leave_start"), None)
+        ld = next((e for e in nodes.get(leaver, []) if e.get("ev") == "leave_done"), None)
+        t0 = ls["t_ns"] if ls else meta.get("leave_ns", 0)
+        obs = {}
+        for name, evs in nodes.items():
+            if name in (leaver, victim):
+                continue
+            for e in evs:
+                if (e.get("ev") == "member" and e.get("node") == leaver and e.get("state") in ("left", "dead")
+                        and e["t_ns"] >= meta.get("leave_ns", 0)):
+                    obs[name] = (e["t_ns"] - t0, e["state"])
+                    break
+        lsurv = n - 1 - (1 if victim else 0)
+        vals = sorted(v for v, _ in obs.values())
+        complete = len(obs) == lsurv
+        leave = {
+            "leaver": leaver, "survivors": lsurv, "observed": len(obs),
+            "all_observed": complete,
+            "all_left": complete and all(st == "left" for _, st in obs.values()),
+            "states": {"left": sum(1 for _, st in obs.values() if st == "left"),
+                       "dead": sum(1 for _, st in obs.values() if st == "dead")},
+            "until_all_ms": vals[-1] / 1e6 if complete else None,
+            "first_ms": vals[0] / 1e6 if vals else None,
+            "survivor_median_ms": median(vals) / 1e6 if vals else None,
+            "per_node": {k: {"ms": v / 1e6, "state": st} for k, (v, st) in sorted(obs.items())},
+            "leave_call_ms": ld["leave_ns"] / 1e6 if ld else None,
+            "leave_call_ok": ld.get("ok") if ld else None,
+            "leave_call_err": ld.get("err") if ld else None,
+        }
+        samples = [leave["until_all_ms"]] if complete else []
+        leave.update({"samples": samples, "median": median(samples), "max": max(samples) if samples else None})
 
     # CPU marks
     def marks(evs):
@@ -159,6 +233,92 @@ def analyze(d):
     extra_ns = None
     if upd_wall_ns and idle_vals:
         extra_ns = upd_cpu_ns - idle_total_pct / 100.0 * upd_wall_ns
+
+    def window_cpu(m0, m1):
+        """(CPU ns summed over nodes, max wall ns) between marks m0 and m1."""
+        cpu, wall = 0, None
+        for evs in nodes.values():
+            m = marks(evs)
+            if m0 in m and m1 in m:
+                cpu += (m[m1]["utime_ns"] + m[m1]["stime_ns"]) - (m[m0]["utime_ns"] + m[m0]["stime_ns"])
+                w = m[m1]["t_ns"] - m[m0]["t_ns"]
+                wall = w if wall is None else max(wall, w)
+        return cpu, wall
+
+    # sweep: one writer stage per rate
+    sweep, sweep_raw = [], []
+    for st in meta.get("sweep") or []:
+        dk = stage_done(st["stage"])
+        ssent = dk.get("sent", 0) if dk else 0
+        slat, sto_all, sapp = dissemination(dk.get("seq_first", 0) if dk else 0, ssent)
+        sv = sorted(sto_all.values())
+        achieved = None
+        if dk and ssent > 1 and dk["last_ns"] > dk["first_ns"]:
+            achieved = (ssent - 1) / ((dk["last_ns"] - dk["first_ns"]) / 1e9)
+        cpu, wall = window_cpu(st["mark_start"], st["mark_end"])
+        above = cpu - idle_total_pct / 100.0 * wall if (wall and idle_vals) else None
+        sexp = ssent * receivers
+        sweep.append({
+            "rate": st["rate"], "updates": ssent, "achieved": achieved,
+            "delivered_pct": 100.0 * sapp / sexp if sexp else None,
+            "complete_pct": 100.0 * len(sv) / ssent if ssent else None,
+            "p50_ms": pct(sv, 50) / 1e6 if sv else None, "p99_ms": pct(sv, 99) / 1e6 if sv else None,
+            "max_ms": sv[-1] / 1e6 if sv else None,
+            "cpu_us_per_update": above / ssent / 1e3 if (above is not None and ssent) else None,
+            "cpu_us_per_update_total": cpu / ssent / 1e3 if ssent else None,
+            "cpu_pct_all_nodes": 100.0 * cpu / wall if wall else None,
+            "window_s": wall / 1e9 if wall else None,
+        })
+        sweep_raw.append({"rate": st["rate"], "to_all_ns": [sto_all[q] for q in sorted(sto_all)],
+                          "applies": sapp, "expected": sexp, "sent": ssent, "cpu_ns": cpu,
+                          "above_ns": above, "achieved": achieved})
+    bound = meta.get("sweep_bound_ms", 50)
+    max_rate = None
+    if sweep:
+        ok = [x["rate"] for x in sweep if x["p99_ms"] is not None and x["p99_ms"] < bound
+              and (x["delivered_pct"] or 0) >= 99.0]
+        max_rate = {"bound_ms": bound, "rate": max(ok) if ok else None}
+
+    # soak: false positives, suspicions, refutations and rejoins inside the window
+    soak = None
+    sk = meta.get("soak")
+    if sk:
+        a, b = sk["start_ns"], sk["end_ns"]
+        fd, sus, ref, rej, fd_nodes = [], 0, 0, 0, set()
+        for name, evs in nodes.items():
+            gone = set()  # nodes this observer has seen dead/left so far
+            for e in evs:
+                ev = e.get("ev")
+                t = e.get("t_ns", 0)
+                if ev == "member" and e["node"] != name:
+                    if e["state"] in ("dead", "left"):
+                        gone.add(e["node"])
+                        if a <= t <= b:
+                            fd.append({"observer": name, "node": e["node"], "state": e["state"], "t_ns": t})
+                            fd_nodes.add(e["node"])
+                    elif e["state"] == "alive" and e["node"] in gone:
+                        gone.discard(e["node"])
+                        if a <= t <= b:
+                            rej += 1
+                elif ev == "suspect" and a <= t <= b:
+                    sus += 1
+                elif ev == "refute" and a <= t <= b:
+                    ref += 1
+        cpu, wall = window_cpu(sk["mark_start"], sk["mark_end"])
+        soak = {"seconds": sk["seconds"], "loss_pct": meta.get("loss_pct", 0), "false_dead": len(fd),
+                "suspect_events": sus, "rejoins": rej,
+                "false_dead_nodes": sorted(fd_nodes), "refutations": ref,
+                "false_dead_events": fd[:20], "load_rate": sk.get("rate", 0),
+                "cpu_pct_node_mean": (100.0 * cpu / wall / n) if wall else None}
+        if sk.get("stage", -1) >= 0:
+            dk = stage_done(sk["stage"])
+            ssent = dk.get("sent", 0) if dk else 0
+            _, sto_all, sapp = dissemination(dk.get("seq_first", 0) if dk else 0, ssent)
+            sv = sorted(sto_all.values())
+            soak["load"] = {"updates": ssent,
+                            "delivered_pct": 100.0 * sapp / (ssent * receivers) if ssent else None,
+                            "p50_ms": pct(sv, 50) / 1e6 if sv else None,
+                            "p99_ms": pct(sv, 99) / 1e6 if sv else None}
 
     dups = sum(e.get("dups", 0) for evs in nodes.values() for e in evs if e.get("ev") == "summary")
     start = next((e for e in nodes.get(writer, []) if e.get("ev") == "start"), {})
@@ -201,10 +361,16 @@ def analyze(d):
             "cpu_us_per_update_all_nodes": (upd_cpu_ns / sent / 1e3) if sent else None,
             "cpu_us_per_update_above_idle": (extra_ns / sent / 1e3) if (sent and extra_ns is not None) else None,
         },
+        "leave_ms": leave,
+        "soak": soak,
+        "sweep": sweep or None,
+        "max_rate_p99_under_ms": max_rate,
         "meta": meta,
         "_raw": {"to_all_ns": to_all, "det_ns": det_vals, "applies": applies,
                  "expected": expected, "complete": complete_updates, "idle": idle_vals,
-                 "upd_cpu_ns": upd_cpu_ns, "upd_extra_ns": extra_ns},
+                 "upd_cpu_ns": upd_cpu_ns, "upd_extra_ns": extra_ns,
+                 "to_all_seq_ns": [to_all_by_seq[q] for q in sorted(to_all_by_seq)],
+                 "sweep": sweep_raw},
     }
     if victim:
         summary["detection_ms"] = {
@@ -213,6 +379,7 @@ def analyze(d):
             "first": det_vals[0] / 1e6 if det_vals else None,
             "max": det_vals[-1] / 1e6 if det_vals else None,
             "all_detected": len(det_vals) == survivors,
+            "until_all_ms": det_vals[-1] / 1e6 if (det_vals and len(det_vals) == survivors) else None,
             "per_node": {k: v / 1e6 for k, v in sorted(det.items())},
         }
     for k in ("dissemination_ms", "dissemination_to_all_ms"):
@@ -266,7 +433,36 @@ def markdown(s):
                  f"{f(up['wall_s'], 1)} s; {f(up['cpu_us_per_update_all_nodes'], 0)} µs/update total, "
                  f"{f(up['cpu_us_per_update_above_idle'], 0)} µs/update above idle |")
     lines.append(f"| duplicate receipts (all nodes) | {s['duplicate_receipts']} |")
+    lv = s.get("leave_ms")
+    if lv:
+        lines.append(f"| graceful leave ({lv['leaver']}: Leave + Shutdown) until all / first / survivor median | "
+                     f"{fms(lv['until_all_ms'])} / {fms(lv['first_ms'])} / {fms(lv['survivor_median_ms'])} "
+                     f"({lv['observed']}/{lv['survivors']} survivors; left {lv['states']['left']}, "
+                     f"dead {lv['states']['dead']}; Leave() took {fms(lv['leave_call_ms'])}) |")
+    sk = s.get("soak")
+    if sk:
+        ld = sk.get("load")
+        load = (f"; load {sk['load_rate']}/s: {f(ld['delivered_pct'], 2)} % delivered, to all p50/p99 "
+                f"{f(ld['p50_ms'], 1)} / {f(ld['p99_ms'], 1)} ms") if ld else ""
+        lines.append(f"| soak {sk['seconds']} s at {sk['loss_pct']} % loss: false dead / suspicions / "
+                     f"refutations / rejoins | {sk['false_dead']} / {sk['suspect_events']} / "
+                     f"{sk['refutations']} / {sk['rejoins']} (CPU/node {f(sk['cpu_pct_node_mean'], 2)} %{load}) |")
     lines.append("")
+    if s.get("sweep"):
+        mr = s["max_rate_p99_under_ms"]
+        lines.append(f"Sweep (one writer, {s['meta'].get('sweep_secs')} s per rate + {s['meta'].get('drain_s')} s drain; "
+                     f"highest rate with to-all p99 < {mr['bound_ms']} ms and ≥ 99 % delivered: "
+                     f"{mr['rate'] if mr['rate'] is not None else 'none'}/s):")
+        lines.append("")
+        lines.append("| rate /s | achieved /s | delivered % | complete % | to all p50 / p99 / max ms | "
+                     "CPU µs/update above idle (total) | CPU all nodes % |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for x in s["sweep"]:
+            lines.append(f"| {x['rate']} | {f(x['achieved'], 0)} | {f(x['delivered_pct'], 2)} | {f(x['complete_pct'], 1)} | "
+                         f"{f(x['p50_ms'], 2)} / {f(x['p99_ms'], 2)} / {f(x['max_ms'], 1)} | "
+                         f"{f(x['cpu_us_per_update'], 0)} ({f(x['cpu_us_per_update_total'], 0)}) | "
+                         f"{f(x['cpu_pct_all_nodes'], 0)} |")
+        lines.append("")
     lines.append("idle CPU % per node: " + ", ".join(f"{k} {v:.2f}" for k, v in s["idle_cpu_pct_per_node"].items()))
     if det and det.get("per_node"):
         lines.append("")
@@ -323,6 +519,42 @@ def combine(outdir, sums):
         "idle_cpu_pct_node_max": max(idle) if idle else None,
         "cpu_us_per_update_above_idle": (sum(extra) / sent / 1e3) if (extra and sent) else None,
     }
+    leaves = [s["leave_ms"] for s in sums if s.get("leave_ms")]
+    if leaves:
+        ls = sorted(x for lv in leaves for x in lv["samples"])
+        c["leave_ms"] = {"samples": ls, "median": median(ls), "max": ls[-1] if ls else None,
+                         "leaves": len(leaves), "incomplete": sum(1 for lv in leaves if not lv["all_observed"]),
+                         "states": {k: sum(lv["states"][k] for lv in leaves) for k in ("left", "dead")}}
+    soaks = [s["soak"] for s in sums if s.get("soak")]
+    if soaks:
+        c["soak"] = {"seconds": sum(x["seconds"] for x in soaks), "loss_pct": soaks[0]["loss_pct"],
+                     "false_dead": sum(x["false_dead"] for x in soaks),
+                     "suspect_events": sum(x["suspect_events"] for x in soaks),
+                     "rejoins": sum(x["rejoins"] for x in soaks),
+                     "refutations": sum(x["refutations"] for x in soaks), "runs": len(soaks)}
+    rates = {}
+    for s in sums:
+        for r in s["_raw"]["sweep"]:
+            rates.setdefault(r["rate"], []).append(r)
+    if rates:
+        sw = []
+        for rate in sorted(rates):
+            rs = rates[rate]
+            v = sorted(x for r in rs for x in r["to_all_ns"])
+            exp_ = sum(r["expected"] for r in rs)
+            snt = sum(r["sent"] for r in rs)
+            ach = [r["achieved"] for r in rs if r["achieved"] is not None]
+            above = [r["above_ns"] for r in rs if r["above_ns"] is not None]
+            sw.append({"rate": rate, "achieved": sum(ach) / len(ach) if ach else None,
+                       "delivered_pct": 100.0 * sum(r["applies"] for r in rs) / exp_ if exp_ else None,
+                       "p50_ms": pct(v, 50) / 1e6 if v else None, "p99_ms": pct(v, 99) / 1e6 if v else None,
+                       "cpu_us_per_update": sum(above) / snt / 1e3 if (above and snt) else None,
+                       "runs": len(rs)})
+        bound = first["meta"].get("sweep_bound_ms", 50)
+        ok = [x["rate"] for x in sw if x["p99_ms"] is not None and x["p99_ms"] < bound
+              and (x["delivered_pct"] or 0) >= 99.0]
+        c["sweep"] = sw
+        c["max_rate_p99_under_ms"] = {"bound_ms": bound, "rate": max(ok) if ok else None}
     a, det_c = c["dissemination_to_all_ms"], c["detection_ms"]
     cfg = c["config"]
     prof = c["profile"]
@@ -351,6 +583,22 @@ def combine(outdir, sums):
           "per run delivered (%): " + ", ".join(f(x, 2) for x in c["delivered_pct_per_run"])]
     if det_c:
         md.append("per kill detection median: " + ", ".join(fms(x) for x in det_c["median_per_kill"]))
+    if c.get("leave_ms"):
+        lv = c["leave_ms"]
+        md.append(f"graceful leave until all survivors: median {fms(lv['median'])}, max {fms(lv['max'])} "
+                  f"over {len(lv['samples'])} complete leaves of {lv['leaves']} (survivor observations: "
+                  f"left {lv['states']['left']}, dead {lv['states']['dead']})")
+    if c.get("soak"):
+        sk = c["soak"]
+        md.append(f"soak {sk['seconds']} s at {sk['loss_pct']} % loss: false dead {sk['false_dead']}, "
+                  f"suspicions {sk['suspect_events']}, refutations {sk['refutations']}, rejoins {sk['rejoins']}")
+    if c.get("sweep"):
+        md.append("sweep (rate: achieved, delivered %, to all p50 / p99 ms, CPU µs/update above idle): " +
+                  "; ".join(f"{x['rate']}/s: {f(x['achieved'], 0)}, {f(x['delivered_pct'], 2)}, "
+                            f"{f(x['p50_ms'], 2)} / {f(x['p99_ms'], 2)}, {f(x['cpu_us_per_update'], 0)}"
+                            for x in c["sweep"]))
+        md.append(f"highest rate with p99 < {c['max_rate_p99_under_ms']['bound_ms']} ms and ≥ 99 % delivered: "
+                  f"{c['max_rate_p99_under_ms']['rate']}")
     md = "\n".join(md) + "\n"
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "combined.json"), "w") as fh:
@@ -358,10 +606,37 @@ def combine(outdir, sums):
         fh.write("\n")
     with open(os.path.join(outdir, "combined.md"), "w") as fh:
         fh.write(md)
+    write_lines(os.path.join(outdir, "latency_to_all_ms.txt"),
+                [x / 1e6 for s in sums for x in s["_raw"]["to_all_seq_ns"]])
+    write_lines(os.path.join(outdir, "detection_ms.txt"),
+                [s["detection_ms"]["until_all_ms"] for s in sums
+                 if s.get("detection_ms") and s["detection_ms"]["until_all_ms"] is not None])
+    write_lines(os.path.join(outdir, "leave_ms.txt"), (c.get("leave_ms") or {}).get("samples", []))
     return md
 
 
+def write_lines(path, vals):
+    with open(path, "w") as fh:
+        for v in vals:
+            fh.write(f"{v:.3f}\n")
+
+
+def write_samples(d, s):
+    """Per-sample files for CDF plots: every complete update's to-all latency (update
+    phase, in seq order), one detection time per kill (until every survivor reported
+    it dead; absent if some never did), one leave time per leave (until every survivor
+    saw it go), and the to-all latencies of each sweep rate."""
+    write_lines(os.path.join(d, "latency_to_all_ms.txt"), [x / 1e6 for x in s["_raw"]["to_all_seq_ns"]])
+    det = s.get("detection_ms") or {}
+    write_lines(os.path.join(d, "detection_ms.txt"),
+                [det["until_all_ms"]] if det.get("until_all_ms") is not None else [])
+    write_lines(os.path.join(d, "leave_ms.txt"), (s.get("leave_ms") or {}).get("samples", []))
+    for r in s["_raw"]["sweep"]:
+        write_lines(os.path.join(d, f"sweep_{r['rate']}_latency_to_all_ms.txt"), [x / 1e6 for x in r["to_all_ns"]])
+
+
 def write_summary(d, s):
+    write_samples(d, s)
     s = dict(s)
     s.pop("_raw", None)
     with open(os.path.join(d, "summary.json"), "w") as f:

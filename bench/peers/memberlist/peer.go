@@ -13,18 +13,27 @@
 //	{"ev":"ready","members":N,"t_ns":..}      first time NumMembers() >= --expect
 //	{"ev":"apply","key":..,"seq":..,"origin":..,"origin_ns":..,"apply_ns":..}
 //	{"ev":"cpu","mark":i,"t_ns":..,"utime_ns":..,"stime_ns":..}   on SIGUSR2
-//	{"ev":"writer_start"|"writer_done", ...}  writer only
-//	{"ev":"stopping","t_ns":..}               on SIGTERM/SIGINT or --duration
+//	{"ev":"writer_start"|"writer_done","stage":k, ...}  writer only, one pair per stage
+//	{"ev":"suspect","node":..,"t_ns":..}      this node's probe suspected node (log tap)
+//	{"ev":"refute","kind":"suspect|dead","from":..,"t_ns":..}  this node refuted (log tap)
+//	{"ev":"leave_start"|"leave_done", ...}    on SIGHUP (graceful leave)
+//	{"ev":"stopping","t_ns":..}               on SIGTERM/SIGINT/SIGHUP or --duration
 //	{"ev":"summary", ...}                     counts and CPU at start/end
 //
 // All timestamps are CLOCK_REALTIME nanoseconds (time.Now().UnixNano()); every
 // node runs on the same host, so origin_ns and apply_ns share one clock (network
 // namespaces do not virtualise CLOCK_REALTIME).
 //
-// Signals: SIGUSR1 starts the writer's update stream (unless --start-after is
-// given), SIGUSR2 records a CPU mark, SIGTERM/SIGINT stop the node (Shutdown
-// without Leave, so a stop looks like a crash to the others; the driver only
-// counts membership events before the first stop).
+// Signals: SIGUSR1 starts the writer's next update stage (stage 0 = --updates at
+// --rate, unless --start-after is given; then each --stages entry in turn),
+// SIGUSR2 records a CPU mark, SIGTERM/SIGINT stop the node (Shutdown without
+// Leave, so a stop looks like a crash to the others; the driver only counts
+// membership events before the first stop), SIGHUP leaves gracefully:
+// Leave(--leave-timeout), then Shutdown and exit.
+//
+// memberlist has no delegate for suspicion; its log lines are tapped instead
+// (logTap below): "Suspect X has failed" (this node's probe of X failed and it
+// starts a suspicion) and "Refuting a suspect|dead message" become events.
 package main
 
 import (
@@ -87,6 +96,83 @@ func cpuNs() (user, sys int64) {
 		return -1, -1
 	}
 	return ru.Utime.Nano(), ru.Stime.Nano()
+}
+
+// ---------------------------------------------------------------- log tap
+//
+// logTap passes memberlist's log through to the log file and turns the lines
+// about suspicion into events. log.Logger issues one Write per line.
+
+type logTap struct {
+	w   io.Writer
+	out *jsonOut
+	mu  sync.Mutex
+	// counts
+	suspects, refuteSuspect, refuteDead int64
+}
+
+const (
+	tapSuspect       = "memberlist: Suspect "
+	tapSuspectEnd    = " has failed, no acks received"
+	tapRefuteSuspect = "memberlist: Refuting a suspect message (from: "
+	tapRefuteDead    = "memberlist: Refuting a dead message (from: "
+)
+
+func (l *logTap) Write(b []byte) (int, error) {
+	t := nowNs()
+	line := strings.TrimRight(string(b), "\n")
+	if i := strings.Index(line, tapSuspect); i >= 0 && strings.HasSuffix(line, tapSuspectEnd) {
+		node := line[i+len(tapSuspect) : len(line)-len(tapSuspectEnd)]
+		l.mu.Lock()
+		l.suspects++
+		l.mu.Unlock()
+		l.out.emit(map[string]interface{}{"ev": "suspect", "node": node, "t_ns": t}, false)
+	} else if i := strings.Index(line, tapRefuteSuspect); i >= 0 {
+		l.mu.Lock()
+		l.refuteSuspect++
+		l.mu.Unlock()
+		l.out.emit(map[string]interface{}{"ev": "refute", "kind": "suspect",
+			"from": strings.TrimSuffix(line[i+len(tapRefuteSuspect):], ")"), "t_ns": t}, false)
+	} else if i := strings.Index(line, tapRefuteDead); i >= 0 {
+		l.mu.Lock()
+		l.refuteDead++
+		l.mu.Unlock()
+		l.out.emit(map[string]interface{}{"ev": "refute", "kind": "dead",
+			"from": strings.TrimSuffix(line[i+len(tapRefuteDead):], ")"), "t_ns": t}, false)
+	}
+	return l.w.Write(b)
+}
+
+// ---------------------------------------------------------------- writer stages
+
+type stage struct {
+	rate    float64
+	updates int
+}
+
+// parseStages parses "RATE:COUNT,RATE:COUNT,..." (RATE > 0 per second, COUNT >= 0).
+func parseStages(s string) ([]stage, error) {
+	var st []stage
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		rc := strings.SplitN(f, ":", 2)
+		if len(rc) != 2 {
+			return nil, fmt.Errorf("stage %q: want RATE:COUNT", f)
+		}
+		r, err := strconv.ParseFloat(rc[0], 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("stage %q: bad rate", f)
+		}
+		c, err := strconv.Atoi(rc[1])
+		if err != nil || c < 0 {
+			return nil, fmt.Errorf("stage %q: bad count", f)
+		}
+		st = append(st, stage{rate: r, updates: c})
+	}
+	return st, nil
 }
 
 // ---------------------------------------------------------------- update wire format
@@ -295,8 +381,14 @@ func main() {
 		suspMult    = flag.Int("suspicion-mult", 0, "override SuspicionMult")
 		retrMult    = flag.Int("retransmit-mult", 0, "override RetransmitMult")
 		pushPull    = flag.Duration("push-pull-interval", -1, "override PushPullInterval (0 disables)")
+		stagesArg   = flag.String("stages", "", "writer: further stages RATE:COUNT,... after stage 0, each started by SIGUSR1")
+		leaveTo     = flag.Duration("leave-timeout", 5*time.Second, "SIGHUP: Leave() timeout before Shutdown")
 	)
 	flag.Parse()
+	extraStages, err := parseStages(*stagesArg)
+	if err != nil {
+		log.Fatalf("--stages: %v", err)
+	}
 
 	var cfg *memberlist.Config
 	switch *profile {
@@ -358,7 +450,6 @@ func main() {
 		defer lf.Close()
 		logw = lf
 	}
-	cfg.LogOutput = logw
 
 	var of *os.File = os.Stdout
 	if *outPath != "" {
@@ -369,12 +460,16 @@ func main() {
 		of = f
 	}
 	out := &jsonOut{w: bufio.NewWriterSize(of, 1<<16), f: of}
+	tap := &logTap{w: logw, out: out}
+	cfg.LogOutput = tap
 
 	// Signals first, so that the driver can never kill us before we listen.
 	sigUsr1 := make(chan os.Signal, 4)
 	sigUsr2 := make(chan os.Signal, 16)
 	sigStop := make(chan os.Signal, 2)
+	sigLeave := make(chan os.Signal, 2)
 	signal.Notify(sigUsr1, syscall.SIGUSR1)
+	signal.Notify(sigLeave, syscall.SIGHUP)
 	signal.Notify(sigUsr2, syscall.SIGUSR2)
 	signal.Notify(sigStop, syscall.SIGTERM, syscall.SIGINT)
 
@@ -394,7 +489,7 @@ func main() {
 			"RetransmitMult": cfg.RetransmitMult, "IndirectChecks": cfg.IndirectChecks,
 			"PushPullInterval_ms": cfg.PushPullInterval.Seconds() * 1e3, "UDPBufferSize": cfg.UDPBufferSize,
 			"AwarenessMaxMultiplier": cfg.AwarenessMaxMultiplier, "EnableCompression": cfg.EnableCompression,
-			"relay": *relay,
+			"relay": *relay, "stages": *stagesArg, "LeaveTimeout_ms": leaveTo.Seconds() * 1e3,
 		},
 	}, true)
 
@@ -483,67 +578,87 @@ func main() {
 		close(readyCh)
 	}
 
-	// Writer.
+	// Writer: stage 0 (--updates at --rate) then each --stages entry, every stage
+	// started by SIGUSR1 (stage 0 by --start-after instead, if given). Sequence
+	// numbers run on across stages; writer_start/writer_done carry the stage, its
+	// first seq and (done) the origin times of its first and last update.
 	writerDone := make(chan struct{})
 	if *writer {
+		stages := append([]stage{{rate: *rate, updates: *updates}}, extraStages...)
 		go func() {
 			defer close(writerDone)
-			// Wait for the go signal.
 			select {
 			case <-stopCh:
 				return
 			case <-readyCh:
 			}
-			if *startAfter > 0 {
-				select {
-				case <-stopCh:
-					return
-				case <-time.After(*startAfter):
-				}
-			} else {
-				select {
-				case <-stopCh:
-					return
-				case <-sigUsr1:
-				}
-			}
-			wu, ws := cpuNs()
-			out.emit(map[string]interface{}{"ev": "writer_start", "t_ns": nowNs(), "updates": *updates,
-				"rate": *rate, "utime_ns": wu, "stime_ns": ws}, true)
 			val := make([]byte, *valueSize)
 			for i := range val {
 				val[i] = byte('a' + i%26)
 			}
-			interval := time.Duration(float64(time.Second) / *rate)
-			t0 := time.Now()
-			sent := 0
-			for i := 0; i < *updates; i++ {
-				// Absolute schedule: no drift from ticker skips.
-				due := t0.Add(time.Duration(i) * interval)
-				if d := time.Until(due); d > 0 {
+			seq := 0
+			for si, st := range stages {
+				if si == 0 && *startAfter > 0 {
 					select {
 					case <-stopCh:
-						goto done
-					case <-time.After(d):
+						return
+					case <-time.After(*startAfter):
+					}
+				} else {
+					select {
+					case <-stopCh:
+						return
+					case <-sigUsr1:
 					}
 				}
-				k := i
-				if *keys > 0 {
-					k = i % *keys
+				wu, ws := cpuNs()
+				out.emit(map[string]interface{}{"ev": "writer_start", "stage": si, "t_ns": nowNs(),
+					"updates": st.updates, "rate": st.rate, "seq_first": seq,
+					"utime_ns": wu, "stime_ns": ws}, true)
+				interval := time.Duration(float64(time.Second) / st.rate)
+				t0 := time.Now()
+				sent := 0
+				var firstNs, lastNs int64
+				stopped := false
+				for i := 0; i < st.updates; i++ {
+					// Absolute schedule: no drift from ticker skips.
+					due := t0.Add(time.Duration(i) * interval)
+					if d := time.Until(due); d > 0 {
+						select {
+						case <-stopCh:
+							stopped = true
+						case <-time.After(d):
+						}
+						if stopped {
+							break
+						}
+					}
+					k := seq
+					if *keys > 0 {
+						k = seq % *keys
+					}
+					u := &update{originNs: nowNs(), seq: uint32(seq), origin: cfg.Name,
+						key: "k" + strconv.Itoa(k), value: val}
+					if sent == 0 {
+						firstNs = u.originNs
+					}
+					lastNs = u.originNs
+					p.mu.Lock()
+					p.seen[updID(u.origin, u.seq)] = struct{}{}
+					p.sent++
+					p.mu.Unlock()
+					p.queue.QueueBroadcast(&userBroadcast{msg: encodeUpdate(u)})
+					sent++
+					seq++
 				}
-				u := &update{originNs: nowNs(), seq: uint32(i), origin: cfg.Name,
-					key: "k" + strconv.Itoa(k), value: val}
-				p.mu.Lock()
-				p.seen[updID(u.origin, u.seq)] = struct{}{}
-				p.sent++
-				p.mu.Unlock()
-				p.queue.QueueBroadcast(&userBroadcast{msg: encodeUpdate(u)})
-				sent++
+				wu, ws = cpuNs()
+				out.emit(map[string]interface{}{"ev": "writer_done", "stage": si, "t_ns": nowNs(),
+					"sent": sent, "seq_first": seq - sent, "first_ns": firstNs, "last_ns": lastNs,
+					"rate": st.rate, "utime_ns": wu, "stime_ns": ws}, true)
+				if stopped {
+					return
+				}
 			}
-		done:
-			wu, ws = cpuNs()
-			out.emit(map[string]interface{}{"ev": "writer_done", "t_ns": nowNs(), "sent": sent,
-				"utime_ns": wu, "stime_ns": ws}, true)
 		}()
 	} else {
 		close(writerDone)
@@ -562,6 +677,21 @@ loop:
 		case s := <-sigStop:
 			stop(s.String())
 			break loop
+		case <-sigLeave:
+			// Graceful leave: Leave broadcasts a dead message about ourselves with
+			// From == Node, which the others record as StateLeft, and blocks until
+			// that broadcast has been sent (or the timeout). Then Shutdown below.
+			t0 := nowNs()
+			out.emit(map[string]interface{}{"ev": "leave_start", "t_ns": t0}, true)
+			lerr := ml.Leave(*leaveTo)
+			t1 := nowNs()
+			ev := map[string]interface{}{"ev": "leave_done", "t_ns": t1, "leave_ns": t1 - t0, "ok": lerr == nil}
+			if lerr != nil {
+				ev["err"] = lerr.Error()
+			}
+			out.emit(ev, true)
+			stop("leave")
+			break loop
 		case <-hard.C:
 			stop("duration")
 			break loop
@@ -571,12 +701,16 @@ loop:
 	u1, s1 := cpuNs()
 	endNs := nowNs()
 	ml.Shutdown()
+	tap.mu.Lock()
+	tapSus, tapRS, tapRD := tap.suspects, tap.refuteSuspect, tap.refuteDead
+	tap.mu.Unlock()
 	p.mu.Lock()
 	sum := map[string]interface{}{
 		"ev": "summary", "node": cfg.Name, "t_ns": endNs,
 		"start_ns": startNs, "end_ns": endNs,
 		"sent": p.sent, "applied": p.applied, "dups": p.dups, "bad": p.bad, "relayed": p.relayed,
 		"member_joins": p.joined, "member_dead": p.dead, "member_left": p.left,
+		"suspects": tapSus, "refuted_suspect": tapRS, "refuted_dead": tapRD,
 		"members_at_end": ml.NumMembers(), "queued_at_end": p.queue.NumQueued(),
 		"cpu_start": map[string]int64{"utime_ns": u0, "stime_ns": s0},
 		"cpu_end":   map[string]int64{"utime_ns": u1, "stime_ns": s1},
