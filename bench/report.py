@@ -116,7 +116,7 @@ if soaks:
           "|---|---|---|---|---|---|---|---|"]
     for name, n, s in soaks:
         L.append(f"| {name} | {n} | {s.get('seconds')} | {s.get('loss_pct')} % | {s.get('fault') or '–'} | "
-                 f"{s.get('false_dead')} | {s.get('suspect_events')} | {s.get('refutes', s.get('rejoins', '–'))} |")
+                 f"{s.get('false_dead')} | {s.get('suspect_events')} | {s.get('refutes', s.get('refutations', '–'))} |")
 
 L += ["", "Plots: `" + os.path.basename(out) + "-cdf.png` (dissemination CDFs), `" +
       os.path.basename(out) + "-detect.png` (detection and leave times)."]
