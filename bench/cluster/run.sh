@@ -79,7 +79,8 @@ ticks() {  # user+sys clock ticks of every live node
 swim_sum() {  # sum of swim counter $1 over all nodes
   local s=0 i v
   for i in $(seq 1 "$nodes"); do
-    v=$("$CTL" -s "/tmp/${MESH_NS}-$i.sock" stats swim 2>/dev/null | awk -v k="$1" '$1 == k {print $2}')
+    # meshctl stats lines: GROUP NAME VALUE
+    v=$("$CTL" -s "/tmp/${MESH_NS}-$i.sock" stats swim 2>/dev/null | awk -v k="$1" '$2 == k {print $3}')
     s=$((s + ${v:-0}))
   done
   echo "$s"
@@ -176,20 +177,21 @@ if [ "$soak" -gt 0 ]; then
   log "soak: ${soak}s, loss ${loss} % on every port${fault:+, fault-inject $fault}"
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" "$loss"; done
   d0=$(swim_sum swim_dead); s0=$(swim_sum swim_suspect); f0=$(swim_sum swim_refute)
-  end=$((SECONDS + soak)); worst=0
+  end=$((SECONDS + soak)); worst_susp=0 worst_dead=0
   while [ $SECONDS -lt $end ]; do
     for i in $(seq 1 "$nodes"); do
-      a=$("$CTL" -s "/tmp/${MESH_NS}-$i.sock" members 2>/dev/null | grep -c " alive ")
-      [ $((nodes - a)) -gt "$worst" ] && worst=$((nodes - a))
+      m=$("$CTL" -s "/tmp/${MESH_NS}-$i.sock" members 2>/dev/null) || continue
+      a=$(grep -c " suspect " <<<"$m"); [ "$a" -gt "$worst_susp" ] && worst_susp=$a
+      a=$(grep -c " dead " <<<"$m"); [ "$a" -gt "$worst_dead" ] && worst_dead=$a
     done
-    sleep 2
+    sleep 1
   done
   d1=$(swim_sum swim_dead); s1=$(swim_sum swim_suspect); f1=$(swim_sum swim_refute)
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" 0; done
   alive_end=0
   for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 30 && alive_end=$((alive_end + 1)); done
-  printf '{"seconds": %d, "loss_pct": %d, "fault": "%s", "false_dead": %d, "suspect_events": %d, "refutes": %d, "max_not_alive_seen": %d, "nodes_all_alive_after": %d}\n' \
-    "$soak" "$loss" "$fault" $((d1 - d0)) $((s1 - s0)) $((f1 - f0)) "$worst" "$alive_end" >"$res/soak.json"
+  printf '{"seconds": %d, "loss_pct": %d, "fault": "%s", "false_dead": %d, "suspect_events": %d, "refutes": %d, "max_suspect_seen": %d, "max_dead_seen": %d, "nodes_all_alive_after": %d}\n' \
+    "$soak" "$loss" "$fault" $((d1 - d0)) $((s1 - s0)) $((f1 - f0)) "$worst_susp" "$worst_dead" "$alive_end" >"$res/soak.json"
   log "soak: $(cat "$res/soak.json")"
 fi
 
