@@ -40,6 +40,7 @@ setup(struct meshd *d)
 		.ip = d->cfg.ip,
 		.udp_port = d->cfg.udp_port,
 		.cluster_id = d->cfg.cluster_id,
+		.fault = d->cfg.fault_on ? &d->cfg.fault : NULL,
 	};
 	struct mesh_telemetry_info info = { 0 };
 	struct mesh_crdt_config kcfg = { 0 };

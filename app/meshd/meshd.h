@@ -84,6 +84,8 @@ struct meshd_cfg {
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	char metrics_listen[64]; /* "ADDR:PORT" of the Prometheus endpoint, "" = off */
+	bool fault_on;         /* rx fault injection (testing only) */
+	struct mesh_net_fault_spec fault;
 	unsigned n_seeds;
 	struct meshd_addr seeds[MESHD_MAX_PEERS];
 	unsigned n_ns;
@@ -161,6 +163,7 @@ enum meshd_setting {
 	OPT_PROFILE,
 	OPT_KEY_FILE,
 	OPT_METRICS,
+	OPT_FAULT,
 	OPT_HELP,
 	OPT_VERSION,
 };

@@ -39,6 +39,7 @@ static const struct option long_opts[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
+	{ "fault-inject", required_argument, NULL, OPT_FAULT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -69,6 +70,8 @@ meshd_usage(const char *prog)
 	       "  --key-file FILE         cluster keys ('ID HEX64 [primary]' per line): frames\n"
 	       "                          are sealed with XChaCha20-Poly1305; others refused\n"
 	       "  --metrics-listen A.B.C.D:PORT  serve Prometheus text at http://.../metrics\n"
+	       "  --fault-inject SPEC     testing only: drop, duplicate, delay received frames;\n"
+	       "                          SPEC = loss=P,dup=P,delay=US|MIN-MAX,seed=N (P in %%)\n"
 	       "  --help, --version\n"
 	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
 	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
@@ -232,6 +235,16 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 			ret = -EINVAL;
 		else
 			snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", val);
+		break;
+	}
+	case OPT_FAULT: {
+		char err[160];
+
+		if (mesh_net_fault_spec_parse(val, &cfg->fault, err, sizeof(err)) < 0) {
+			fprintf(stderr, "meshd: %s: %s\n", where, err);
+			return -EINVAL;
+		}
+		cfg->fault_on = true;
 		break;
 	}
 	case OPT_CTL_SOCKET:

@@ -6,7 +6,7 @@
  * [section] nor key = value). Sections:
  *   [eal]       args (EAL options, read before EAL start-up by meshd_eal.c)
  *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket,
- *               metrics_listen
+ *               metrics_listen, fault_inject (testing only)
  *   [hello]     peer (repeatable), interval_ms
  *   [lcores]    rx, merge, tx
  *   [cluster]   seed (repeatable), profile = lan|fast, key_file
@@ -47,6 +47,7 @@ static const struct {
 	{ "node", "idle_sleep_us", OPT_IDLE_SLEEP },
 	{ "node", "ctl_socket", OPT_CTL_SOCKET },
 	{ "node", "metrics_listen", OPT_METRICS },
+	{ "node", "fault_inject", OPT_FAULT },
 	{ "hello", "peer", OPT_PEER },
 	{ "hello", "interval_ms", OPT_HELLO_MS },
 	{ "lcores", "rx", OPT_LCORE_RX },

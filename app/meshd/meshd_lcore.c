@@ -159,7 +159,10 @@ lcore_loop(void *arg)
 		}
 		if (roles & MESHD_ROLE_TX)
 			work += step_tx(d, roles, now, &next_arp);
-		mesh_net_backoff_poll(&a->lc->backoff, work);
+		/* the rx role wakes up for frames the fault injection delays */
+		mesh_net_backoff_poll_until(&a->lc->backoff, work, now,
+					    (roles & MESHD_ROLE_RX) ?
+					    mesh_net_fault_next_ns(&d->port) : UINT64_MAX);
 	}
 	return 0;
 }

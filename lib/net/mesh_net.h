@@ -27,6 +27,7 @@
 #define MESH_NET_ARP_SLOTS 256
 #define MESH_NET_ARP_HOLD 4 /* packets held per unresolved neighbour */
 #define MESH_NET_REPLAY_SLOTS 1024 /* senders with a replay window (keyed clusters) */
+#define MESH_NET_FAULT_QUEUE_CAP 4096 /* frames the rx fault injection may hold */
 
 /* Plain counters; the per-cause rx/frame drop counters follow them (see below). */
 #define MESH_NET_COUNTERS(X) \
@@ -35,7 +36,8 @@
 	X(tx_packets) X(tx_bytes) X(tx_arp_request) X(tx_arp_reply) \
 	X(tx_drop_full) X(tx_drop_nombuf) X(tx_drop_arp_unresolved) X(tx_drop_arp_hold_full) \
 	X(tx_drop_too_big) \
-	X(rx_hello) X(tx_hello) X(rx_hello_reply) X(tx_hello_reply)
+	X(rx_hello) X(tx_hello) X(rx_hello_reply) X(tx_hello_reply) \
+	X(fault_drop) X(fault_dup) X(fault_delay) X(fault_queue_full)
 
 #define MESH_NET_CTR_ENUM(name) MESH_NET_CTR_##name,
 enum mesh_net_counter {
@@ -67,6 +69,9 @@ struct mesh_net_port_cfg {
 	uint32_t n_mbufs;       /* mempool size (default 4095) */
 	uint16_t n_rxd, n_txd;  /* descriptors (default 1024) */
 	uint8_t mac[6];         /* override the port's MAC (all zero: keep the port's) */
+	/* receive fault injection, testing only (NULL = off); the pool grows by the delay
+	 * queue's capacity */
+	const struct mesh_net_fault_spec *fault;
 };
 
 /** Replay window of one authenticated sender (rx stage only). */
@@ -75,6 +80,8 @@ struct mesh_net_replay_slot {
 	uint64_t used_ns;
 	struct mesh_wire_replay w;
 };
+
+struct mesh_net_fault_rx;
 
 struct mesh_net_port {
 	uint16_t port_id;
@@ -94,6 +101,7 @@ struct mesh_net_port {
 	uint16_t tx_n;
 	struct rte_mbuf *tx_buf[MESH_NET_BURST];
 	struct mesh_ratelimit drop_log;
+	struct mesh_net_fault_rx *fault; /* rx fault injection state (NULL = off) */
 };
 
 /*
@@ -150,6 +158,9 @@ uint64_t *mesh_net_ctr(struct mesh_net_port *p);
  * Rx stage: poll one burst, drop and count what is not for meshd, fill the metadata of
  * valid frames. Valid frames land in @frames (*@n_frames), ARP packets in @arp
  * (*@n_arp); both arrays hold MESH_NET_BURST. Returns the number of packets received.
+ * With fault injection on, valid frames then go through it (dropped, duplicated, held
+ * in the delay queue) and held frames that are due join @frames; the return value then
+ * also counts the frames released from the queue.
  */
 uint16_t mesh_net_rx_classify(struct mesh_net_port *p, uint64_t now_ns,
 			      struct rte_mbuf **frames, uint16_t *n_frames,
@@ -184,6 +195,12 @@ void mesh_net_tx_flush(struct mesh_net_port *p);
 /** Retry or expire unresolved neighbours (call every few ms). */
 void mesh_net_arp_tick(struct mesh_net_port *p, uint64_t now_ns);
 
+/**
+ * Rx stage: release time of the earliest frame the fault injection holds, UINT64_MAX when
+ * none (or injection is off). The poll loop must not sleep past it.
+ */
+uint64_t mesh_net_fault_next_ns(const struct mesh_net_port *p);
+
 /** Counter names (MESH_NET_CTR_MAX entries), for telemetry. */
 const char *const *mesh_net_counter_names(void);
 
@@ -215,6 +232,13 @@ void mesh_net_backoff_init(struct mesh_net_backoff *b, enum mesh_net_poll_mode m
 			   uint32_t max_us);
 /** Account one poll that received @n packets; sleeps when idle in backoff mode. */
 void mesh_net_backoff_poll(struct mesh_net_backoff *b, unsigned n);
+
+/**
+ * As mesh_net_backoff_poll, but an idle sleep ends no later than @wake_ns (the poll
+ * started at @now_ns): e.g. the next release of a delayed frame. UINT64_MAX = no limit.
+ */
+void mesh_net_backoff_poll_until(struct mesh_net_backoff *b, unsigned n, uint64_t now_ns,
+				 uint64_t wake_ns);
 
 const char *mesh_net_poll_mode_name(enum mesh_net_poll_mode m);
 int mesh_net_poll_mode_parse(const char *s, enum mesh_net_poll_mode *out);

@@ -8,6 +8,8 @@
  * neighbour table) and sends in bursts.
  * Neighbour learning from frames happens only in run-to-completion mode (mesh_net_rx),
  * where one lcore owns both stages; split lcores rely on ARP alone.
+ * With receive fault injection on (testing only), valid frames pass through it last
+ * (mesh_net_fault_rx.c).
  */
 #include <string.h>
 
@@ -142,7 +144,7 @@ mesh_net_rx_classify(struct mesh_net_port *p, uint64_t now_ns, struct rte_mbuf *
 	*n_frames = *n_arp = 0;
 	n = rte_eth_rx_burst(p->port_id, 0, pkts, MESH_NET_BURST);
 	if (n == 0)
-		return 0;
+		return p->fault != NULL ? net_fault_rx(p, now_ns, frames, n_frames) : 0;
 	for (i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
@@ -163,6 +165,8 @@ mesh_net_rx_classify(struct mesh_net_port *p, uint64_t now_ns, struct rte_mbuf *
 	mesh_counter_add(&ctr[MESH_NET_CTR_rx_frames], nf);
 	*n_frames = nf;
 	*n_arp = na;
+	if (p->fault != NULL)
+		n += net_fault_rx(p, now_ns, frames, n_frames);
 	return n;
 }
 

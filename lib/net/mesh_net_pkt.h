@@ -3,10 +3,13 @@
  * Pure (no DPDK) Ethernet/ARP/IPv4/UDP parsing and header building for meshd's data plane.
  * Kept free of DPDK so the parser is unit tested and fuzzed without EAL; lib/net's DPDK
  * code calls it on mbuf data. Every refusal has its own cause, which lib/net counts.
+ * Also pure: the receive fault injection (testing only) spec parser, its per-packet
+ * decision and the delay queue the rx stage holds delayed frames in.
  */
 #ifndef MESH_NET_PKT_H
 #define MESH_NET_PKT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,5 +118,88 @@ int mesh_net_ip_parse(const char *s, uint32_t *ip);
 
 /** Format a host-order address into @buf (>= 16 bytes). Returns @buf. */
 char *mesh_net_ip_format(uint32_t ip, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- fault injection */
+
+/*
+ * Receive fault injection (testing only: the kernel here has no netem). Spec text:
+ * comma-separated loss=P, dup=P (P a percentage 0..100, decimals allowed), delay=US or
+ * delay=MIN-MAX (microseconds, uniform in the range; random delays also reorder) and
+ * seed=N. Each key at most once.
+ */
+#define MESH_NET_FAULT_DELAY_MAX_US 10000000u /* 10 s */
+
+struct mesh_net_fault_spec {
+	double loss;            /* drop probability, 0..1 */
+	double dup;             /* probability of one extra copy, 0..1 */
+	uint64_t delay_min_ns;  /* hold every frame this long ... */
+	uint64_t delay_max_ns;  /* ... up to this (uniform); 0 = no delay */
+	uint64_t seed;
+	bool has_seed;          /* seed= given (else the user picks one) */
+};
+
+/**
+ * Parse @text into @out. 0, or -EINVAL with a message naming the bad token in @err
+ * (@err_len bytes, may be NULL/0).
+ */
+int mesh_net_fault_spec_parse(const char *text, struct mesh_net_fault_spec *out, char *err,
+			      size_t err_len);
+
+/** Write the spec back as text ("loss=5,dup=0,delay=100-200,seed=N") into @buf. */
+char *mesh_net_fault_spec_format(const struct mesh_net_fault_spec *s, char *buf, size_t len);
+
+enum mesh_net_fault_action {
+	MESH_NET_FAULT_PASS = 0, /**< deliver (maybe later, maybe with copies) */
+	MESH_NET_FAULT_DROP,     /**< free the frame; nothing else applies */
+};
+
+/** What to do with one frame. */
+struct mesh_net_fault_verdict {
+	enum mesh_net_fault_action action;
+	uint32_t dups;          /* extra copies to deliver (0 or 1) */
+	uint64_t delay_ns;      /* hold the frame and its copies this long (0 = now) */
+	uint64_t release_ns;    /* now_ns + delay_ns */
+};
+
+struct mesh_rng;
+
+/**
+ * Decide the fate of one frame received at @now_ns, drawing from @rng (seeded by the
+ * caller; the same spec, seed and call sequence give the same verdicts). Returns
+ * v->action.
+ */
+enum mesh_net_fault_action mesh_net_fault_decide(const struct mesh_net_fault_spec *s,
+						 struct mesh_rng *rng, uint64_t now_ns,
+						 struct mesh_net_fault_verdict *v);
+
+/**
+ * Delay queue: a binary min-heap of (release time, item) over caller memory; equal release
+ * times leave in push order. Bounded: a full queue refuses the push.
+ */
+struct mesh_net_delayq_slot {
+	uint64_t due_ns;
+	uint64_t order;   /* push sequence: FIFO among equal due times */
+	void *item;
+};
+
+struct mesh_net_delayq {
+	struct mesh_net_delayq_slot *slots;
+	uint32_t cap;
+	uint32_t n;
+	uint64_t pushes;
+};
+
+/** Use @slots[@cap] as an empty queue. */
+void mesh_net_delayq_create(struct mesh_net_delayq *q, struct mesh_net_delayq_slot *slots,
+			    uint32_t cap);
+
+/** Hold @item until @due_ns. 0, or -ENOSPC when full. */
+int mesh_net_delayq_push(struct mesh_net_delayq *q, uint64_t due_ns, void *item);
+
+/** The earliest item due at or before @now_ns (removed), or NULL. UINT64_MAX drains. */
+void *mesh_net_delayq_pop_due(struct mesh_net_delayq *q, uint64_t now_ns);
+
+/** Release time of the earliest item, UINT64_MAX when empty. */
+uint64_t mesh_net_delayq_next_ns(const struct mesh_net_delayq *q);
 
 #endif /* MESH_NET_PKT_H */

@@ -12,6 +12,7 @@
 
 #include "mesh_common_dpdk.h"
 #include "mesh_net.h"
+#include "net_internal.h"
 
 static const char *counter_names[MESH_NET_CTR_MAX];
 static char drop_names[MESH_NET_CTR_MAX - MESH_NET_CTR_PKT_DROP_BASE][48];
@@ -112,7 +113,8 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 	snprintf(pool_name, sizeof(pool_name), "mesh_pool_%u", cfg->port_id);
-	p->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs ? cfg->n_mbufs : 4095, 256,
+	p->pool = rte_pktmbuf_pool_create(pool_name, (cfg->n_mbufs ? cfg->n_mbufs : 4095) +
+					  (cfg->fault != NULL ? MESH_NET_FAULT_QUEUE_CAP : 0), 256,
 					  RTE_ALIGN(sizeof(struct mesh_net_meta), RTE_MBUF_PRIV_ALIGN),
 					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (p->pool == NULL) {
@@ -120,6 +122,11 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 		MESH_RTE_LOG(ERR, net, "mbuf pool: %s (raise -m or lower n_mbufs)",
 			     rte_strerror(rte_errno));
 		goto fail;
+	}
+	if (cfg->fault != NULL) {
+		ret = net_fault_init(p, cfg->fault, socket);
+		if (ret < 0)
+			goto fail;
 	}
 
 	ret = rte_eth_dev_info_get(cfg->port_id, &info);
@@ -159,6 +166,7 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 fail_started:
 	rte_eth_dev_stop(cfg->port_id);
 fail:
+	net_fault_fini(p);
 	rte_mempool_free(p->pool);
 	p->pool = NULL;
 	mesh_counters_destroy(&p->ctr);
@@ -175,6 +183,7 @@ mesh_net_port_fini(struct mesh_net_port *p)
 	}
 	rte_pktmbuf_free_bulk(p->tx_buf, p->tx_n);
 	p->tx_n = 0;
+	net_fault_fini(p);
 	rte_eth_dev_stop(p->port_id);
 	rte_eth_dev_close(p->port_id);
 	rte_mempool_free(p->pool);

@@ -18,4 +18,19 @@ void net_tx_enqueue_raw(struct mesh_net_port *p, struct rte_mbuf *m);
 void net_tx_enqueue_resolved(struct mesh_net_port *p, struct rte_mbuf *m,
 			     const struct rte_ether_addr *dst);
 
+/**
+ * Rx fault injection (mesh_net_fault_rx.c): create the state for @spec on @socket (seed
+ * from the spec, else from the clock; logged). 0 or -errno.
+ */
+int net_fault_init(struct mesh_net_port *p, const struct mesh_net_fault_spec *spec,
+		   int socket);
+/** Free every held frame and the state. */
+void net_fault_fini(struct mesh_net_port *p);
+/**
+ * Apply the faults to the *@n valid frames in @frames (room for MESH_NET_BURST), then
+ * append due held frames. Returns the number of frames released from the delay queue.
+ */
+uint16_t net_fault_rx(struct mesh_net_port *p, uint64_t now_ns, struct rte_mbuf **frames,
+		      uint16_t *n);
+
 #endif
