@@ -62,11 +62,9 @@ if [ "$soak" -gt 0 ]; then
     bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 --soak "$soak" \
       --loss "$loss" --tag "soak$loss" --out "$raw/meshd" >/dev/null
   done
-  if ./build/app/meshd/meshd --help 2>&1 | grep -q -- --fault-inject; then
-    echo "== meshd soak, N=$soak_nodes, ${soak}s with duplication and delay" >&2
-    bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 --soak "$soak" \
-      --fault "dup=5,delay=0-2000" --tag soakfault --out "$raw/meshd" >/dev/null
-  fi
+  echo "== meshd soak, N=$soak_nodes, ${soak}s with duplication and delay" >&2
+  bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 --soak "$soak" \
+    --fault "dup=5,delay=0-2000" --tag soakfault --out "$raw/meshd" >/dev/null
   peer "memberlist fast soak, N=$soak_nodes, ${soak}s at 5 % loss" "$raw/ml-fast-soak5" \
     bench/peers/memberlist/run.sh --nodes "$soak_nodes" --profile fast --soak "$soak" --loss 5
 fi
