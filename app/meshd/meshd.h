@@ -82,6 +82,8 @@ struct meshd_cfg {
 	char ctl_socket[108];  /* client API socket; default /run/meshd/<name>.sock */
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
+	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
+	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	char metrics_listen[64]; /* "ADDR:PORT" of the Prometheus endpoint, "" = off */
 	bool fault_on;         /* rx fault injection (testing only) */
@@ -164,6 +166,9 @@ enum meshd_setting {
 	OPT_KEY_FILE,
 	OPT_METRICS,
 	OPT_FAULT,
+	OPT_PROBE_MS,
+	OPT_PROBE_TIMEOUT_MS,
+	OPT_SUSPICION_MULT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -290,6 +295,11 @@ void meshd_frame_finish(struct meshd *d, struct rte_mbuf *m, uint8_t *frame, uin
 			uint16_t len, uint32_t ip, uint16_t port, uint64_t now_ns);
 
 /* SWIM membership on the merge lcore (meshd_swim.c) */
+struct mesh_swim_cfg;
+/** The SWIM configuration of @mc: its profile plus the timing overrides. */
+void meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg);
+/** Refuse timing overrides SWIM cannot run with (timeout >= period). 0 or -EINVAL. */
+int meshd_swim_timing_check(const struct meshd_cfg *mc);
 int meshd_swim_init(struct meshd *d, uint64_t now_ns);
 void meshd_swim_input(struct meshd *d, const uint8_t *blob, size_t len, uint32_t ip,
 		      uint16_t port, uint64_t now_ns);

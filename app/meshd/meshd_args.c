@@ -40,6 +40,9 @@ static const struct option long_opts[] = {
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 	{ "fault-inject", required_argument, NULL, OPT_FAULT },
+	{ "probe-interval-ms", required_argument, NULL, OPT_PROBE_MS },
+	{ "probe-timeout-ms", required_argument, NULL, OPT_PROBE_TIMEOUT_MS },
+	{ "suspicion-mult", required_argument, NULL, OPT_SUSPICION_MULT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +70,9 @@ meshd_usage(const char *prog)
 	       "  --seed A.B.C.D[:PORT]   join the cluster through this member (repeatable)\n"
 	       "  --profile lan|fast      SWIM timing: lan (memberlist-like, 1 s probes) or fast\n"
 	       "                          (10 ms probes, for DPDK-class networks; default)\n"
+	       "  --probe-interval-ms N, --probe-timeout-ms N, --suspicion-mult N\n"
+	       "                          override the profile's SWIM probe period, direct ack\n"
+	       "                          timeout and suspicion multiplier (timeout < period)\n"
 	       "  --key-file FILE         cluster keys ('ID HEX64 [primary]' per line): frames\n"
 	       "                          are sealed with XChaCha20-Poly1305; others refused\n"
 	       "  --metrics-listen A.B.C.D:PORT  serve Prometheus text at http://.../metrics\n"
@@ -253,6 +259,16 @@ meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char 
 		else
 			snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", val);
 		break;
+	case OPT_PROBE_MS:
+	case OPT_PROBE_TIMEOUT_MS:
+	case OPT_SUSPICION_MULT:
+		ret = meshd_parse_u64(val, opt == OPT_SUSPICION_MULT ? 64 : 60000, &v);
+		if (ret == 0 && v == 0)
+			ret = -EINVAL;
+		*(opt == OPT_PROBE_MS ? &cfg->probe_interval_ms
+		  : opt == OPT_PROBE_TIMEOUT_MS ? &cfg->probe_timeout_ms
+						 : &cfg->suspicion_mult) = (uint32_t)v;
+		break;
 	case OPT_HELLO_MS:
 		ret = meshd_parse_u64(val, 3600000, &v);
 		if (ret == 0 && v == 0)
@@ -359,6 +375,8 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (meshd_config_check_namespaces(cfg) < 0)
+		return -EINVAL;
+	if (meshd_swim_timing_check(cfg) < 0)
 		return -EINVAL;
 	if (cfg->ctl_socket[0] == '\0')
 		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s/%s.sock",

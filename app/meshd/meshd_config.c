@@ -9,7 +9,8 @@
  *               metrics_listen, fault_inject (testing only)
  *   [hello]     peer (repeatable), interval_ms
  *   [lcores]    rx, merge, tx
- *   [cluster]   seed (repeatable), profile = lan|fast, key_file
+ *   [cluster]   seed (repeatable), profile = lan|fast, key_file, probe_interval_ms,
+ *               probe_timeout_ms, suspicion_mult
  *   [namespaces] defaults = yes|no
  *   [namespace PREFIX] kind = lww|epoch_max|broadcast|targeted, max_value, max_keys,
  *               max_bytes (stream namespaces: the send buffer), nested = yes|no
@@ -56,6 +57,9 @@ static const struct {
 	{ "cluster", "seed", OPT_SEED },
 	{ "cluster", "profile", OPT_PROFILE },
 	{ "cluster", "key_file", OPT_KEY_FILE },
+	{ "cluster", "probe_interval_ms", OPT_PROBE_MS },
+	{ "cluster", "probe_timeout_ms", OPT_PROBE_TIMEOUT_MS },
+	{ "cluster", "suspicion_mult", OPT_SUSPICION_MULT },
 };
 
 static char *

@@ -66,6 +66,41 @@ swim_event(void *ctx, const struct mesh_swim_event *ev)
 		     ev->addr.port, ev->gen, ev->inc, mesh_swim_event_name(ev->type));
 }
 
+void
+meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg)
+{
+	if (mc->profile_fast)
+		mesh_swim_cfg_fast(cfg);
+	else
+		mesh_swim_cfg_lan(cfg);
+	if (mc->probe_interval_ms)
+		cfg->probe_interval_ns = (uint64_t)mc->probe_interval_ms * MESH_NS_PER_MS;
+	if (mc->probe_timeout_ms) {
+		cfg->probe_timeout_ns = (uint64_t)mc->probe_timeout_ms * MESH_NS_PER_MS;
+		/* the fast profile bounds the indirect wait by the direct one; lan waits for
+		 * the end of the period (0) */
+		if (cfg->indirect_timeout_ns != 0)
+			cfg->indirect_timeout_ns = cfg->probe_timeout_ns;
+	}
+	if (mc->suspicion_mult)
+		cfg->suspicion_mult = mc->suspicion_mult;
+}
+
+int
+meshd_swim_timing_check(const struct meshd_cfg *mc)
+{
+	struct mesh_swim_cfg c;
+
+	meshd_swim_cfg_from(mc, &c);
+	if (c.probe_timeout_ns >= c.probe_interval_ns) {
+		fprintf(stderr, "meshd: SWIM probe timeout (%" PRIu64 " ms) must be below the probe "
+			"interval (%" PRIu64 " ms)\n", (uint64_t)(c.probe_timeout_ns / MESH_NS_PER_MS),
+			(uint64_t)(c.probe_interval_ns / MESH_NS_PER_MS));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 meshd_swim_init(struct meshd *d, uint64_t now_ns)
 {
@@ -75,10 +110,7 @@ meshd_swim_init(struct meshd *d, uint64_t now_ns)
 	struct mesh_swim_cfg cfg;
 	struct mesh_swim_addr seeds[MESHD_MAX_PEERS];
 
-	if (d->cfg.profile_fast)
-		mesh_swim_cfg_fast(&cfg);
-	else
-		mesh_swim_cfg_lan(&cfg);
+	meshd_swim_cfg_from(&d->cfg, &cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "%s", d->cfg.name);
 	cfg.gen = d->boot_gen;
 	cfg.addr.ip = d->cfg.ip;

@@ -54,5 +54,9 @@ expect 2 "unknown section \[nodes\]" "unknown INI section is refused" --config "
 expect 2 "/nonexistent.ini: cannot read" "missing config file is refused" --config /nonexistent.ini
 expect 1 "port 0 does not exist" "valid file accepted; missing port reported (exit 1)" --config "$cfg/good.ini"
 expect 2 "--port: invalid value 'x'" "command line overrides are checked after the file" --config "$cfg/good.ini" --port x
+expect 2 "--suspicion-mult: invalid value '0'" "suspicion multiplier 0 is refused" --name a --ip 10.0.0.1 --suspicion-mult 0
+expect 2 "--probe-interval-ms: invalid value '60001'" "probe interval above a minute is refused" --name a --ip 10.0.0.1 --probe-interval-ms 60001
+expect 2 "probe timeout \(5 ms\) must be below the probe interval \(5 ms\)" "probe timeout not below the period is refused" --name a --ip 10.0.0.1 --probe-interval-ms 5 --probe-timeout-ms 5
+expect 2 "probe timeout \(500 ms\) must be below the probe interval \(100 ms\)" "the lan profile's 500 ms timeout needs a longer period" --name a --ip 10.0.0.1 --profile lan --probe-interval-ms 100
 
 tap_done
