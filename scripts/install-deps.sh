@@ -18,7 +18,7 @@ pkgs=(
   # demo and integration tests: namespaces, veth, bridge, loss injection
   iproute2 ethtool nftables procps psmisc kmod bc
 )
-bench_pkgs=(golang-go golang-github-hashicorp-memberlist-dev gnuplot-nox valgrind linux-perf)
+bench_pkgs=(golang-go golang-github-hashicorp-memberlist-dev tarantool gnuplot-nox valgrind linux-perf)
 
 for arg in "$@"; do
   case "$arg" in
