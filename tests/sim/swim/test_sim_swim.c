@@ -495,6 +495,48 @@ t_hostile(void)
 	sim_cluster_delete(c);
 }
 
+/*
+ * meshd leaves the way this test does: announce, keep running 200 ms, exit. Every member
+ * must see LEFT within a second (not through the 5 s push-pull repair, and never DEAD)
+ * in every one of 40 seeded runs of 8 nodes with the fast profile.
+ */
+static void
+t_leave_exit(void)
+{
+	struct mesh_swim_cfg cfg;
+	uint32_t late = 0, dead = 0;
+	uint64_t worst = 0;
+
+	mesh_swim_cfg_fast(&cfg);
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		struct sim_cluster *c = sim_cluster_new(8, &cfg, sim_seed(seed));
+		uint64_t t;
+
+		sim_cluster_start(c, 100 * MS);
+		CHECK(sim_cluster_wait_converged(c, 30 * SEC) != UINT64_MAX, "no convergence");
+		sim_cluster_leave(c, 7);
+		t = sim_cluster_wait_status_everywhere(c, 7, MESH_SWIM_LEFT, 200 * MS);
+		if (t != UINT64_MAX) /* everywhere while the leaver still ran */
+			sim_cluster_run_for(c, 200 * MS - t);
+		sim_cluster_crash(c, 7);
+		if (t == UINT64_MAX) {
+			t = sim_cluster_wait_status_everywhere(c, 7, MESH_SWIM_LEFT, 800 * MS);
+			t = t == UINT64_MAX ? t : t + 200 * MS;
+		}
+		if (t == UINT64_MAX)
+			late++;
+		else if (t > worst)
+			worst = t;
+		sim_cluster_run_for(c, 2 * SEC); /* nobody turns the left node dead later */
+		dead += (uint32_t)c->n_events[MESH_SWIM_EV_DEAD];
+		sim_cluster_delete(c);
+	}
+	printf("leave_exit: 40 runs, %u without LEFT everywhere within 1 s, worst %.1f ms, "
+	       "%u DEAD events\n", late, ms(worst), dead);
+	CHECK(late == 0, "a graceful leave missed a member");
+	CHECK(dead == 0, "a left node was declared dead");
+}
+
 struct scenario {
 	const char *name;
 	void (*fn)(void);
@@ -504,7 +546,7 @@ static const struct scenario scenarios[] = {
 	{ "join100", t_join100 },   { "crash", t_crash },       { "fast_detect", t_fast_detect },
 	{ "loss10", t_loss10 },     { "fast_loss", t_fast_loss }, { "pause", t_pause },
 	{ "partition", t_partition }, { "leave", t_leave },     { "restart", t_restart },
-	{ "hostile", t_hostile },   { "indirect", t_indirect },
+	{ "hostile", t_hostile },   { "indirect", t_indirect }, { "leave_exit", t_leave_exit },
 };
 
 int
