@@ -35,12 +35,16 @@ def g(d, *path):
 
 PEERS = [("memberlist", "ml", ("lan", "fast")), ("tarantool", "tnt", ("default", "fast", "fastest"))]
 rows = []  # (label, n, p50, p99, delivered, detection, idle cpu, leave, doc)
+MESHD_VARIANTS = [("", "meshd (fast profile)"),
+                  ("-tight", "meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)")]
 for n in ns:
-    m = load(f"{raw}/meshd/meshd-N{n}.json")
-    lww = next((r for r in (m or {}).get("runs", []) if r["kind"] == "lww"), None)
-    if m and lww:
-        rows.append(("meshd (fast profile)", n, lww["to_all_ms"]["p50"], lww["to_all_ms"]["p99"],
-                     lww["delivered_pct"], m.get("detection_ms_median"), m.get("idle_cpu_pct_mean"),
+    for tag, label in MESHD_VARIANTS:
+        m = load(f"{raw}/meshd/meshd-N{n}{tag}.json")
+        if not m:
+            continue
+        lww = next((r for r in m.get("runs", []) if r["kind"] == "lww"), None) or {}
+        rows.append((label, n, g(lww, "to_all_ms", "p50"), g(lww, "to_all_ms", "p99"),
+                     lww.get("delivered_pct"), m.get("detection_ms_median"), m.get("idle_cpu_pct_mean"),
                      m.get("leave_ms_median"), m))
     for name, short, profiles in PEERS:
         for prof in profiles:
@@ -67,7 +71,7 @@ for r in rows:
 L += ["", "Ratios meshd / peer (lower is better):", "",
       "| N | vs | p50 | p99 | detection | leave |", "|---|---|---|---|---|---|"]
 for n in ns:
-    m = next((r for r in rows if r[0].startswith("meshd") and r[1] == n), None)
+    m = next((r for r in rows if r[0] == MESHD_VARIANTS[0][1] and r[1] == n), None)
     for o in (r for r in rows if not r[0].startswith("meshd") and r[1] == n):
         if m is None:
             continue
@@ -81,7 +85,7 @@ L += ["", "meshd per update kind: to all nodes through client events, and meshd'
       "|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     if r[0].startswith("meshd"):
-        for k in r[8]["runs"]:
+        for k in r[8].get("runs", []):
             t, a = k["to_all_ms"], r[8].get("apply_latency_ms", {}).get(k["kind"], {})
             L.append(f"| {r[1]} | {k['kind']} | {t['p50']:.3f} | {t['p90']:.3f} | {t['p99']:.3f} | "
                      f"{t['max']:.3f} | {k['delivered_pct']:.1f} % | {f(a.get('p50_ms'), 3)} | "
@@ -105,7 +109,8 @@ soaks = []
 for p in sorted(glob.glob(f"{raw}/meshd/meshd-N*-soak*.json")):
     s = load(p)
     if s and s.get("soak"):
-        soaks.append(("meshd", s["nodes"], s["soak"]))
+        extra = s.get("extra_args", "")
+        soaks.append((f"meshd {extra}".strip(), s["nodes"], s["soak"]))
 for p in sorted(glob.glob(f"{raw}/ml-*-soak*/summary.json")):
     s = load(p)
     if s and s.get("soak"):
@@ -128,6 +133,9 @@ for n in ns:
     p = f"{raw}/meshd/samples-N{n}-lww.txt"
     if os.path.exists(p):
         series.append((f"meshd N={n}", p))
+    p = f"{raw}/meshd/apply-cdf-N{n}-lww.txt"  # meshd's own histogram, already a CDF
+    if os.path.exists(p):
+        series.append((f"meshd apply (own histogram) N={n}", "cdf:" + p))
     for name, short, profiles in PEERS:
         for prof in profiles:
             p = f"{raw}/{short}-{prof}-n{n}/latency_to_all_ms.txt"
@@ -135,13 +143,19 @@ for n in ns:
                 series.append((f"{name} {prof} N={n}", p))
 with open(out + "-cdf.series", "w") as fs:
     for i, (label, p) in enumerate(series):
-        vals = sorted(float(x) for x in open(p).read().split() if float(x) > 0)
-        if not vals:
-            continue
         dat = f"{out}-cdf-{i}.dat"
-        with open(dat, "w") as d:
-            for j, v in enumerate(vals):
-                d.write(f"{v} {(j + 1) / len(vals)}\n")
+        if p.startswith("cdf:"):
+            lines = open(p[4:]).read().strip()
+            if not lines:
+                continue
+            open(dat, "w").write(lines + "\n")
+        else:
+            vals = sorted(float(x) for x in open(p).read().split() if float(x) > 0)
+            if not vals:
+                continue
+            with open(dat, "w") as d:
+                for j, v in enumerate(vals):
+                    d.write(f"{v} {(j + 1) / len(vals)}\n")
         fs.write(f"{dat}\t{label}\n")
 with open(out + "-detect.dat", "w") as d:
     for i, r in enumerate(rows):

@@ -68,6 +68,13 @@ if [ "$soak" -gt 0 ]; then
   peer "memberlist fast soak, N=$soak_nodes, ${soak}s at 5 % loss" "$raw/ml-fast-soak5" \
     bench/peers/memberlist/run.sh --nodes "$soak_nodes" --profile fast --soak "$soak" --loss 5
 fi
+# the detection/false-positive trade-off: SWIM timers tightened to aim at a 25 ms detection
+tight="--probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2"
+echo "== meshd with tight SWIM timers, N=$soak_nodes: detection, leave, soak at 5 % loss" >&2
+MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 --leaves 1 \
+  --tag tight --out "$raw/meshd" >/dev/null
+[ "$soak" -gt 0 ] && MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
+  --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-tight --out "$raw/meshd" >/dev/null
 
 out=bench/results/$stamp-$(hostname -s)
 # shellcheck disable=SC2086

@@ -223,7 +223,8 @@ cpu = [float(x) for x in open(os.path.join(res, "idle")).read().split()]
 det = [int(x) for x in det.split()]
 lv = [int(x) for x in lv.split()]
 sw = [s for s in (load(f"sweep-{r}.json") for r in sweep.split()) if s]
-out = {"peer": "meshd", "profile": "fast", "nodes": nodes, "runs": runs, "apply_latency_ms": apply,
+out = {"peer": "meshd", "profile": "fast", "extra_args": os.environ.get("MESHD_EXTRA", ""),
+       "nodes": nodes, "runs": runs, "apply_latency_ms": apply,
        "idle_cpu_pct": cpu, "idle_cpu_pct_mean": round(statistics.mean(cpu), 2) if cpu else None,
        "detection_ms": det, "detection_ms_median": statistics.median(det) if det else None,
        "leave_ms": lv, "leave_ms_median": statistics.median(lv) if lv else None,
