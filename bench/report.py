@@ -66,7 +66,7 @@ L = [f"# meshd vs memberlist (and tarantool SWIM), {os.path.basename(out)}", "",
      "| peer | N | dissemination p50 / p99 (ms) | delivered | detection median (ms) | leave median (ms) | idle CPU/node |",
      "|---|---|---|---|---|---|---|"]
 for r in rows:
-    L.append(f"| {r[0]} | {r[1]} | {f(r[2])} / {f(r[3])} | {f(r[4], 1)} % | {f(r[5], 0)} | {f(r[7], 0)} | {f(r[6])} % |")
+    L.append(f"| {r[0]} | {r[1]} | {f(r[2])} / {f(r[3])} | {f(r[4], 1)} % | {f(r[5], 0)} | {f(r[7], 1)} | {f(r[6])} % |")
 
 L += ["", "Ratios meshd / peer (lower is better):", "",
       "| N | vs | p50 | p99 | detection | leave |", "|---|---|---|---|---|---|"]
@@ -81,13 +81,14 @@ for n in ns:
 
 L += ["", "meshd per update kind: to all nodes through client events, and meshd's own",
       "origin-to-apply histogram (/mesh/latency, every receiving node; ms):", "",
-      "| N | kind | to-all p50 | p90 | p99 | max | delivered | apply p50 | apply p99 | apply max |",
-      "|---|---|---|---|---|---|---|---|---|---|"]
+      "| meshd | N | kind | to-all p50 | p90 | p99 | max | delivered | apply p50 | apply p99 | apply max |",
+      "|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     if r[0].startswith("meshd"):
+        variant = r[0][len("meshd ("):-1]
         for k in r[8].get("runs", []):
             t, a = k["to_all_ms"], r[8].get("apply_latency_ms", {}).get(k["kind"], {})
-            L.append(f"| {r[1]} | {k['kind']} | {t['p50']:.3f} | {t['p90']:.3f} | {t['p99']:.3f} | "
+            L.append(f"| {variant} | {r[1]} | {k['kind']} | {t['p50']:.3f} | {t['p90']:.3f} | {t['p99']:.3f} | "
                      f"{t['max']:.3f} | {k['delivered_pct']:.1f} % | {f(a.get('p50_ms'), 3)} | "
                      f"{f(a.get('p99_ms'), 3)} | {f(a.get('max_ms'), 3)} |")
 
@@ -123,6 +124,10 @@ if soaks:
         L.append(f"| {name} | {n} | {s.get('seconds')} | {s.get('loss_pct')} % | {s.get('fault') or '–'} | "
                  f"{s.get('false_dead')} | {s.get('suspect_events')} | {s.get('refutes', s.get('refutations', '–'))} |")
 
+if soaks:
+    L += ["", "meshd counts a suspicion once on every node that holds it (`swim_suspect` summed over",
+          "nodes); memberlist counts the suspicions its nodes started (log lines), so the two",
+          "columns differ by up to a factor of N - 1 in meshd's disfavour."]
 L += ["", "Plots: `" + os.path.basename(out) + "-cdf.png` (dissemination CDFs), `" +
       os.path.basename(out) + "-detect.png` (detection and leave times)."]
 open(out + ".md", "w").write("\n".join(L) + "\n")
@@ -157,6 +162,14 @@ with open(out + "-cdf.series", "w") as fs:
                 for j, v in enumerate(vals):
                     d.write(f"{v} {(j + 1) / len(vals)}\n")
         fs.write(f"{dat}\t{label}\n")
+def short(label):
+    return (label.replace("meshd (fast profile)", "meshd")
+            .replace("meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)", "meshd tight"))
+
+
+with open(out + "-detect.labels", "w") as d:
+    for i, r in enumerate(rows):
+        d.write(f'{i} "{short(r[0])} N={r[1]}"\n')
 with open(out + "-detect.dat", "w") as d:
     for i, r in enumerate(rows):
         det, lv = g(r[8], "detection_ms"), g(r[8], "leave_ms")
@@ -164,8 +177,8 @@ with open(out + "-detect.dat", "w") as d:
         lv = lv.get("samples", [lv.get("median")]) if isinstance(lv, dict) else lv or []
         for v in det:
             if v is not None and v >= 0:
-                d.write(f"{i} \"{r[0]} N={r[1]}\" {v} det\n")
+                d.write(f"{i} {v} det\n")
         for v in lv:
             if v is not None and v >= 0:
-                d.write(f"{i} \"{r[0]} N={r[1]}\" {v} leave\n")
+                d.write(f"{i} {v} leave\n")
 print("\n".join(L))

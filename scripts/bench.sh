@@ -5,6 +5,7 @@
 # rate; SIGKILL and graceful leave of one node; an idle window; a rate sweep; a soak under
 # loss for false positives).
 #   sudo ./scripts/bench.sh [--quick] [--nodes "3 5 8"] [--soak SECONDS] [--soak-nodes N]
+#                           [--report-only RAWDIR]   (tables and plots of an earlier run)
 # --soak S runs meshd S seconds at 0, 5 and 20 % loss and with injected duplication and
 # delay, and memberlist (fast) S seconds at 5 % (0 skips; the issue's 10-minute figure is
 # --soak 600). Writes bench/results/<date>-<host>.md (tables with meshd/peer ratios), PNG
@@ -12,18 +13,61 @@
 # under build-bench/. Never part of the test suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-quick=0 nodes_list="3 5 8" soak=120 soak_nodes=8
+quick=0 nodes_list="3 5 8" soak=120 soak_nodes=8 report_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; nodes_list="3 8"; soak=30 ;;
     --nodes) nodes_list=$2; shift ;;
     --soak) soak=$2; shift ;;
     --soak-nodes) soak_nodes=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --report-only) report_only=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
 done
+report() {  # report RAW OUT: tables (OUT.md) and plots (OUT-cdf.png, OUT-detect.png)
+  local raw=$1 out=$2 plots
+  # shellcheck disable=SC2086
+  python3 bench/report.py "$raw" "$out" $nodes_list
+  if command -v gnuplot >/dev/null && [ -s "$out-cdf.series" ]; then
+    plots=$(awk -F'\t' '{printf "%s\"%s\" using 1:2 with steps lw 2 title \"%s\"", (NR > 1 ? ", " : ""), $1, $2}' "$out-cdf.series")
+    gnuplot <<GP
+set terminal png size 1100,600
+set output "$out-cdf.png"
+set title "Dissemination to all nodes: CDF of per-update latency (lww / payload updates)"
+set logscale x
+set xlabel "ms (log scale)"
+set ylabel "fraction of updates"
+set key bottom right
+set grid
+plot $plots
+GP
+    gnuplot <<GP
+set terminal png size 1200,650
+set output "$out-detect.png"
+set title "Failure detection (SIGKILL -> dead everywhere) and graceful leave (-> left everywhere), every sample"
+set logscale y
+set ylabel "ms (log scale)"
+set xtics rotate by -40 font ",9"
+set bmargin 9
+set grid ytics
+set key outside top center horizontal
+set xrange [-0.5:*]
+set offsets 0, 0.8, 0, 0
+plot "$out-detect.labels" using 1:(NaN):xtic(2) notitle, \
+     "< grep ' det\$' $out-detect.dat" using 1:2 with points pt 7 ps 1.5 title "detection", \
+     "< grep ' leave\$' $out-detect.dat" using 1:2 with points pt 5 ps 1.5 title "leave"
+GP
+    echo "plots: $out-cdf.png $out-detect.png" >&2
+  fi
+  rm -f "$out"-cdf-*.dat "$out-cdf.series" "$out-detect.dat" "$out-detect.labels"
+  echo "results: $out.md" >&2
+}
+if [ -n "$report_only" ]; then
+  report "$report_only" "bench/results/$(basename "$report_only" | sed -E 's/^run-([0-9-]{10}).*/\1/')-$(hostname -s)"
+  exit 0
+fi
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 2; }
 ./scripts/install-deps.sh --bench >/dev/null || exit 1
 [ -f build/build.ninja ] || meson setup build >/dev/null
@@ -46,8 +90,10 @@ for n in $nodes_list; do
   bench/cluster/run.sh --nodes "$n" "${qa[@]}" --sweep "$sweep" --out "$raw/meshd" >/dev/null
   for prof in lan fast; do
     extra=(); [ "$prof" = fast ] && extra=(--sweep "$sweep")
+    # its leave follows the kill, in the N-1 survivors: it needs 4 nodes
+    [ "$n" -ge 4 ] && extra+=(--leave)
     peer "memberlist $prof, N=$n" "$raw/ml-$prof-n$n" bench/peers/memberlist/run.sh \
-      --nodes "$n" --profile "$prof" --kill --leave "${extra[@]}" "${qa[@]}"
+      --nodes "$n" --profile "$prof" --kill "${extra[@]}" "${qa[@]}"
   done
   if [ "$tnt" = 1 ]; then
     for prof in default fast; do
@@ -76,35 +122,4 @@ MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --ki
 [ "$soak" -gt 0 ] && MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
   --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-tight --out "$raw/meshd" >/dev/null
 
-out=bench/results/$stamp-$(hostname -s)
-# shellcheck disable=SC2086
-python3 bench/report.py "$raw" "$out" $nodes_list
-if command -v gnuplot >/dev/null && [ -s "$out-cdf.series" ]; then
-  plots=$(awk -F'\t' '{printf "%s\"%s\" using 1:2 with steps lw 2 title \"%s\"", (NR > 1 ? ", " : ""), $1, $2}' "$out-cdf.series")
-  gnuplot <<GP
-set terminal png size 1100,600
-set output "$out-cdf.png"
-set title "Dissemination to all nodes: CDF of per-update latency (lww / payload updates)"
-set logscale x
-set xlabel "ms (log scale)"
-set ylabel "fraction of updates"
-set key bottom right
-set grid
-plot $plots
-GP
-  gnuplot <<GP
-set terminal png size 1100,600
-set output "$out-detect.png"
-set title "Failure detection (SIGKILL -> dead everywhere) and graceful leave (-> left everywhere)"
-set logscale y
-set ylabel "ms (log scale)"
-set xtics rotate by -30
-set grid ytics
-set key top left
-plot "< grep ' det\$' $out-detect.dat" using 1:3:xtic(2) with points pt 7 ps 1.5 title "detection", \
-     "< grep ' leave\$' $out-detect.dat" using 1:3 with points pt 5 ps 1.5 title "leave"
-GP
-  echo "plots: $out-cdf.png $out-detect.png" >&2
-fi
-rm -f "$out"-cdf-*.dat "$out-cdf.series" "$out-detect.dat"
-echo "results: $out.md" >&2
+report "$raw" "bench/results/$stamp-$(hostname -s)"
