@@ -79,14 +79,74 @@ def load(path):
     return evs
 
 
-def fmt_ms(ns, digits=1):
-    return "–" if ns is None else f"{ns / 1e6:.{digits}f}"
+# The helpers from here on are also used by bench/peers/tarantool/analyze.py, which imports
+# this file (its peer writes the same events).
 
 
-def fmt_s_or_ms(ns):
-    if ns is None:
+def fv(v, digits=1):
+    """A number for the markdown tables ("–" for None)."""
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def fms(v):
+    """A duration in ms for the markdown tables: "850 ms", "1.25 s" ("–" for None)."""
+    if v is None:
         return "–"
-    return f"{ns / 1e9:.2f} s" if ns >= 1e9 else f"{ns / 1e6:.0f} ms"
+    return f"{v / 1e3:.2f} s" if v >= 1000 else f"{v:.0f} ms"
+
+
+def first_state_since(nodes, state, node, since_ns, stop_ns, keep=None):
+    """Scan every observer's "member" events with the given state, up to stop_ns.
+    Returns ({observer: ns after since_ns of its first such event about node at or after
+    since_ns}, [the other such events, as {"observer", "node", "t_ns"}]); keep(observer,
+    event, t_ns), if given, says which of the other events to list."""
+    first, others = {}, []
+    for name, evs in nodes.items():
+        for e in evs:
+            if e.get("ev") != "member" or e.get("state") != state:
+                continue
+            t = e.get("t_ns", 0)
+            if stop_ns and t >= stop_ns:
+                continue
+            if node and e["node"] == node and since_ns and t >= since_ns:
+                if name != node and name not in first:
+                    first[name] = t - since_ns
+            elif keep is None or keep(name, e, t):
+                others.append({"observer": name, "node": e["node"], "t_ns": t})
+    return first, others
+
+
+def detection_summary(victim, survivors, det, until_all=True):
+    """summary.json's detection_ms from {survivor: ns from the kill to its first "dead"}."""
+    vals = sorted(det.values())
+    out = {
+        "victim": victim, "survivors": survivors, "detected": len(vals),
+        "median": median(vals) / 1e6 if vals else None,
+        "first": vals[0] / 1e6 if vals else None,
+        "max": vals[-1] / 1e6 if vals else None,
+        "all_detected": len(vals) == survivors,
+        "per_node": {k: v / 1e6 for k, v in sorted(det.items())},
+    }
+    if until_all:
+        out["until_all_ms"] = vals[-1] / 1e6 if (vals and len(vals) == survivors) else None
+    return out
+
+
+def profile_label(s, describe):
+    """The profile, what describe(config) says about the peer's timers, and the extra
+    peer arguments, for the markdown headings and rows."""
+    cfg = s.get("config") or {}
+    lab = s["profile"]
+    if cfg:
+        lab += describe(cfg)
+    if s.get("peer_args"):
+        lab += f" [{s['peer_args']}]"
+    return lab
+
+
+def memberlist_config(cfg):
+    return (f" (probe {cfg.get('ProbeInterval_ms'):g}/{cfg.get('ProbeTimeout_ms'):g} ms, "
+            f"gossip {cfg.get('GossipInterval_ms'):g} ms)")
 
 
 def analyze(d):
@@ -153,22 +213,12 @@ def analyze(d):
     delivered = 100.0 * applies / expected if expected else None
     complete_updates = len(to_all)
 
-    # detection (only "dead" after the kill counts; one before it is a false positive)
-    det = {}
-    false_pos = []
-    for name, evs in nodes.items():
-        for e in evs:
-            if e.get("ev") != "member" or e.get("state") != "dead":
-                continue
-            if stop_ns and e["t_ns"] >= stop_ns:
-                continue
-            if victim and e["node"] == victim and kill_ns and e["t_ns"] >= kill_ns:
-                if name != victim and name not in det:
-                    det[name] = e["t_ns"] - kill_ns
-            elif leaver and e["node"] == leaver and e["t_ns"] >= meta.get("leave_ns", 0):
-                pass  # counted by the leave measurement
-            elif name != e["node"]:
-                false_pos.append({"observer": name, "node": e["node"], "t_ns": e["t_ns"]})
+    # detection (only "dead" after the kill counts; one before it is a false positive;
+    # the leaver's after its leave are counted by the leave measurement)
+    det, false_pos = first_state_since(
+        nodes, "dead", victim, kill_ns, stop_ns,
+        keep=lambda name, e, t: not (leaver and e["node"] == leaver and t >= meta.get("leave_ns", 0))
+        and name != e["node"])
     det_vals = sorted(det.values())
     survivors = n - 1 if victim else 0
 
@@ -373,15 +423,7 @@ def analyze(d):
                  "sweep": sweep_raw},
     }
     if victim:
-        summary["detection_ms"] = {
-            "victim": victim, "survivors": survivors, "detected": len(det_vals),
-            "median": median(det_vals) / 1e6 if det_vals else None,
-            "first": det_vals[0] / 1e6 if det_vals else None,
-            "max": det_vals[-1] / 1e6 if det_vals else None,
-            "all_detected": len(det_vals) == survivors,
-            "until_all_ms": det_vals[-1] / 1e6 if (det_vals and len(det_vals) == survivors) else None,
-            "per_node": {k: v / 1e6 for k, v in sorted(det.items())},
-        }
+        summary["detection_ms"] = detection_summary(victim, survivors, det)
     for k in ("dissemination_ms", "dissemination_to_all_ms"):
         for q in ("p50", "p90", "p99", "max"):
             if summary[k][q] == []:
@@ -389,36 +431,46 @@ def analyze(d):
     return summary
 
 
+def update_phase_row(s):
+    """summary.md's row for the CPU of all nodes during the update phase."""
+    up = s["update_phase"]
+    return (f"| update phase CPU, all nodes | {fv(up['cpu_pct_all_nodes'], 1)} % of a core over "
+            f"{fv(up['wall_s'], 1)} s; {fv(up['cpu_us_per_update_all_nodes'], 0)} µs/update total, "
+            f"{fv(up['cpu_us_per_update_above_idle'], 0)} µs/update above idle |")
+
+
+def closing_lines(s, label, det_text, idle_digits):
+    """The end of summary.md: idle CPU per node, detection per survivor, and the peer's
+    row (label) for the side-by-side table."""
+    a, det = s["dissemination_to_all_ms"], s["detection_ms"]
+    lines = ["idle CPU % per node: " + ", ".join(f"{k} {v:.{idle_digits}f}"
+                                               for k, v in s["idle_cpu_pct_per_node"].items())]
+    if det and det.get("per_node"):
+        lines += ["", "detection per survivor: " + ", ".join(f"{k} {fms(v)}" for k, v in det["per_node"].items())]
+    lines += ["", "Row for the side-by-side table (dissemination to all p50 / p99, delivered, "
+              "detection median, idle CPU/node):", "",
+              "| peer, config | N | dissemination p50 / p99 | delivered | detection median | CPU/node idle |",
+              "|---|---|---|---|---|---|",
+              f"| {label} | {s['nodes']} | {fv(a['p50'], 1)} / {fv(a['p99'], 1)} ms | "
+              f"{fv(s['delivered_pct'], 1)} % | {det_text} | {fv(s['idle_cpu_pct_node_mean'], 2)} % |"]
+    return lines
+
+
 def markdown(s):
     d, a, det = s["dissemination_ms"], s["dissemination_to_all_ms"], s["detection_ms"]
-    cfg = s.get("config", {})
-    prof = s["profile"]
-    if cfg:
-        prof += (f" (probe {cfg.get('ProbeInterval_ms'):g}/{cfg.get('ProbeTimeout_ms'):g} ms, "
-                 f"gossip {cfg.get('GossipInterval_ms'):g} ms)")
-    if s.get("peer_args"):
-        prof += f" [{s['peer_args']}]"
-
-    def f(v, digits=1):
-        return "–" if v is None else f"{v:.{digits}f}"
-
-    def fms(v):
-        if v is None:
-            return "–"
-        return f"{v / 1e3:.2f} s" if v >= 1000 else f"{v:.0f} ms"
-
+    prof = profile_label(s, memberlist_config)
     lines = []
     lines.append(f"### memberlist {s.get('memberlist_version')} — {prof}, N = {s['nodes']}, "
                  f"loss {s['loss_pct']} %, {s['updates_sent']} updates at {s['rate_per_s']}/s")
     lines.append("")
     lines.append("| metric | value |")
     lines.append("|---|---|")
-    lines.append(f"| dissemination per receiver p50 / p90 / p99 / max | {f(d['p50'], 2)} / {f(d['p90'], 2)} / "
-                 f"{f(d['p99'], 2)} / {f(d['max'], 2)} ms ({d['count']} samples) |")
-    lines.append(f"| dissemination to all p50 / p90 / p99 / max | {f(a['p50'], 2)} / {f(a['p90'], 2)} / "
-                 f"{f(a['p99'], 2)} / {f(a['max'], 2)} ms ({a['count']} updates reached all) |")
-    lines.append(f"| delivered | {f(s['delivered_pct'], 2)} % of updates × receivers; "
-                 f"{f(s['updates_complete_pct'], 1)} % of updates reached every node |")
+    lines.append(f"| dissemination per receiver p50 / p90 / p99 / max | {fv(d['p50'], 2)} / {fv(d['p90'], 2)} / "
+                 f"{fv(d['p99'], 2)} / {fv(d['max'], 2)} ms ({d['count']} samples) |")
+    lines.append(f"| dissemination to all p50 / p90 / p99 / max | {fv(a['p50'], 2)} / {fv(a['p90'], 2)} / "
+                 f"{fv(a['p99'], 2)} / {fv(a['max'], 2)} ms ({a['count']} updates reached all) |")
+    lines.append(f"| delivered | {fv(s['delivered_pct'], 2)} % of updates × receivers; "
+                 f"{fv(s['updates_complete_pct'], 1)} % of updates reached every node |")
     if det:
         lines.append(f"| detection (SIGKILL {det['victim']} → dead) median / first / max | "
                      f"{fms(det['median'])} / {fms(det['first'])} / {fms(det['max'])} "
@@ -426,12 +478,9 @@ def markdown(s):
     else:
         lines.append("| detection | not measured (no --kill) |")
     lines.append(f"| false \"dead\" (live nodes) | {s['false_dead']} |")
-    lines.append(f"| idle CPU per node mean / max | {f(s['idle_cpu_pct_node_mean'], 2)} / "
-                 f"{f(s['idle_cpu_pct_node_max'], 2)} % of a core ({s['idle_window_s']} s window) |")
-    up = s["update_phase"]
-    lines.append(f"| update phase CPU, all nodes | {f(up['cpu_pct_all_nodes'], 1)} % of a core over "
-                 f"{f(up['wall_s'], 1)} s; {f(up['cpu_us_per_update_all_nodes'], 0)} µs/update total, "
-                 f"{f(up['cpu_us_per_update_above_idle'], 0)} µs/update above idle |")
+    lines.append(f"| idle CPU per node mean / max | {fv(s['idle_cpu_pct_node_mean'], 2)} / "
+                 f"{fv(s['idle_cpu_pct_node_max'], 2)} % of a core ({s['idle_window_s']} s window) |")
+    lines.append(update_phase_row(s))
     lines.append(f"| duplicate receipts (all nodes) | {s['duplicate_receipts']} |")
     lv = s.get("leave_ms")
     if lv:
@@ -442,11 +491,11 @@ def markdown(s):
     sk = s.get("soak")
     if sk:
         ld = sk.get("load")
-        load = (f"; load {sk['load_rate']}/s: {f(ld['delivered_pct'], 2)} % delivered, to all p50/p99 "
-                f"{f(ld['p50_ms'], 1)} / {f(ld['p99_ms'], 1)} ms") if ld else ""
+        load = (f"; load {sk['load_rate']}/s: {fv(ld['delivered_pct'], 2)} % delivered, to all p50/p99 "
+                f"{fv(ld['p50_ms'], 1)} / {fv(ld['p99_ms'], 1)} ms") if ld else ""
         lines.append(f"| soak {sk['seconds']} s at {sk['loss_pct']} % loss: false dead / suspicions / "
                      f"refutations / rejoins | {sk['false_dead']} / {sk['suspect_events']} / "
-                     f"{sk['refutations']} / {sk['rejoins']} (CPU/node {f(sk['cpu_pct_node_mean'], 2)} %{load}) |")
+                     f"{sk['refutations']} / {sk['rejoins']} (CPU/node {fv(sk['cpu_pct_node_mean'], 2)} %{load}) |")
     lines.append("")
     if s.get("sweep"):
         mr = s["max_rate_p99_under_ms"]
@@ -458,67 +507,92 @@ def markdown(s):
                      "CPU µs/update above idle (total) | CPU all nodes % |")
         lines.append("|---|---|---|---|---|---|---|")
         for x in s["sweep"]:
-            lines.append(f"| {x['rate']} | {f(x['achieved'], 0)} | {f(x['delivered_pct'], 2)} | {f(x['complete_pct'], 1)} | "
-                         f"{f(x['p50_ms'], 2)} / {f(x['p99_ms'], 2)} / {f(x['max_ms'], 1)} | "
-                         f"{f(x['cpu_us_per_update'], 0)} ({f(x['cpu_us_per_update_total'], 0)}) | "
-                         f"{f(x['cpu_pct_all_nodes'], 0)} |")
+            lines.append(f"| {x['rate']} | {fv(x['achieved'], 0)} | {fv(x['delivered_pct'], 2)} | {fv(x['complete_pct'], 1)} | "
+                         f"{fv(x['p50_ms'], 2)} / {fv(x['p99_ms'], 2)} / {fv(x['max_ms'], 1)} | "
+                         f"{fv(x['cpu_us_per_update'], 0)} ({fv(x['cpu_us_per_update_total'], 0)}) | "
+                         f"{fv(x['cpu_pct_all_nodes'], 0)} |")
         lines.append("")
-    lines.append("idle CPU % per node: " + ", ".join(f"{k} {v:.2f}" for k, v in s["idle_cpu_pct_per_node"].items()))
-    if det and det.get("per_node"):
-        lines.append("")
-        lines.append("detection per survivor: " + ", ".join(f"{k} {fms(v)}" for k, v in det["per_node"].items()))
-    lines.append("")
-    lines.append("Row for the side-by-side table (dissemination to all p50 / p99, delivered, "
-                 "detection median, idle CPU/node):")
-    lines.append("")
-    lines.append("| peer, config | N | dissemination p50 / p99 | delivered | detection median | CPU/node idle |")
-    lines.append("|---|---|---|---|---|---|")
-    lines.append(f"| memberlist, {prof} | {s['nodes']} | {f(a['p50'], 1)} / {f(a['p99'], 1)} ms | "
-                 f"{f(s['delivered_pct'], 1)} % | {fms(det['median']) if det else '–'} | "
-                 f"{f(s['idle_cpu_pct_node_mean'], 2)} % |")
+    lines += closing_lines(s, f"memberlist, {prof}", fms(det["median"]) if det else "–", 2)
     return "\n".join(lines) + "\n"
 
 
-def combine(outdir, sums):
-    """Pool several runs of one configuration (see module doc)."""
+def pool(sums, peer, version_key):
+    """What both peers' combined.json hold: the configuration (from the first run), the
+    to-all latencies of all runs pooled, delivered % = total applies / total expected,
+    false dead summed, idle CPU over all nodes of all runs."""
     first = sums[0]
     to_all = sorted(x for s in sums for x in s["_raw"]["to_all_ns"])
-    det = sorted(x for s in sums for x in s["_raw"]["det_ns"])
-    kill_medians = sorted(s["detection_ms"]["median"] for s in sums
-                          if s.get("detection_ms") and s["detection_ms"]["median"] is not None)
     applies = sum(s["_raw"]["applies"] for s in sums)
     expected = sum(s["_raw"]["expected"] for s in sums)
-    sent = sum(s["updates_sent"] for s in sums)
-    complete = sum(s["_raw"]["complete"] for s in sums)
     idle = [x for s in sums for x in s["_raw"]["idle"]]
-    extra = [s["_raw"]["upd_extra_ns"] for s in sums if s["_raw"]["upd_extra_ns"] is not None]
-    c = {
-        "peer": "memberlist", "memberlist_version": first.get("memberlist_version"),
+
+    def q(p):
+        return pct(to_all, p) / 1e6 if to_all else None
+
+    return {
+        "peer": peer, version_key: first.get(version_key),
         "profile": first["profile"], "peer_args": first.get("peer_args", ""),
         "config": first.get("config", {}), "nodes": first["nodes"], "loss_pct": first["loss_pct"],
         "repeats": len(sums), "runs": [s["meta"].get("run_dir") for s in sums],
-        "updates_sent": sent, "rate_per_s": first.get("rate_per_s"),
+        "updates_sent": sum(s["updates_sent"] for s in sums), "rate_per_s": first.get("rate_per_s"),
         "dissemination_to_all_ms": {
-            "count": len(to_all),
-            "p50": pct(to_all, 50) / 1e6 if to_all else None, "p90": pct(to_all, 90) / 1e6 if to_all else None,
-            "p99": pct(to_all, 99) / 1e6 if to_all else None, "max": to_all[-1] / 1e6 if to_all else None,
+            "count": len(to_all), "p50": q(50), "p90": q(90), "p99": q(99),
+            "max": to_all[-1] / 1e6 if to_all else None,
             "p50_per_run": [s["dissemination_to_all_ms"]["p50"] for s in sums],
             "p99_per_run": [s["dissemination_to_all_ms"]["p99"] for s in sums],
         },
         "delivered_pct": 100.0 * applies / expected if expected else None,
         "delivered_pct_per_run": [s["delivered_pct"] for s in sums],
-        "updates_complete_pct": 100.0 * complete / sent if sent else None,
-        "detection_ms": {
-            "samples": len(det), "kills": len(kill_medians),
-            "median": median(det) / 1e6 if det else None,
-            "max": det[-1] / 1e6 if det else None,
-            "median_per_kill": kill_medians,
-        } if kill_medians else None,
         "false_dead": sum(s["false_dead"] for s in sums),
         "idle_cpu_pct_node_mean": sum(idle) / len(idle) if idle else None,
         "idle_cpu_pct_node_max": max(idle) if idle else None,
-        "cpu_us_per_update_above_idle": (sum(extra) / sent / 1e3) if (extra and sent) else None,
     }
+
+
+def pool_detection(sums, kill_medians):
+    """combined.json's detection_ms: every run's per-survivor detection samples pooled,
+    plus the given per-kill medians."""
+    det = sorted(x for s in sums for x in s["_raw"]["det_ns"])
+    return {"samples": len(det), "kills": len(kill_medians),
+            "median": median(det) / 1e6 if det else None,
+            "max": det[-1] / 1e6 if det else None,
+            "median_per_kill": kill_medians}
+
+
+def pooled_lines(c):
+    """combined.md's per-run lines: to-all p50 / p99, delivered, detection median."""
+    a, det = c["dissemination_to_all_ms"], c["detection_ms"]
+    lines = ["per run p50 / p99 (ms): " + ", ".join(f"{fv(x)} / {fv(y)}"
+                                                  for x, y in zip(a["p50_per_run"], a["p99_per_run"])),
+             "per run delivered (%): " + ", ".join(fv(x, 2) for x in c["delivered_pct_per_run"])]
+    if det:
+        lines.append("per kill detection median: " + ", ".join(fms(x) for x in det["median_per_kill"]))
+    return lines
+
+
+def write_combined(outdir, c, md_lines):
+    """Write OUTDIR/combined.json and OUTDIR/combined.md; returns the markdown."""
+    md = "\n".join(md_lines) + "\n"
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "combined.json"), "w") as fh:
+        json.dump(c, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    with open(os.path.join(outdir, "combined.md"), "w") as fh:
+        fh.write(md)
+    return md
+
+
+def combine(outdir, sums):
+    """Pool several runs of one configuration (see module doc)."""
+    kill_medians = sorted(s["detection_ms"]["median"] for s in sums
+                          if s.get("detection_ms") and s["detection_ms"]["median"] is not None)
+    complete = sum(s["_raw"]["complete"] for s in sums)
+    extra = [s["_raw"]["upd_extra_ns"] for s in sums if s["_raw"]["upd_extra_ns"] is not None]
+    c = pool(sums, "memberlist", "memberlist_version")
+    sent = c["updates_sent"]
+    c["updates_complete_pct"] = 100.0 * complete / sent if sent else None
+    c["detection_ms"] = pool_detection(sums, kill_medians) if kill_medians else None
+    c["cpu_us_per_update_above_idle"] = (sum(extra) / sent / 1e3) if (extra and sent) else None
     leaves = [s["leave_ms"] for s in sums if s.get("leave_ms")]
     if leaves:
         ls = sorted(x for lv in leaves for x in lv["samples"])
@@ -550,39 +624,20 @@ def combine(outdir, sums):
                        "p50_ms": pct(v, 50) / 1e6 if v else None, "p99_ms": pct(v, 99) / 1e6 if v else None,
                        "cpu_us_per_update": sum(above) / snt / 1e3 if (above and snt) else None,
                        "runs": len(rs)})
-        bound = first["meta"].get("sweep_bound_ms", 50)
+        bound = sums[0]["meta"].get("sweep_bound_ms", 50)
         ok = [x["rate"] for x in sw if x["p99_ms"] is not None and x["p99_ms"] < bound
               and (x["delivered_pct"] or 0) >= 99.0]
         c["sweep"] = sw
         c["max_rate_p99_under_ms"] = {"bound_ms": bound, "rate": max(ok) if ok else None}
     a, det_c = c["dissemination_to_all_ms"], c["detection_ms"]
-    cfg = c["config"]
-    prof = c["profile"]
-    if cfg:
-        prof += (f" (probe {cfg.get('ProbeInterval_ms'):g}/{cfg.get('ProbeTimeout_ms'):g} ms, "
-                 f"gossip {cfg.get('GossipInterval_ms'):g} ms)")
-    if c["peer_args"]:
-        prof += f" [{c['peer_args']}]"
-
-    def f(v, digits=1):
-        return "–" if v is None else f"{v:.{digits}f}"
-
-    def fms(v):
-        if v is None:
-            return "–"
-        return f"{v / 1e3:.2f} s" if v >= 1000 else f"{v:.0f} ms"
-
+    prof = profile_label(c, memberlist_config)
     md = [f"### memberlist {c['memberlist_version']} — {prof}, N = {c['nodes']}, loss {c['loss_pct']} %, "
           f"{c['repeats']} repeats pooled", "",
           "| peer, config | N | dissemination p50 / p99 | delivered | detection median (max) | CPU/node idle | false dead |",
           "|---|---|---|---|---|---|---|",
-          f"| memberlist, {prof} | {c['nodes']} | {f(a['p50'])} / {f(a['p99'])} ms | {f(c['delivered_pct'])} % | "
+          f"| memberlist, {prof} | {c['nodes']} | {fv(a['p50'])} / {fv(a['p99'])} ms | {fv(c['delivered_pct'])} % | "
           f"{fms(det_c['median']) if det_c else '–'} ({fms(det_c['max']) if det_c else '–'}) | "
-          f"{f(c['idle_cpu_pct_node_mean'], 2)} % | {c['false_dead']} |", "",
-          "per run p50 / p99 (ms): " + ", ".join(f"{f(x)} / {f(y)}" for x, y in zip(a["p50_per_run"], a["p99_per_run"])),
-          "per run delivered (%): " + ", ".join(f(x, 2) for x in c["delivered_pct_per_run"])]
-    if det_c:
-        md.append("per kill detection median: " + ", ".join(fms(x) for x in det_c["median_per_kill"]))
+          f"{fv(c['idle_cpu_pct_node_mean'], 2)} % | {c['false_dead']} |", ""] + pooled_lines(c)
     if c.get("leave_ms"):
         lv = c["leave_ms"]
         md.append(f"graceful leave until all survivors: median {fms(lv['median'])}, max {fms(lv['max'])} "
@@ -594,18 +649,12 @@ def combine(outdir, sums):
                   f"suspicions {sk['suspect_events']}, refutations {sk['refutations']}, rejoins {sk['rejoins']}")
     if c.get("sweep"):
         md.append("sweep (rate: achieved, delivered %, to all p50 / p99 ms, CPU µs/update above idle): " +
-                  "; ".join(f"{x['rate']}/s: {f(x['achieved'], 0)}, {f(x['delivered_pct'], 2)}, "
-                            f"{f(x['p50_ms'], 2)} / {f(x['p99_ms'], 2)}, {f(x['cpu_us_per_update'], 0)}"
+                  "; ".join(f"{x['rate']}/s: {fv(x['achieved'], 0)}, {fv(x['delivered_pct'], 2)}, "
+                            f"{fv(x['p50_ms'], 2)} / {fv(x['p99_ms'], 2)}, {fv(x['cpu_us_per_update'], 0)}"
                             for x in c["sweep"]))
         md.append(f"highest rate with p99 < {c['max_rate_p99_under_ms']['bound_ms']} ms and ≥ 99 % delivered: "
                   f"{c['max_rate_p99_under_ms']['rate']}")
-    md = "\n".join(md) + "\n"
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "combined.json"), "w") as fh:
-        json.dump(c, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    with open(os.path.join(outdir, "combined.md"), "w") as fh:
-        fh.write(md)
+    md = write_combined(outdir, c, md)
     write_lines(os.path.join(outdir, "latency_to_all_ms.txt"),
                 [x / 1e6 for s in sums for x in s["_raw"]["to_all_seq_ns"]])
     write_lines(os.path.join(outdir, "detection_ms.txt"),
@@ -644,38 +693,45 @@ def write_summary(d, s):
         f.write("\n")
 
 
-def main(argv):
+def write_run(d, s, markdown):
+    """Write one run's sample files, DIR/summary.json and DIR/summary.md; returns the markdown."""
+    md = markdown(s)
+    write_summary(d, s)
+    with open(os.path.join(d, "summary.md"), "w") as f:
+        f.write(md)
+    return md
+
+
+def cli(argv, doc, analyze, markdown, combine):
+    """The command line of both peers' analyze.py (usage in doc)."""
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
-        print(__doc__)
+        print(doc)
         return 2
+    quiet = "--quiet" in argv
     if argv[1] == "--combine":
         if len(argv) < 4:
-            print(__doc__)
+            print(doc)
             return 2
         outdir, dirs = argv[2], [x for x in argv[3:] if x != "--quiet"]
         sums = []
         for d in dirs:
             s = analyze(d)
             s["meta"]["run_dir"] = d
-            write_summary(d, s)
-            with open(os.path.join(d, "summary.md"), "w") as f:
-                f.write(markdown(s))
+            write_run(d, s, markdown)
             sums.append(s)
         md = combine(outdir, sums)
-        if "--quiet" not in argv:
-            sys.stdout.write(md)
-            sys.stdout.write(f"\n(written: {outdir}/combined.md, {outdir}/combined.json)\n")
+        if not quiet:
+            sys.stdout.write(md + f"\n(written: {outdir}/combined.md, {outdir}/combined.json)\n")
         return 0
     d = argv[1]
-    s = analyze(d)
-    md = markdown(s)
-    write_summary(d, s)
-    with open(os.path.join(d, "summary.md"), "w") as f:
-        f.write(md)
-    if "--quiet" not in argv:
-        sys.stdout.write(md)
-        sys.stdout.write(f"\n(written: {d}/summary.md, {d}/summary.json)\n")
+    md = write_run(d, analyze(d), markdown)
+    if not quiet:
+        sys.stdout.write(md + f"\n(written: {d}/summary.md, {d}/summary.json)\n")
     return 0
+
+
+def main(argv):
+    return cli(argv, __doc__, analyze, markdown, combine)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ Tarantool-specific additions:
   each other live peer reports it "left"; median/max over those peers.
 """
 import importlib.util
-import json
 import os
 import sys
 
@@ -42,7 +41,7 @@ _spec = importlib.util.spec_from_file_location(
     "memberlist_analyze", os.path.join(_here, "..", "memberlist", "analyze.py"))
 ml = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ml)
-pct, median, load = ml.pct, ml.median, ml.load
+median, load, fv, fms = ml.median, ml.load, ml.fv, ml.fms
 
 
 def analyze(d):
@@ -83,51 +82,16 @@ def analyze(d):
     # Detection and false "dead", recomputed: memberlist's analyze() takes the victim's
     # first "dead" even when it precedes the kill (a false positive that later refuted);
     # here only "dead" at or after the kill counts as detection, earlier ones are false.
-    det, false_dead = {}, []
-    for name, evs in nodes.items():
-        for e in evs:
-            if e.get("ev") != "member" or e.get("state") != "dead":
-                continue
-            t = e.get("t_ns", 0)
-            if stop_ns and t >= stop_ns:
-                continue
-            if victim and e["node"] == victim and kill_ns and t >= kill_ns:
-                if name != victim and name not in det:
-                    det[name] = t - kill_ns
-            else:
-                false_dead.append({"observer": name, "node": e["node"], "t_ns": t})
-    dv = sorted(det.values())
+    det, false_dead = ml.first_state_since(nodes, "dead", victim, kill_ns, stop_ns)
     s["false_dead"], s["false_dead_events"] = len(false_dead), false_dead[:20]
-    s["_raw"]["det_ns"] = dv
+    s["_raw"]["det_ns"] = sorted(det.values())
     if victim:
-        s["detection_ms"] = {
-            "victim": victim, "survivors": meta["nodes"] - 1, "detected": len(dv),
-            "median": median(dv) / 1e6 if dv else None,
-            "first": dv[0] / 1e6 if dv else None, "max": dv[-1] / 1e6 if dv else None,
-            "all_detected": len(dv) == meta["nodes"] - 1,
-            "per_node": {k: v / 1e6 for k, v in sorted(det.items())},
-        }
+        # no until_all_ms here, as before (ml.write_samples then leaves detection_ms.txt empty)
+        s["detection_ms"] = ml.detection_summary(victim, meta["nodes"] - 1, det, until_all=False)
 
-    susp = {}
-    false_susp = []
+    susp, false_susp = ml.first_state_since(nodes, "suspected", victim, kill_ns, stop_ns)
     leaver, leave_ns = meta.get("leaver") or None, meta.get("leave_ns") or 0
-    left = {}
-    for name, evs in nodes.items():
-        for e in evs:
-            if e.get("ev") != "member":
-                continue
-            st, t = e.get("state"), e.get("t_ns", 0)
-            if stop_ns and t >= stop_ns:
-                continue
-            if st == "left" and leaver and e["node"] == leaver and leave_ns and t >= leave_ns:
-                left.setdefault(name, t - leave_ns)
-            if st != "suspected":
-                continue
-            if victim and e["node"] == victim and kill_ns and t >= kill_ns:
-                if name != victim and name not in susp:
-                    susp[name] = t - kill_ns
-            else:
-                false_susp.append({"observer": name, "node": e["node"], "t_ns": t})
+    left, _ = ml.first_state_since(nodes, "left", leaver, leave_ns, stop_ns)
     sv = sorted(susp.values())
     s["suspect_ms"] = ({"median": median(sv) / 1e6, "first": sv[0] / 1e6, "max": sv[-1] / 1e6,
                         "survivors": len(sv)} if sv else None)
@@ -149,25 +113,13 @@ def analyze(d):
     return s
 
 
-def fv(v, digits=1):
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def fms(v):
-    if v is None:
-        return "–"
-    return f"{v / 1e3:.2f} s" if v >= 1000 else f"{v:.0f} ms"
+def tarantool_config(cfg):
+    return (f" (heartbeat {cfg.get('heartbeat_rate_ms'):g} ms, ack {cfg.get('ack_timeout_ms'):g} ms"
+            f"{', library defaults' if cfg.get('library_defaults') else ''})")
 
 
 def profile_label(s):
-    cfg = s.get("config") or {}
-    lab = s["profile"]
-    if cfg:
-        lab += (f" (heartbeat {cfg.get('heartbeat_rate_ms'):g} ms, ack {cfg.get('ack_timeout_ms'):g} ms"
-                f"{', library defaults' if cfg.get('library_defaults') else ''})")
-    if s.get("peer_args"):
-        lab += f" [{s['peer_args']}]"
-    return lab
+    return ml.profile_label(s, tarantool_config)
 
 
 def det_text(det):
@@ -214,65 +166,24 @@ def markdown(s):
     lines += [f"| false \"dead\" / \"suspected\" (live nodes) | {s['false_dead']} / {s['false_suspected']} |",
               f"| idle CPU per node mean / max | {fv(s['idle_cpu_pct_node_mean'], 3)} / "
               f"{fv(s['idle_cpu_pct_node_max'], 3)} % of a core ({s['idle_window_s']} s window) |"]
-    up = s["update_phase"]
-    lines += [f"| update phase CPU, all nodes | {fv(up['cpu_pct_all_nodes'], 1)} % of a core over "
-              f"{fv(up['wall_s'], 1)} s; {fv(up['cpu_us_per_update_all_nodes'], 0)} µs/update total, "
-              f"{fv(up['cpu_us_per_update_above_idle'], 0)} µs/update above idle |",
-              leave_row(s.get("leave_ms")), "",
+    lines += [ml.update_phase_row(s), leave_row(s.get("leave_ms")), "",
               f"host load average at start / end: {s['meta'].get('loadavg_start', '?')} / "
-              f"{s['meta'].get('loadavg_end', '?')} ({s['meta'].get('cpus')} CPUs)", "",
-              "idle CPU % per node: " + ", ".join(f"{k} {v:.3f}" for k, v in s["idle_cpu_pct_per_node"].items())]
-    if det and det.get("per_node"):
-        lines += ["", "detection per survivor: " + ", ".join(f"{k} {fms(v)}" for k, v in det["per_node"].items())]
-    lines += ["", "Row for the side-by-side table (dissemination to all p50 / p99, delivered, "
-              "detection median, idle CPU/node):", "",
-              "| peer, config | N | dissemination p50 / p99 | delivered | detection median | CPU/node idle |",
-              "|---|---|---|---|---|---|",
-              f"| tarantool SWIM, {prof} | {s['nodes']} | {fv(a['p50'], 1)} / {fv(a['p99'], 1)} ms | "
-              f"{fv(s['delivered_pct'], 1)} % | {det_text(det)} | {fv(s['idle_cpu_pct_node_mean'], 2)} % |"]
+              f"{s['meta'].get('loadavg_end', '?')} ({s['meta'].get('cpus')} CPUs)", ""]
+    lines += ml.closing_lines(s, f"tarantool SWIM, {prof}", det_text(det), 3)
     return "\n".join(lines) + "\n"
 
 
 def combine(outdir, sums):
     """Pool repeats of one configuration: latencies and per-survivor detection samples
     pooled, delivered % = total observed / total expected, idle CPU = mean over all nodes."""
-    first = sums[0]
-    to_all = sorted(x for s in sums for x in s["_raw"]["to_all_ns"])
-    det = sorted(x for s in sums for x in s["_raw"]["det_ns"])
     kills = [s["detection_ms"] for s in sums if s.get("detection_ms")]
-    applies = sum(s["_raw"]["applies"] for s in sums)
-    expected = sum(s["_raw"]["expected"] for s in sums)
-    idle = [x for s in sums for x in s["_raw"]["idle"]]
-
-    def q(p):
-        return pct(to_all, p) / 1e6 if to_all else None
-
-    c = {
-        "peer": "tarantool", "tarantool_version": first.get("tarantool_version"),
-        "profile": first["profile"], "peer_args": first.get("peer_args", ""),
-        "config": first.get("config", {}), "nodes": first["nodes"], "loss_pct": first["loss_pct"],
-        "repeats": len(sums), "runs": [s["meta"].get("run_dir") for s in sums],
-        "updates_sent": sum(s["updates_sent"] for s in sums), "rate_per_s": first.get("rate_per_s"),
-        "dissemination_to_all_ms": {
-            "count": len(to_all), "p50": q(50), "p90": q(90), "p99": q(99),
-            "max": to_all[-1] / 1e6 if to_all else None,
-            "p50_per_run": [s["dissemination_to_all_ms"]["p50"] for s in sums],
-            "p99_per_run": [s["dissemination_to_all_ms"]["p99"] for s in sums],
-        },
-        "delivered_pct": 100.0 * applies / expected if expected else None,
-        "delivered_pct_per_run": [s["delivered_pct"] for s in sums],
-        "last_update_delivered_pct_per_run": [s["last_update_delivered_pct"] for s in sums],
-        "detection_ms": {
-            "samples": len(det), "kills": len(kills),
-            "median": median(det) / 1e6 if det else None, "max": det[-1] / 1e6 if det else None,
-            "median_per_kill": [k["median"] for k in kills],
-            "never": all(k.get("never") for k in kills),
-        } if kills else None,
-        "false_dead": sum(s["false_dead"] for s in sums),
-        "false_suspected": sum(s["false_suspected"] for s in sums),
-        "idle_cpu_pct_node_mean": sum(idle) / len(idle) if idle else None,
-        "idle_cpu_pct_node_max": max(idle) if idle else None,
-    }
+    c = ml.pool(sums, "tarantool", "tarantool_version")
+    c["last_update_delivered_pct_per_run"] = [s["last_update_delivered_pct"] for s in sums]
+    c["detection_ms"] = None
+    if kills:
+        c["detection_ms"] = ml.pool_detection(sums, [k["median"] for k in kills])
+        c["detection_ms"]["never"] = all(k.get("never") for k in kills)
+    c["false_suspected"] = sum(s["false_suspected"] for s in sums)
     a, dc = c["dissemination_to_all_ms"], c["detection_ms"]
     dtxt = "–"
     if dc:
@@ -283,53 +194,12 @@ def combine(outdir, sums):
           "|---|---|---|---|---|---|---|",
           f"| tarantool SWIM, {profile_label(c)} | {c['nodes']} | {fv(a['p50'])} / {fv(a['p99'])} ms | "
           f"{fv(c['delivered_pct'])} % | {dtxt} | {fv(c['idle_cpu_pct_node_mean'], 2)} % | "
-          f"{c['false_dead']} / {c['false_suspected']} |", "",
-          "per run p50 / p99 (ms): " + ", ".join(f"{fv(x)} / {fv(y)}" for x, y in zip(a["p50_per_run"], a["p99_per_run"])),
-          "per run delivered (%): " + ", ".join(fv(x, 2) for x in c["delivered_pct_per_run"])]
-    if dc:
-        md.append("per kill detection median: " + ", ".join(fms(x) for x in dc["median_per_kill"]))
-    md = "\n".join(md) + "\n"
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "combined.json"), "w") as fh:
-        json.dump(c, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    with open(os.path.join(outdir, "combined.md"), "w") as fh:
-        fh.write(md)
-    return md
-
-
-def write_run(d, s):
-    ml.write_summary(d, s)
-    with open(os.path.join(d, "summary.md"), "w") as f:
-        f.write(markdown(s))
+          f"{c['false_dead']} / {c['false_suspected']} |", ""] + ml.pooled_lines(c)
+    return ml.write_combined(outdir, c, md)
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] in ("-h", "--help"):
-        print(__doc__)
-        return 2
-    quiet = "--quiet" in argv
-    if argv[1] == "--combine":
-        if len(argv) < 4:
-            print(__doc__)
-            return 2
-        outdir, dirs = argv[2], [x for x in argv[3:] if x != "--quiet"]
-        sums = []
-        for d in dirs:
-            s = analyze(d)
-            s["meta"]["run_dir"] = d
-            write_run(d, s)
-            sums.append(s)
-        md = combine(outdir, sums)
-        if not quiet:
-            sys.stdout.write(md + f"\n(written: {outdir}/combined.md, {outdir}/combined.json)\n")
-        return 0
-    d = argv[1]
-    s = analyze(d)
-    write_run(d, s)
-    if not quiet:
-        sys.stdout.write(markdown(s) + f"\n(written: {d}/summary.md, {d}/summary.json)\n")
-    return 0
+    return ml.cli(argv, __doc__, analyze, markdown, combine)
 
 
 if __name__ == "__main__":
