@@ -20,6 +20,9 @@
 
 #define TOKEN_MAX 96
 
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t err_len, const char *fmt, ...)
 {
