@@ -119,12 +119,14 @@ reply_buckets(struct rte_tel_data *d, const struct mesh_hist *h)
 	for (uint32_t i = 0; i < MESH_HIST_BUCKETS; i++) {
 		if (h->bucket[i] == 0)
 			continue;
-		if (++n > RTE_TEL_MAX_ARRAY_ENTRIES) /* cannot happen: a run spans few octaves */
+		/* 1 us .. 1 min spans 416 buckets; past the array limit, say so */
+		if (++n > RTE_TEL_MAX_ARRAY_ENTRIES)
 			break;
 		rte_tel_data_add_array_u64(low, mesh_hist_bucket_low(i));
 		rte_tel_data_add_array_u64(cnt, h->bucket[i]);
 	}
 	add_summary(d, h);
+	rte_tel_data_add_dict_int(d, "truncated", n > RTE_TEL_MAX_ARRAY_ENTRIES);
 	rte_tel_data_add_dict_container(d, "bucket_low_ns", low, 0);
 	rte_tel_data_add_dict_container(d, "bucket_count", cnt, 0);
 	return 0;
@@ -133,34 +135,42 @@ reply_buckets(struct rte_tel_data *d, const struct mesh_hist *h)
 static int
 cmd_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	static struct mesh_hist snap; /* telemetry commands run one at a time */
-	int k;
+	struct mesh_hist *snap; /* ~5 KB; each telemetry client has its own thread */
+	int k, rc = 0;
 
 	(void)cmd;
+	snap = malloc(sizeof(*snap));
+	if (snap == NULL)
+		return -ENOMEM;
 	rte_tel_data_start_dict(d);
 	if (params != NULL && params[0] != '\0') {
 		k = kind_parse(params);
-		if (k < 0) {
+		if (k < 0)
 			rte_tel_data_add_dict_string(d, "error",
 						     "unknown kind: use lww, delete, epoch or stream");
-			return 0;
+		else {
+			mesh_hist_snapshot(&node->lat[k], snap);
+			rc = reply_buckets(d, snap);
 		}
-		mesh_hist_snapshot(&node->lat[k], &snap);
-		return reply_buckets(d, &snap);
+		free(snap);
+		return rc;
 	}
 	rte_tel_data_add_dict_string(d, "clock", "realtime");
 	rte_tel_data_add_dict_u64(d, "skewed", mesh_counter_read(&node->lat_skewed));
-	for (k = 0; k < MESHD_LAT_MAX; k++) {
+	for (k = 0; k < MESHD_LAT_MAX && rc == 0; k++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
 
-		if (e == NULL)
-			return -ENOMEM;
-		mesh_hist_snapshot(&node->lat[k], &snap);
+		if (e == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		mesh_hist_snapshot(&node->lat[k], snap);
 		rte_tel_data_start_dict(e);
-		add_summary(e, &snap);
+		add_summary(e, snap);
 		rte_tel_data_add_dict_container(d, kind_names[k], e, 0);
 	}
-	return 0;
+	free(snap);
+	return rc;
 }
 
 size_t
