@@ -36,7 +36,8 @@ def g(d, *path):
 PEERS = [("memberlist", "ml", ("lan", "fast")), ("tarantool", "tnt", ("default", "fast", "fastest"))]
 rows = []  # (label, n, p50, p99, delivered, detection, idle cpu, leave, doc)
 MESHD_VARIANTS = [("", "meshd (fast profile)"),
-                  ("-tight", "meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)")]
+                  ("-tight", "meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)"),
+                  ("-w4", "meshd (fast, 4 writer nodes)")]
 for n in ns:
     for tag, label in MESHD_VARIANTS:
         m = load(f"{raw}/meshd/meshd-N{n}{tag}.json")
@@ -94,8 +95,8 @@ for r in rows:
 
 sweeps = [(r[0], r[1], r[8].get("sweep"), r[8].get("max_rate_p99_under_ms")) for r in rows if r[8].get("sweep")]
 if sweeps:
-    L += ["", "Sustained lww updates from one client (CPU per update = CPU of all nodes over the",
-          "run minus their idle baseline, divided by the updates):", "",
+    L += ["", "Sustained lww updates from one client, or one per writer node where named (CPU per",
+          "update = CPU of all nodes over the run minus their idle baseline, over the updates):", "",
           "| peer | N | rate asked | achieved /s | delivered | p50 (ms) | p99 (ms) | CPU per update (µs) |",
           "|---|---|---|---|---|---|---|---|"]
     for name, n, sw, _ in sweeps:
@@ -164,7 +165,8 @@ with open(out + "-cdf.series", "w") as fs:
         fs.write(f"{dat}\t{label}\n")
 def short(label):
     return (label.replace("meshd (fast profile)", "meshd")
-            .replace("meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)", "meshd tight"))
+            .replace("meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)", "meshd tight")
+            .replace("meshd (fast, 4 writer nodes)", "meshd 4 writers"))
 
 
 with open(out + "-detect.labels", "w") as d:

@@ -71,7 +71,7 @@ fi
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 2; }
 ./scripts/install-deps.sh --bench >/dev/null || exit 1
 [ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build app/meshd/meshd app/meshctl/meshctl bench/cluster/mesh_bench | tail -n 1
+ninja -C build app/meshd/meshd app/meshctl/meshctl bench/cluster/mesh_bench bench/cluster/mesh_watch | tail -n 1
 bench/peers/memberlist/build.sh >/dev/null || exit 1
 tnt=0; [ -x bench/peers/tarantool/run.sh ] && command -v tarantool >/dev/null && tnt=1
 
@@ -114,6 +114,11 @@ if [ "$soak" -gt 0 ]; then
   peer "memberlist fast soak, N=$soak_nodes, ${soak}s at 5 % loss" "$raw/ml-fast-soak5" \
     bench/peers/memberlist/run.sh --nodes "$soak_nodes" --profile fast --soak "$soak" --loss 5
 fi
+# meshd written from 4 nodes at once (one synchronous client per node): the sweep without
+# the single client's round trip as the ceiling
+echo "== meshd, N=$soak_nodes, 4 writer nodes: rate sweep" >&2
+bench/cluster/run.sh --nodes "$soak_nodes" --writers 4 "${qa[@]}" --kills 0 --leaves 0 \
+  --sweep "1000 3000 6000 10000" --tag w4 --out "$raw/meshd" >/dev/null
 # the detection/false-positive trade-off: SWIM timers tightened to aim at a 25 ms detection
 tight="--probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2"
 echo "== meshd with tight SWIM timers, N=$soak_nodes: detection, leave, soak at 5 % loss" >&2

@@ -14,16 +14,18 @@
 #            is a false positive), plus the member lists at the end;
 #   kills    SIGKILL of the last node until every survivor reports it dead (K times);
 #   leaves   SIGTERM (graceful leave) of the last node until every survivor reports it
-#            left (K times).
+#            left (K times); both watched by one mesh_watch process (client API, 1 ms polls).
 # Writes DIR/meshd-N<n>[-TAG].json (and DIR/samples-* for plots); progress on stderr.
+# --writers W: nodes 1..W write (one client thread each, sharing the rate) in the update
+# and sweep phases; default 1, as the memberlist and tarantool drivers do.
 #   run.sh [--nodes N] [--updates U] [--rate R] [--kills K] [--leaves K] [--sweep "R..."]
-#          [--sweep-secs S] [--soak S] [--loss PCT] [--fault SPEC] [--no-updates]
+#          [--sweep-secs S] [--writers W] [--soak S] [--loss PCT] [--fault SPEC] [--no-updates]
 #          [--tag TAG] [--out DIR] [--quick]
 set -uo pipefail   # no -e: netns-lib probes expect failures
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/bench/cluster
 nodes=8 updates=1000 rate=200 kills=3 leaves=3 out="$root/build-bench/meshd" idle=5
-sweep="" sweep_secs=4 soak=0 loss=0 fault="" do_updates=1 tag=""
+sweep="" sweep_secs=4 soak=0 loss=0 fault="" do_updates=1 tag="" writers=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes=$2; shift ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --leaves) leaves=$2; shift ;;
     --sweep) sweep=$2; shift ;;
     --sweep-secs) sweep_secs=$2; shift ;;
+    --writers) writers=$2; shift ;;
     --soak) soak=$2; shift ;;
     --loss) loss=$2; shift ;;
     --fault) fault=$2; shift ;;
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
     --tag) tag=-$2; shift ;;
     --out) out=$2; shift ;;
     --quick) updates=300; kills=1; leaves=1; idle=2; sweep_secs=2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,7 +52,8 @@ done
 MESHD=$root/build/app/meshd/meshd
 BENCH=$root/build/bench/cluster/mesh_bench
 CTL=$root/build/app/meshctl/meshctl
-[ -x "$MESHD" ] && [ -x "$BENCH" ] || { echo "run.sh: build first (ninja -C build)" >&2; exit 2; }
+WATCH=$root/build/bench/cluster/mesh_watch
+[ -x "$MESHD" ] && [ -x "$BENCH" ] && [ -x "$WATCH" ] || { echo "run.sh: build first (ninja -C build)" >&2; exit 2; }
 mkdir -p "$out"
 MESH_NS="mb$$x"
 source "$root/scripts/netns-lib.sh"
@@ -86,28 +90,26 @@ swim_sum() {  # sum of swim counter $1 over all nodes
   echo "$s"
 }
 # time_status VICTIM STATUS SIGNAL: signal the victim and wait for it to exit; ST_MS = ms
-# until every survivor listed it as STATUS (-1 when some survivor never did within 20 s)
+# until every survivor listed it as STATUS (-1 when some survivor never did within 20 s).
+# One mesh_watch process polls all survivors through the client API each millisecond.
 time_status() {
-  local victim=$1 status=$2 sig=$3 i t last watchers=() pid=${MESH_PIDS[$1]}
-  rm -f "$out"/.st-*
-  for i in $(seq 1 $((nodes - 1))); do
-    ( end=$(( $(date +%s) + 20 ))
-      until "$CTL" -s "/tmp/${MESH_NS}-$i.sock" members 2>/dev/null | grep -q "^n$victim .* $status"; do
-        [ "$(date +%s)" -gt "$end" ] && exit 0
-      done
-      date +%s%N >"$out/.st-$i" ) &
-    watchers+=($!)
-  done
-  sleep 0.5
+  local victim=$1 status=$2 sig=$3 pid=${MESH_PIDS[$1]} obs=() i t wpid rc
+  for i in $(seq 1 $((nodes - 1))); do obs+=("/tmp/${MESH_NS}-$i.sock"); done
+  rm -f "$out/.st" "$out/.st-err"
+  "$WATCH" "n$victim" "$status" 20000 "${obs[@]}" >"$out/.st" 2>"$out/.st-err" &
+  wpid=$!
+  for i in $(seq 1 100); do grep -q ready "$out/.st-err" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.3
   t=$(date +%s%N)
   kill -s "$sig" "$pid"
-  wait "${watchers[@]}" 2>/dev/null || true
+  wait "$wpid"; rc=$?
   wait "$pid" 2>/dev/null || true
   unset "MESH_PIDS[$victim]"
-  last=$(cat "$out"/.st-* 2>/dev/null | sort -n | tail -1)
   ST_MS=-1
-  [ "$(ls "$out"/.st-* 2>/dev/null | wc -l)" -eq $((nodes - 1)) ] && ST_MS=$(( (last - t) / 1000000 ))
-  rm -f "$out"/.st-*
+  [ "$rc" -eq 0 ] && ST_MS=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(round((max(d["seen_ns"]) - int(sys.argv[2])) / 1e6, 1))' "$out/.st" "$t")
+  rm -f "$out/.st" "$out/.st-err"
 }
 
 mesh_topo_up "$nodes"
@@ -126,7 +128,7 @@ if [ "$do_updates" = 1 ]; then
     # shellcheck disable=SC2046
     python3 "$here/lat.py" snap "$res/h0.json" $(prefixes 2)
     # shellcheck disable=SC2046
-    "$BENCH" --kind "$kind" --updates "$updates" --rate "$rate" \
+    "$BENCH" --kind "$kind" --updates "$updates" --rate "$rate" --writers "$writers" \
       --samples "$out/samples-N$nodes$tag-$kind.txt" $(socks) >"$res/run-$kind.json"
     log "$(cat "$res/run-$kind.json")"
     sleep 0.2
@@ -157,7 +159,7 @@ for r in $sweep; do
   n=$((r * sweep_secs))
   c0=$(ticks); s0=$(date +%s%N)
   # shellcheck disable=SC2046
-  "$BENCH" --kind lww --updates "$n" --rate "$r" $(socks) >"$res/sweep-$r.json"
+  "$BENCH" --kind lww --updates "$n" --rate "$r" --writers "$writers" $(socks) >"$res/sweep-$r.json"
   c1=$(ticks); s1=$(date +%s%N)
   python3 - "$res/sweep-$r.json" "$((c1 - c0))" "$(( (s1 - s0) / 1000000 ))" "$hz" "$idle_ticks_per_s" <<'PY'
 import json, sys
@@ -220,10 +222,11 @@ def load(name):
 runs = [r for r in (load(f"run-{k}.json") for k in ("lww", "delete", "epoch", "stream")) if r]
 apply = {k: a for k in ("lww", "delete", "epoch", "stream") if (a := load(f"apply-{k}.json"))}
 cpu = [float(x) for x in open(os.path.join(res, "idle")).read().split()]
-det = [int(x) for x in det.split()]
-lv = [int(x) for x in lv.split()]
+det = [float(x) for x in det.split()]
+lv = [float(x) for x in lv.split()]
 sw = [s for s in (load(f"sweep-{r}.json") for r in sweep.split()) if s]
 out = {"peer": "meshd", "profile": "fast", "extra_args": os.environ.get("MESHD_EXTRA", ""),
+       "writers": runs[0].get("writers", 1) if runs else None,
        "nodes": nodes, "runs": runs, "apply_latency_ms": apply,
        "idle_cpu_pct": cpu, "idle_cpu_pct_mean": round(statistics.mean(cpu), 2) if cpu else None,
        "detection_ms": det, "detection_ms_median": statistics.median(det) if det else None,
