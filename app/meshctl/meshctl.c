@@ -166,7 +166,8 @@ cmd_watch(struct mesh_client *c, const char *prefix, long count)
 			json_str(ev.key, ev.key_len);
 			printf(", \"tombstone\": %s, \"value\": ", ev.tombstone ? "true" : "false");
 			json_str(ev.value, ev.value_len);
-			printf(", \"dropped\": %" PRIu64 "}\n", ev.dropped);
+			printf(", \"dropped\": %" PRIu64 ", \"origin_ns\": %" PRIu64 "}\n",
+			       ev.dropped, ev.origin_ns);
 		} else {
 			printf("%s %.*s%s%.*s\n", ev.tombstone ? "del" : "put", (int)ev.key_len,
 			       (const char *)ev.key, ev.tombstone ? "" : " ",

@@ -151,7 +151,7 @@ env_stream_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key
 
 	(void)origin;
 	meshd_lat_record(d, MESHD_LAT_STREAM, origin_ns, mesh_time_real_ns());
-	mesh_crdt_stream_deliver(d->kv, from, key, key_len, value, len);
+	mesh_crdt_stream_deliver_origin(d->kv, from, key, key_len, value, len, origin_ns);
 }
 
 static void

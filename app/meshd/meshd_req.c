@@ -440,6 +440,7 @@ poll_events(struct meshd *d)
 			e.subscription = s->id;
 			e.key = bin(ev.key, ev.key_len);
 			e.tombstone = ev.tombstone;
+			e.origin_ns = ev.origin_ns;
 			e.dropped = dropped - s->dropped_seen;
 			s->dropped_seen = dropped;
 			r.result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;

@@ -49,7 +49,7 @@ struct mesh_client_event {
 	size_t value_len;
 	bool tombstone;
 	uint64_t dropped;
-	uint64_t origin_ns;
+	uint64_t origin_ns; /* origin node's wall clock for this change (0 = not stamped) */
 };
 
 struct mesh_client_member {

@@ -246,6 +246,7 @@ struct crdt_subev {
 	uint32_t key_len;
 	uint32_t value_len;
 	uint64_t peer;
+	uint64_t origin_ns;
 	uint8_t flags; /* CRDT_F_TOMB, CRDT_EV_STREAM */
 };
 #define CRDT_EV_STREAM 0x02u
@@ -382,7 +383,8 @@ void crdt_tombq_fini(struct crdt_tombq *q);
 
 /* Subscriptions: deliver one event to every matching subscriber. */
 void crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,
-		     const void *value, uint32_t value_len, uint8_t flags, uint64_t peer);
+		     const void *value, uint32_t value_len, uint8_t flags, uint64_t peer,
+		     uint64_t origin_ns);
 void crdt_sub_free_all(struct mesh_crdt_store *s);
 
 /* Stream buffers. */

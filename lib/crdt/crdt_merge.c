@@ -223,7 +223,8 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	}
 
 	if (s->n_subs)
-		crdt_sub_notify(s, e->key, e->key_len, e->value, e->value_len, e->flags, 0);
+		crdt_sub_notify(s, e->key, e->key_len, e->value, e->value_len, e->flags, 0,
+				e->origin_ns);
 	return 1;
 
 dquot:

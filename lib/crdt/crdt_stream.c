@@ -136,6 +136,14 @@ int
 mesh_crdt_stream_deliver(struct mesh_crdt_store *s, uint64_t peer, const void *key,
 			 size_t key_len, const void *value, size_t value_len)
 {
+	return mesh_crdt_stream_deliver_origin(s, peer, key, key_len, value, value_len, 0);
+}
+
+int
+mesh_crdt_stream_deliver_origin(struct mesh_crdt_store *s, uint64_t peer, const void *key,
+				size_t key_len, const void *value, size_t value_len,
+				uint64_t origin_ns)
+{
 	int rc;
 
 	if (crdt_ns_lookup(s, key, key_len, true, &rc) == NULL)
@@ -145,7 +153,7 @@ mesh_crdt_stream_deliver(struct mesh_crdt_store *s, uint64_t peer, const void *k
 	crdt_ctr(s, MESH_CTR_crdt_stream_deliver, 1);
 	if (s->n_subs)
 		crdt_sub_notify(s, key, (uint32_t)key_len, value, (uint32_t)value_len,
-				CRDT_EV_STREAM, peer);
+				CRDT_EV_STREAM, peer, origin_ns);
 	return 0;
 }
 

@@ -108,7 +108,8 @@ crdt_sub_free_all(struct mesh_crdt_store *s)
 
 void
 crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,
-		const void *value, uint32_t value_len, uint8_t flags, uint64_t peer)
+		const void *value, uint32_t value_len, uint8_t flags, uint64_t peer,
+		uint64_t origin_ns)
 {
 	size_t sz = (size_t)key_len + value_len;
 
@@ -137,6 +138,7 @@ crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,
 		ev->value_len = value_len;
 		ev->flags = flags;
 		ev->peer = peer;
+		ev->origin_ns = origin_ns;
 		sub->count++;
 		sub->bytes += sz;
 		crdt_ctr(s, MESH_CTR_crdt_sub_event, 1);
@@ -165,6 +167,7 @@ mesh_crdt_sub_poll(struct mesh_crdt_sub *sub, struct mesh_crdt_event *ev)
 	ev->value = ev->tombstone ? NULL : sub->cur.buf + sub->cur.key_len;
 	ev->value_len = sub->cur.value_len;
 	ev->peer = sub->cur.peer;
+	ev->origin_ns = sub->cur.origin_ns;
 	return 1;
 }
 

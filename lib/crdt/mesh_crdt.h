@@ -342,6 +342,7 @@ struct mesh_crdt_event {
 	bool tombstone;
 	bool stream;       /**< delivered stream message (not stored) */
 	uint64_t peer;     /**< stream: sender as given to mesh_crdt_stream_deliver */
+	uint64_t origin_ns; /**< origin wall clock of the change or message (0 = unknown) */
 };
 
 /**
@@ -390,6 +391,10 @@ int mesh_crdt_stream_drain(struct mesh_crdt_store *s, int ns, mesh_crdt_drain_f 
  */
 int mesh_crdt_stream_deliver(struct mesh_crdt_store *s, uint64_t peer, const void *key,
 			     size_t key_len, const void *value, size_t value_len);
+/** mesh_crdt_stream_deliver() passing the sender's @origin_ns on to subscribers. */
+int mesh_crdt_stream_deliver_origin(struct mesh_crdt_store *s, uint64_t peer, const void *key,
+				    size_t key_len, const void *value, size_t value_len,
+				    uint64_t origin_ns);
 
 #ifdef __cplusplus
 }

@@ -93,6 +93,15 @@ for k in lww delete epoch; do
     -a "$(lat $k.max_ns)" -lt 60000000000
 done
 is "/mesh/latency: no origin stamp from the future on one host" "$(lat skewed)" 0
+# subscribers see the origin stamp of a remote write (client Event.origin_ns)
+c 3 --json --timeout 10000 watch worker:stamped 1 >"$tmp/o3" 2>/dev/null & o3=$!
+sleep 0.5
+before=$(date +%s%N)
+c 1 put worker:stamped yes >/dev/null
+wait "$o3"
+origin=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["origin_ns"])' "$tmp/o3" 2>/dev/null)
+ok_if "a watcher on n3 gets the origin stamp n1 gave the write ($origin)" \
+  test "${origin:-0}" -ge "$before" -a "${origin:-0}" -le "$(date +%s%N)"
 is "/mesh/latency,lww buckets add up to its count" \
   "$(mesh_tel 3 /mesh/latency,lww | python3 -c 'import json,sys; d=next(iter(json.load(sys.stdin).values())); print(sum(d["bucket_count"]) == d["count"] and len(d["bucket_low_ns"]) == len(d["bucket_count"]))')" True
 ok_if "/mesh/latency with an unknown kind is an error" \

@@ -230,12 +230,42 @@ test_stream_defaults_and_deliver(void **state)
 	mesh_crdt_store_delete(s);
 }
 
+/* subscribers get the origin wall clock of a local write, a merged remote op and a
+ * delivered stream message */
+static void
+test_sub_origin(void **state)
+{
+	struct mesh_crdt_store *s = store_new(0x51);
+	struct mesh_crdt_sub *sub = mesh_crdt_sub_new(s, NULL, 0, 16, 0);
+	struct mesh_crdt_op op = { .key = "worker:r", .key_len = 8, .value = "x", .value_len = 1,
+				   .ts = 5, .replica = 0x99, .origin_ns = 888 };
+	struct mesh_crdt_event ev;
+
+	(void)state;
+	assert_non_null(sub);
+	assert_int_equal(mesh_crdt_put_origin(s, "worker:l", 8, "v", 1, 0, 777), 0);
+	assert_int_equal(mesh_crdt_apply(s, &op, 0, NULL), 0);
+	assert_int_equal(mesh_crdt_stream_deliver_origin(s, 7, "td:m", 4, "d", 1, 999), 0);
+	assert_int_equal(mesh_crdt_put(s, "worker:u", 8, "v", 1, 0), 0);
+	assert_int_equal(mesh_crdt_sub_poll(sub, &ev), 1);
+	assert_int_equal(ev.origin_ns, 777);
+	assert_int_equal(mesh_crdt_sub_poll(sub, &ev), 1);
+	assert_int_equal(ev.origin_ns, 888);
+	assert_int_equal(mesh_crdt_sub_poll(sub, &ev), 1);
+	assert_true(ev.stream);
+	assert_int_equal(ev.origin_ns, 999);
+	assert_int_equal(mesh_crdt_sub_poll(sub, &ev), 1);
+	assert_int_equal(ev.origin_ns, 0); /* not stamped */
+	mesh_crdt_store_delete(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sub_events),
 		cmocka_unit_test(test_sub_byte_cap),
+		cmocka_unit_test(test_sub_origin),
 		cmocka_unit_test(test_stream_fifo),
 		cmocka_unit_test(test_stream_defaults_and_deliver),
 	};
