@@ -37,6 +37,7 @@ PEERS = [("memberlist", "ml", ("lan", "fast")), ("tarantool", "tnt", ("default",
 rows = []  # (label, n, p50, p99, delivered, detection, idle cpu, leave, doc)
 MESHD_VARIANTS = [("", "meshd (fast profile)"),
                   ("-tight", "meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)"),
+                  ("-mid", "meshd (fast, probe 5 ms / ack 3 ms / suspicion x3)"),
                   ("-w4", "meshd (fast, 4 writer nodes)")]
 for n in ns:
     for tag, label in MESHD_VARIANTS:
@@ -166,6 +167,7 @@ with open(out + "-cdf.series", "w") as fs:
 def short(label):
     return (label.replace("meshd (fast profile)", "meshd")
             .replace("meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)", "meshd tight")
+            .replace("meshd (fast, probe 5 ms / ack 3 ms / suspicion x3)", "meshd mid")
             .replace("meshd (fast, 4 writer nodes)", "meshd 4 writers"))
 
 

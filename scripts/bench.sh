@@ -126,5 +126,12 @@ MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --ki
   --tag tight --out "$raw/meshd" >/dev/null
 [ "$soak" -gt 0 ] && MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
   --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-tight --out "$raw/meshd" >/dev/null
+# and one step back: a 15 ms minimum suspicion
+mid="--probe-interval-ms 5 --probe-timeout-ms 3 --suspicion-mult 3"
+echo "== meshd with mid SWIM timers, N=$soak_nodes: detection, leave, soak at 5 % loss" >&2
+MESHD_EXTRA=$mid bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 --leaves 1 \
+  --tag mid --out "$raw/meshd" >/dev/null
+[ "$soak" -gt 0 ] && MESHD_EXTRA=$mid bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
+  --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-mid --out "$raw/meshd" >/dev/null
 
 report "$raw" "bench/results/$stamp-$(hostname -s)"
