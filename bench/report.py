@@ -148,6 +148,18 @@ for n in ns:
             p = f"{raw}/{short}-{prof}-n{n}/latency_to_all_ms.txt"
             if os.path.exists(p):
                 series.append((f"{name} {prof} N={n}", p))
+COLORS = [("meshd apply", "#ff7f0e"), ("meshd", "#d62728"), ("memberlist lan", "#1f77b4"),
+          ("memberlist fast", "#17becf"), ("tarantool default", "#7f7f7f"),
+          ("tarantool fast", "#2ca02c")]
+
+
+def style(label):
+    """gnuplot style of a CDF series: colour by peer, dash pattern by N."""
+    colour = next((c for k, c in COLORS if label.startswith(k)), "#000000")
+    dt = {"N=3": 1, "N=5": 2, "N=8": 4}.get(label.split()[-1], 1)
+    return f'lc rgb "{colour}" dt {dt}'
+
+
 with open(out + "-cdf.series", "w") as fs:
     for i, (label, p) in enumerate(series):
         dat = f"{out}-cdf-{i}.dat"
@@ -163,7 +175,7 @@ with open(out + "-cdf.series", "w") as fs:
             with open(dat, "w") as d:
                 for j, v in enumerate(vals):
                     d.write(f"{v} {(j + 1) / len(vals)}\n")
-        fs.write(f"{dat}\t{label}\n")
+        fs.write(f"{dat}\t{label}\t{style(label)}\n")
 def short(label):
     return (label.replace("meshd (fast profile)", "meshd")
             .replace("meshd (fast, probe 5 ms / ack 2 ms / suspicion x2)", "meshd tight")

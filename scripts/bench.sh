@@ -31,15 +31,15 @@ report() {  # report RAW OUT: tables (OUT.md) and plots (OUT-cdf.png, OUT-detect
   # shellcheck disable=SC2086
   python3 bench/report.py "$raw" "$out" $nodes_list
   if command -v gnuplot >/dev/null && [ -s "$out-cdf.series" ]; then
-    plots=$(awk -F'\t' '{printf "%s\"%s\" using 1:2 with steps lw 2 title \"%s\"", (NR > 1 ? ", " : ""), $1, $2}' "$out-cdf.series")
+    plots=$(awk -F'\t' '{printf "%s\"%s\" using 1:2 with steps lw 2 %s title \"%s\"", (NR > 1 ? ", " : ""), $1, $3, $2}' "$out-cdf.series")
     gnuplot <<GP
-set terminal png size 1100,600
+set terminal png size 1300,650
 set output "$out-cdf.png"
 set title "Dissemination to all nodes: CDF of per-update latency (lww / payload updates)"
 set logscale x
 set xlabel "ms (log scale)"
 set ylabel "fraction of updates"
-set key bottom right
+set key outside right font ",9"
 set grid
 plot $plots
 GP
