@@ -119,19 +119,17 @@ fi
 echo "== meshd, N=$soak_nodes, 4 writer nodes: rate sweep" >&2
 bench/cluster/run.sh --nodes "$soak_nodes" --writers 4 "${qa[@]}" --kills 0 --leaves 0 \
   --sweep "1000 3000 6000 10000" --tag w4 --out "$raw/meshd" >/dev/null
-# the detection/false-positive trade-off: SWIM timers tightened to aim at a 25 ms detection
-tight="--probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2"
-echo "== meshd with tight SWIM timers, N=$soak_nodes: detection, leave, soak at 5 % loss" >&2
-MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 --leaves 1 \
-  --tag tight --out "$raw/meshd" >/dev/null
-[ "$soak" -gt 0 ] && MESHD_EXTRA=$tight bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
-  --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-tight --out "$raw/meshd" >/dev/null
-# and one step back: a 15 ms minimum suspicion
-mid="--probe-interval-ms 5 --probe-timeout-ms 3 --suspicion-mult 3"
-echo "== meshd with mid SWIM timers, N=$soak_nodes: detection, leave, soak at 5 % loss" >&2
-MESHD_EXTRA=$mid bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 --leaves 1 \
-  --tag mid --out "$raw/meshd" >/dev/null
-[ "$soak" -gt 0 ] && MESHD_EXTRA=$mid bench/cluster/run.sh --nodes "$soak_nodes" --no-updates \
-  --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag soak5-mid --out "$raw/meshd" >/dev/null
+# the detection/false-positive trade-off: SWIM timers tightened towards a 25 ms detection
+timers() {  # timers TAG ARGS: detection, leave and (with --soak) a soak at 5 % loss
+  local tag=$1; shift
+  echo "== meshd with $tag SWIM timers ($*), N=$soak_nodes: detection, leave, soak" >&2
+  MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 \
+    --leaves 1 --tag "$tag" --out "$raw/meshd" >/dev/null
+  [ "$soak" -gt 0 ] && MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" \
+    --no-updates --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag "soak5-$tag" \
+    --out "$raw/meshd" >/dev/null
+}
+timers tight --probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2  # 10 ms suspicion
+timers mid --probe-interval-ms 5 --probe-timeout-ms 3 --suspicion-mult 3    # 15 ms
 
 report "$raw" "bench/results/$stamp-$(hostname -s)"
