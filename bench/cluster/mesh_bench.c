@@ -55,17 +55,15 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Sleep, never spin: a spinning writer would take CPU from the nodes it times. The send
+ * time is stamped after waking, so an overshoot only shifts the schedule. */
 static void
 sleep_until(uint64_t t)
 {
-	uint64_t now = now_ns();
+	struct timespec ts = { .tv_sec = (time_t)(t / 1000000000ULL),
+			       .tv_nsec = (long)(t % 1000000000ULL) };
 
-	if (t > now + 50000) { /* leave the last 50 us to a spin: nanosleep overshoots */
-		struct timespec ts = { .tv_sec = (time_t)((t - now - 50000) / 1000000000ULL),
-				       .tv_nsec = (long)((t - now - 50000) % 1000000000ULL) };
-		nanosleep(&ts, NULL);
-	}
-	while (now_ns() < t)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 

@@ -73,21 +73,17 @@ restart() {
 }
 socks() { for i in $(seq 1 "$nodes"); do printf '/tmp/%s-%s.sock ' "$MESH_NS" "$i"; done; }
 prefixes() { for i in $(seq "$1" "$nodes"); do printf '%sn%s ' "$MESH_NS" "$i"; done; }
+node_ticks() { awk '{print $14+$15}' "/proc/${MESH_PIDS[$1]}/stat" 2>/dev/null || echo 0; }
 ticks() {  # user+sys clock ticks of every live node
   local t=0 i
-  for i in "${!MESH_PIDS[@]}"; do
-    t=$((t + $(awk '{print $14+$15}' "/proc/${MESH_PIDS[$i]}/stat" 2>/dev/null || echo 0)))
-  done
+  for i in "${!MESH_PIDS[@]}"; do t=$((t + $(node_ticks "$i"))); done
   echo "$t"
 }
-swim_sum() {  # sum of swim counter $1 over all nodes
-  local s=0 i v
+swim_sums() {  # "dead suspect refute": swim counters summed over all nodes
+  local i
   for i in $(seq 1 "$nodes"); do
-    # meshctl stats lines: GROUP NAME VALUE
-    v=$("$CTL" -s "/tmp/${MESH_NS}-$i.sock" stats swim 2>/dev/null | awk -v k="$1" '$2 == k {print $3}')
-    s=$((s + ${v:-0}))
-  done
-  echo "$s"
+    "$CTL" -s "/tmp/${MESH_NS}-$i.sock" stats swim 2>/dev/null  # lines: GROUP NAME VALUE
+  done | awk '{ v[$2] += $3 } END { print v["swim_dead"] + 0, v["swim_suspect"] + 0, v["swim_refute"] + 0 }'
 }
 # time_status VICTIM STATUS SIGNAL: signal the victim and wait for it to exit; ST_MS = ms
 # until every survivor listed it as STATUS (-1 when some survivor never did within 20 s).
@@ -143,11 +139,11 @@ fi
 # ---- idle CPU: user+sys ticks of each node over a quiet window
 hz=$(getconf CLK_TCK)
 declare -A t0=()
-for i in $(seq 1 "$nodes"); do t0[$i]=$(awk '{print $14+$15}' "/proc/${MESH_PIDS[$i]}/stat"); done
+for i in $(seq 1 "$nodes"); do t0[$i]=$(node_ticks "$i"); done
 sleep "$idle"
 cpu=()
 for i in $(seq 1 "$nodes"); do
-  t1=$(awk '{print $14+$15}' "/proc/${MESH_PIDS[$i]}/stat")
+  t1=$(node_ticks "$i")
   cpu+=("$(echo "scale=2; 100 * ($t1 - ${t0[$i]}) / ($hz * $idle)" | bc)")
 done
 echo "${cpu[*]}" >"$res/idle"
@@ -178,7 +174,7 @@ done
 if [ "$soak" -gt 0 ]; then
   log "soak: ${soak}s, loss ${loss} % on every port${fault:+, fault-inject $fault}"
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" "$loss"; done
-  d0=$(swim_sum swim_dead); s0=$(swim_sum swim_suspect); f0=$(swim_sum swim_refute)
+  read -r d0 s0 f0 < <(swim_sums)
   end=$((SECONDS + soak)); worst_susp=0 worst_dead=0
   while [ $SECONDS -lt $end ]; do
     for i in $(seq 1 "$nodes"); do
@@ -188,7 +184,7 @@ if [ "$soak" -gt 0 ]; then
     done
     sleep 1
   done
-  d1=$(swim_sum swim_dead); s1=$(swim_sum swim_suspect); f1=$(swim_sum swim_refute)
+  read -r d1 s1 f1 < <(swim_sums)
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" 0; done
   alive_end=0
   for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 30 && alive_end=$((alive_end + 1)); done
