@@ -13,6 +13,7 @@ pkgs=(
   dpdk dpdk-dev libdpdk-dev
   libprotobuf-c-dev protobuf-c-compiler
   libjemalloc-dev libxxhash-dev libsodium-dev
+  libjansson-dev libinih-dev libsystemd-dev
   # tests, sanitizers, fuzzers
   libcmocka-dev clang llvm libclang-rt-14-dev
   # demo and integration tests: namespaces, veth, bridge, loss injection
