@@ -48,7 +48,9 @@ extern "C" {
 	X(tx_crdt_drop_queue_full) X(tx_crdt_op_too_big) X(tx_crdt_requeued) \
 	X(tx_crdt_big_ops) X(tx_crdt_frag_batches) X(rx_crdt_big_ops) X(rx_crdt_frag_drop) \
 	X(rx_crdt_batches) X(rx_crdt_ops) X(rx_crdt_dup_batches) X(rx_crdt_dup_ops) \
-	X(rx_crdt_drop_window) X(rx_crdt_stale_epoch) X(rx_crdt_apply_fail) \
+	X(rx_crdt_drop_window) X(rx_crdt_stale_epoch) X(rx_crdt_wrong_receiver) \
+	X(rx_crdt_state_lost) X(rx_ack_reset) \
+	X(rx_crdt_apply_fail) \
 	X(rx_crdt_apply_retry) \
 	X(tx_acks) X(rx_acks) X(rx_ack_success) X(rx_ack_failure) X(rx_ack_stale_epoch) \
 	X(rx_ack_nacked) X(crdt_ops_acked) \
@@ -176,6 +178,11 @@ int mesh_stream_peer_remove(struct mesh_stream *s, uint64_t peer);
 uint32_t mesh_stream_peer_count(const struct mesh_stream *s);
 /** Channel state: 1 up, 0 down, -ENOENT. */
 int mesh_stream_peer_up(const struct mesh_stream *s, uint64_t peer);
+/**
+ * Ops @peer's queue still takes before mesh_stream_crdt_send refuses (-ENOBUFS), or
+ * -ENOENT. Callers that must not lose ops (the replication export) send at most this many.
+ */
+int64_t mesh_stream_peer_room(const struct mesh_stream *s, uint64_t peer);
 /** Ops queued or in flight towards @peer (0 when all acknowledged), or -ENOENT. */
 int64_t mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t peer);
 

@@ -230,9 +230,7 @@ stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now)
 	p->up = true;
 	p->last_rx_ns = now;
 	p->last_tx_ns = now;
-	do
-		p->tx_epoch = mesh_rng_next(&s->rng);
-	while (p->tx_epoch == 0);
+	p->tx_epoch = stream_epoch_next(s, id);
 	p->next_seq = 1;
 	p->una = 1;
 	p->tokens = s->cfg.chunk_burst;
@@ -304,6 +302,16 @@ mesh_stream_peer_up(const struct mesh_stream *s, uint64_t id)
 	const struct peer *p = stream_peer_find(s, id);
 
 	return p == NULL ? -ENOENT : p->up ? 1 : 0;
+}
+
+int64_t
+mesh_stream_peer_room(const struct mesh_stream *s, uint64_t id)
+{
+	const struct peer *p = stream_peer_find(s, id);
+
+	if (p == NULL)
+		return -ENOENT;
+	return p->q_len >= s->cfg.max_pending_ops ? 0 : s->cfg.max_pending_ops - p->q_len;
 }
 
 int64_t

@@ -380,18 +380,47 @@ rxbig_clear(struct peer *p)
 		rxbig_free(p, p->n_rxbig - 1);
 }
 
-/* false when @epoch is the sender's previous epoch (a late frame): drop it */
+uint64_t
+stream_epoch_binding(const struct mesh_stream *s, uint64_t from, uint64_t to)
+{
+	uint64_t pair[2] = { from, to };
+
+	(void)s;
+	return mesh_hash64(pair, sizeof(pair)) >> STREAM_EPOCH_BITS << STREAM_EPOCH_BITS;
+}
+
+uint64_t
+stream_epoch_next(struct mesh_stream *s, uint64_t peer)
+{
+	s->epoch_count = (s->epoch_count + 1) & STREAM_EPOCH_MASK;
+	if (s->epoch_count == 0)
+		s->epoch_count = 1;
+	return stream_epoch_binding(s, s->cfg.self_id, peer) | s->epoch_count;
+}
+
+/*
+ * Whether a frame of channel epoch @epoch from @p may be handled. Frames bound to another
+ * receiver and epochs older than the current one (late or replayed frames) are dropped;
+ * a newer epoch starts the sender's new channel, but only a batch (@may_switch) starts it:
+ * a heartbeat or ack never moves a receiver to another epoch on its own.
+ */
 static bool
-rx_epoch_ok(struct mesh_stream *s, struct peer *p, uint64_t epoch)
+rx_epoch_ok(struct mesh_stream *s, struct peer *p, uint64_t epoch, bool may_switch)
 {
 	if (epoch == p->rx_epoch)
 		return true;
-	if (epoch == p->rx_prev_epoch && epoch != 0) {
+	if ((epoch & ~STREAM_EPOCH_MASK) != stream_epoch_binding(s, p->id, s->cfg.self_id)) {
+		CTR(s, rx_crdt_wrong_receiver);
+		return false;
+	}
+	if ((epoch & STREAM_EPOCH_MASK) < (p->rx_epoch & STREAM_EPOCH_MASK)) {
 		CTR(s, rx_crdt_stale_epoch);
 		return false;
 	}
-	p->rx_prev_epoch = p->rx_epoch;
+	if (!may_switch)
+		return false;
 	p->rx_epoch = epoch;
+	p->rx_reset = false;
 	p->rx_cum = 0;
 	p->rx_sack = 0;
 	p->rx_highest = 0;
@@ -400,12 +429,13 @@ rx_epoch_ok(struct mesh_stream *s, struct peer *p, uint64_t epoch)
 }
 
 static void
-mark_received(struct mesh_stream *s, struct peer *p, uint64_t seq)
+mark_received(struct mesh_stream *s, struct peer *p, uint64_t seq, uint64_t now)
 {
 	p->rx_sack |= 1ULL << (seq - p->rx_cum - 1);
 	while (p->rx_sack & 1) {
 		p->rx_cum++;
 		p->rx_sack >>= 1;
+		p->rx_cum_ns = now;
 	}
 	if (seq > p->rx_highest)
 		p->rx_highest = seq;
@@ -535,7 +565,7 @@ rx_fragment(struct mesh_stream *s, struct peer *p, const struct mesh_wire_crdt_b
 	g->bytes += b->frag.len;
 	p->rxbig_bytes += b->frag.len;
 	if (g->got < g->total) {
-		mark_received(s, p, b->seq);
+		mark_received(s, p, b->seq, now);
 		return;
 	}
 	for (uint32_t k = 0; k < g->total; k++)
@@ -562,7 +592,7 @@ rx_fragment(struct mesh_stream *s, struct peer *p, const struct mesh_wire_crdt_b
 	free(buf);
 	if (rc == -EAGAIN)
 		goto forget_last;
-	mark_received(s, p, b->seq);
+	mark_received(s, p, b->seq, now);
 	rxbig_free(p, i);
 	return;
 forget_last:
@@ -586,8 +616,10 @@ stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
 		stream_log_bad(s, p->id, "crdt batch", now);
 		return;
 	}
-	if (!rx_epoch_ok(s, p, b.epoch))
+	if (!rx_epoch_ok(s, p, b.epoch, true))
 		return;
+	if (p->rx_cum == 0 && p->rx_highest == 0 && p->rx_sack == 0)
+		p->rx_cum_ns = now; /* a new epoch: its gap timer starts now */
 	CTR(s, rx_crdt_batches);
 	if (b.seq <= p->rx_cum ||
 	    (b.seq - p->rx_cum - 1 < 64 && (p->rx_sack >> (b.seq - p->rx_cum - 1)) & 1)) {
@@ -597,7 +629,11 @@ stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
 		return;
 	}
 	if (b.seq - p->rx_cum > 64) {
+		/* the sender's window starts past what we hold: it was acked by the state we
+		 * lost (this member was removed and added again), so ask for a new epoch */
 		CTR(s, rx_crdt_drop_window);
+		CTR(s, rx_crdt_state_lost);
+		p->rx_reset = true;
 		p->ack_pending = true;
 		stream_mark_dirty(s, p);
 		return;
@@ -609,7 +645,7 @@ stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
 	rc = apply_wire_ops(s, p, b.n_ops, now);
 	if (rc == -EAGAIN)
 		return;
-	mark_received(s, p, b.seq);
+	mark_received(s, p, b.seq, now);
 }
 
 void
@@ -617,7 +653,7 @@ stream_crdt_rx_heartbeat(struct mesh_stream *s, struct peer *p,
 			 const struct mesh_wire_heartbeat *hb, uint64_t now)
 {
 	(void)now;
-	if (hb->epoch == 0 || hb->next_seq == 0 || !rx_epoch_ok(s, p, hb->epoch))
+	if (hb->epoch == 0 || hb->next_seq == 0 || !rx_epoch_ok(s, p, hb->epoch, false))
 		return;
 	/* tail loss: the sender has sent batches we never saw; nack them now */
 	if (hb->next_seq - 1 > p->rx_cum) {
@@ -640,6 +676,7 @@ stream_crdt_emit_ack(struct mesh_stream *s, struct peer *p, uint64_t now)
 	memset(&a, 0, offsetof(struct mesh_wire_stream_ack, nacks));
 	a.seq = p->rx_cum;
 	a.success = !p->ack_fail;
+	a.reset = p->rx_reset;
 	a.epoch = p->rx_epoch;
 	a.sack = p->rx_sack;
 	for (uint64_t q = p->rx_cum + 1;
@@ -726,6 +763,13 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 		CTR(s, rx_ack_stale_epoch);
 		return;
 	}
+	if (a.reset) {
+		/* the receiver holds what it acknowledged, not our window: start over */
+		CTR(s, rx_ack_reset);
+		stream_crdt_channel_reset(s, p);
+		stream_crdt_pump(s, p, now, false);
+		return;
+	}
 	if (p->win == NULL)
 		return;
 	cum = MESH_MIN(a.seq, p->next_seq - 1);
@@ -783,6 +827,16 @@ stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now)
 		if (n > 0 && stream_emit(s, p, MESH_WIRE_KIND_HEARTBEAT, s->scratch, (size_t)n,
 					 now) == 0)
 			CTR(s, tx_heartbeats);
+	}
+	/* a gap the sender never fills (it retransmits only from its window): ask for a new
+	 * epoch once it outlived every retransmission backoff */
+	if (p->rx_epoch != 0 && p->rx_highest > p->rx_cum &&
+	    now - p->rx_cum_ns > 2 * s->cfg.rto_max_ns + s->cfg.rto_initial_ns) {
+		CTR(s, rx_crdt_state_lost);
+		p->rx_reset = true;
+		p->rx_cum_ns = now;
+		p->ack_pending = true;
+		stream_mark_dirty(s, p);
 	}
 	if (!p->up || p->win == NULL)
 		return;
@@ -861,9 +915,7 @@ stream_crdt_channel_reset(struct mesh_stream *s, struct peer *p)
 		p->q_len = k;
 		CTR_ADD(s, tx_crdt_requeued, requeued);
 	}
-	do
-		p->tx_epoch = mesh_rng_next(&s->rng);
-	while (p->tx_epoch == 0);
+	p->tx_epoch = stream_epoch_next(s, p->id);
 	p->next_seq = 1;
 	p->una = 1;
 	if (p->q_len > 0)

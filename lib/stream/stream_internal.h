@@ -66,8 +66,10 @@ struct peer {
 	uint32_t q_head, q_len, q_cap;
 	struct bigop *cur_big; /* large op whose fragments are being sent */
 	/* rx channel */
-	uint64_t rx_epoch, rx_prev_epoch, rx_cum, rx_sack, rx_highest;
+	uint64_t rx_epoch, rx_cum, rx_sack, rx_highest;
+	uint64_t rx_cum_ns;  /* when rx_cum last moved (or the epoch started) */
 	bool ack_pending, ack_fail;
+	bool rx_reset;       /* next ack asks the sender to restart the channel */
 	struct rxbig *rxbig[STREAM_RXBIG_MAX];
 	uint32_t n_rxbig;
 	uint64_t rxbig_bytes;
@@ -114,11 +116,25 @@ struct parked {
 	uint8_t *key, *value;
 };
 
+/*
+ * Channel epochs on the wire: [24-bit binding][40-bit counter]. The counter grows with
+ * every channel (re)start of this sender, over all its peers, so a receiver accepts a
+ * sender's epoch only when it is not older than the one it holds; the binding is a hash
+ * of (sender, receiver), so a frame one receiver got, replayed to another, is refused.
+ */
+#define STREAM_EPOCH_BITS 40
+#define STREAM_EPOCH_MASK ((1ULL << STREAM_EPOCH_BITS) - 1)
+/** The wire epoch of this sender's next channel towards @peer. */
+uint64_t stream_epoch_next(struct mesh_stream *s, uint64_t peer);
+/** The binding a frame from @from to us must carry. */
+uint64_t stream_epoch_binding(const struct mesh_stream *s, uint64_t from, uint64_t to);
+
 struct mesh_stream {
 	struct mesh_stream_config cfg;
 	const struct mesh_stream_env_ops *env;
 	void *ctx;
 	struct mesh_rng rng;
+	uint64_t epoch_count;  /* channel epochs handed out (all peers): they only grow */
 	uint64_t ctr[MESH_STREAM_CTR_MAX];
 	struct mesh_ratelimit rl;
 	/* peers: open addressing by id, plus the member list */

@@ -387,6 +387,7 @@ struct mesh_wire_stream_ack {
 	uint64_t epoch;
 	uint64_t sack;
 	bool success;
+	bool reset;    /**< the receiver lost this channel's state: restart it */
 	struct mesh_wire_slice error_message;
 	uint32_t n_nacks;
 	uint64_t nacks[MESH_WIRE_ACK_MAX_NACKS];

@@ -343,6 +343,9 @@ mesh_wire_stream_ack_read(const uint8_t *p, size_t len, struct mesh_wire_stream_
 			else
 				a->sack = f.v;
 			break;
+		case 7:
+			a->reset = f.nonzero;
+			break;
 		case 6:
 			if (f.wt == WT_VARINT) {
 				if (a->n_nacks >= MESH_WIRE_ACK_MAX_NACKS)

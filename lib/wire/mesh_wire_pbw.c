@@ -236,7 +236,7 @@ mesh_wire_stream_ack_write(uint8_t *buf, size_t cap, size_t *len,
 	for (uint32_t i = 0; i < n; i++)
 		packed += vsize(a->nacks[i]);
 	need = usize(a->seq) + (a->success ? 2 : 0) + lsize(a->error_message.len) +
-	       f64size(a->epoch) + f64size(a->sack) + lsize(packed);
+	       f64size(a->epoch) + f64size(a->sack) + lsize(packed) + (a->reset ? 2 : 0);
 	if (need > cap - *len)
 		return -ENOSPC;
 	p = wu(p, 1, a->seq);
@@ -252,6 +252,10 @@ mesh_wire_stream_ack_write(uint8_t *buf, size_t cap, size_t *len,
 		p = wvar(p, packed);
 		for (uint32_t i = 0; i < n; i++)
 			p = wvar(p, a->nacks[i]);
+	}
+	if (a->reset) {
+		*p++ = 7 << 3;
+		*p++ = 1;
 	}
 	*len = (size_t)(p - buf);
 	return 0;

@@ -122,6 +122,7 @@ diff_stream_ack(const uint8_t *p, size_t len)
 	if (v == NULL || v[0] != 0 || m == NULL)
 		goto out;
 	if (m->sequence != a.seq || (bool)m->success != a.success || m->epoch != a.epoch ||
+	    (bool)m->reset != a.reset ||
 	    m->sack != a.sack || !str_eq(m->error_message, &a.error_message) ||
 	    m->n_nacks != a.n_nacks) {
 		err = "ack differs";
