@@ -1,294 +1,42 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * meshd application arguments. The INI file (meshd_config.c) is read first, then
- * command-line options override it; both go through meshd_setting_apply(), so a value is
- * checked the same way wherever it comes from. Every error names the option (or the file,
- * line, section and key) and the bad value; nothing is silently defaulted.
+ * meshd's command line, "meshd [EAL options] -- [options]", parsed completely before EAL
+ * starts: --help, --version, --help-eal and --check-config are answered, and every
+ * argument or configuration error is reported (exit 2), on machines where EAL could not
+ * even start. The EAL options before "--" are only checked (meshd_eal.c). meshd's own
+ * options come from the settings table (meshd_settings.c): the --config file is applied
+ * first, then the options override it. Nothing is silently defaulted: every error names
+ * the option (or the file, line, section and key) and the bad value.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cfgfile.h>
-
 #include "mesh_client.h"
 #include "mesh_crdt.h"
-#include "meshd.h"
+#include "meshd_settings.h"
 
+#define MAX_OPTIONS 48
 
-static const struct option long_opts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "ip", required_argument, NULL, OPT_IP },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "port-id", required_argument, NULL, OPT_PORT_ID },
-	{ "cluster-id", required_argument, NULL, OPT_CLUSTER },
-	{ "poll-mode", required_argument, NULL, OPT_POLL },
-	{ "idle-sleep-us", required_argument, NULL, OPT_IDLE_SLEEP },
-	{ "peer", required_argument, NULL, OPT_PEER },
-	{ "hello-interval-ms", required_argument, NULL, OPT_HELLO_MS },
-	{ "lcore-rx", required_argument, NULL, OPT_LCORE_RX },
-	{ "lcore-merge", required_argument, NULL, OPT_LCORE_MERGE },
-	{ "lcore-tx", required_argument, NULL, OPT_LCORE_TX },
-	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "profile", required_argument, NULL, OPT_PROFILE },
-	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
-	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
-	{ "fault-inject", required_argument, NULL, OPT_FAULT },
-	{ "probe-interval-ms", required_argument, NULL, OPT_PROBE_MS },
-	{ "probe-timeout-ms", required_argument, NULL, OPT_PROBE_TIMEOUT_MS },
-	{ "suspicion-mult", required_argument, NULL, OPT_SUSPICION_MULT },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
-
-void
-meshd_usage(const char *prog)
+/* getopt_long's view of the table (the id is getopt's return value) */
+static void
+options_build(struct option *o)
 {
-	printf("Usage: %s [EAL options] -- [options]\n"
-	       "  --config FILE           INI file ([node], [hello], [lcores]); options override it\n"
-	       "  --name NAME             node name (letters, digits, . _ -; max 63)\n"
-	       "  --ip A.B.C.D            IPv4 address meshd answers on (ARP and UDP)\n"
-	       "  --port N                UDP port (default %u)\n"
-	       "  --port-id N             ethdev port to use (default 0)\n"
-	       "  --cluster-id N          cluster id carried in every frame (default 0x%x)\n"
-	       "  --poll-mode MODE        backoff (default: sleeps when idle) | busy (dedicated cores)\n"
-	       "  --idle-sleep-us N       longest idle sleep in backoff mode (default 500)\n"
-	       "  --peer A.B.C.D[:PORT]   send periodic hellos to this peer (repeatable)\n"
-	       "  --hello-interval-ms N   hello period (default 1000)\n"
-	       "  --lcore-rx N, --lcore-merge N, --lcore-tx N\n"
-	       "                          lcore of each role (default: all on the main lcore,\n"
-	       "                          run to completion); roles on different lcores use\n"
-	       "                          SPSC rings, e.g. --lcores '(0-2)@(0-1)' with 0, 1, 2\n"
-	       "  --ctl-socket PATH       client API socket (default %s/NAME.sock)\n"
-	       "  --seed A.B.C.D[:PORT]   join the cluster through this member (repeatable)\n"
-	       "  --profile lan|fast      SWIM timing: lan (memberlist-like, 1 s probes) or fast\n"
-	       "                          (10 ms probes, for DPDK-class networks; default)\n"
-	       "  --probe-interval-ms N, --probe-timeout-ms N, --suspicion-mult N\n"
-	       "                          override the profile's SWIM probe period, direct ack\n"
-	       "                          timeout and suspicion multiplier (timeout < period)\n"
-	       "  --key-file FILE         cluster keys ('ID HEX64 [primary]' per line): frames\n"
-	       "                          are sealed with XChaCha20-Poly1305; others refused\n"
-	       "  --metrics-listen A.B.C.D:PORT  serve Prometheus text at http://.../metrics\n"
-	       "  --fault-inject SPEC     testing only: drop, duplicate, delay received frames;\n"
-	       "                          SPEC = loss=P,dup=P,delay=US|MIN-MAX,seed=N (P in %%)\n"
-	       "  --help, --version\n"
-	       "Also: meshd --check-config FILE  (validate a configuration, start nothing)\n",
-	       prog, MESHD_DEFAULT_PORT, MESHD_DEFAULT_CLUSTER, MESH_CLIENT_SOCKET_DIR);
+	int n = 0;
+
+	for (const struct meshd_setting_def *s = meshd_settings; s->id != 0; s++)
+		if (s->option != NULL && n < MAX_OPTIONS - 1)
+			o[n++] = (struct option){ s->option, s->arg != NULL ? required_argument
+								       : no_argument, NULL, s->id };
+	o[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
-int
-meshd_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0' || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno != 0 || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
+/* Namespaces are checked against a scratch store, so a bad one is a config error
+ * (exit 2) with its file and line, not a runtime failure. */
 static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > MESHD_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return 0;
-	return 1;
-}
-
-/* "A.B.C.D[:PORT]" */
-static int
-parse_addr(const char *spec, uint32_t *ip, uint16_t *port)
-{
-	char buf[64];
-	char *colon;
-	uint64_t p = MESHD_DEFAULT_PORT;
-
-	snprintf(buf, sizeof(buf), "%s", spec);
-	colon = strchr(buf, ':');
-	if (colon != NULL) {
-		*colon = '\0';
-		if (meshd_parse_u64(colon + 1, 65535, &p) < 0 || p == 0)
-			return -EINVAL;
-	}
-	if (mesh_net_ip_parse(buf, ip) < 0)
-		return -EINVAL;
-	*port = (uint16_t)p;
-	return 0;
-}
-
-static int
-add_peer(struct meshd_cfg *cfg, const char *spec)
-{
-	struct meshd_peer *p;
-
-	if (cfg->n_peers == MESHD_MAX_PEERS)
-		return -ENOSPC;
-	p = &cfg->peers[cfg->n_peers];
-	memset(p, 0, sizeof(*p));
-	if (parse_addr(spec, &p->ip, &p->port) < 0)
-		return -EINVAL;
-	cfg->n_peers++;
-	return 0;
-}
-
-static int
-add_seed(struct meshd_cfg *cfg, const char *spec)
-{
-	if (cfg->n_seeds == MESHD_MAX_PEERS)
-		return -ENOSPC;
-	if (parse_addr(spec, &cfg->seeds[cfg->n_seeds].ip, &cfg->seeds[cfg->n_seeds].port) < 0)
-		return -EINVAL;
-	cfg->n_seeds++;
-	return 0;
-}
-
-int
-meshd_setting_apply(struct meshd_cfg *cfg, int opt, const char *val, const char *where)
-{
-	uint64_t v;
-	int ret = 0;
-
-	switch (opt) {
-	case OPT_NAME:
-		if (!valid_name(val))
-			ret = -EINVAL;
-		else
-			snprintf(cfg->name, sizeof(cfg->name), "%s", val);
-		break;
-	case OPT_IP:
-		ret = mesh_net_ip_parse(val, &cfg->ip);
-		break;
-	case OPT_PORT:
-		ret = meshd_parse_u64(val, 65535, &v);
-		if (ret == 0 && v == 0)
-			ret = -EINVAL;
-		cfg->udp_port = (uint16_t)v;
-		break;
-	case OPT_PORT_ID:
-		ret = meshd_parse_u64(val, RTE_MAX_ETHPORTS - 1, &v);
-		cfg->port_id = (uint16_t)v;
-		break;
-	case OPT_CLUSTER:
-		ret = meshd_parse_u64(val, UINT32_MAX, &v);
-		if (ret == 0 && v == 0)
-			ret = -EINVAL;
-		cfg->cluster_id = (uint32_t)v;
-		break;
-	case OPT_POLL:
-		ret = mesh_net_poll_mode_parse(val, &cfg->poll_mode);
-		break;
-	case OPT_IDLE_SLEEP:
-		ret = meshd_parse_u64(val, 1000000, &v);
-		cfg->idle_sleep_max_us = (uint32_t)v;
-		break;
-	case OPT_PEER:
-		ret = add_peer(cfg, val);
-		break;
-	case OPT_LCORE_RX:
-	case OPT_LCORE_MERGE:
-	case OPT_LCORE_TX:
-		ret = meshd_parse_u64(val, RTE_MAX_LCORE - 1, &v);
-		*(opt == OPT_LCORE_RX ? &cfg->lcore_rx
-		  : opt == OPT_LCORE_MERGE ? &cfg->lcore_merge : &cfg->lcore_tx) = (unsigned)v;
-		break;
-	case OPT_SEED:
-		ret = add_seed(cfg, val);
-		break;
-	case OPT_PROFILE:
-		if (strcmp(val, "fast") == 0)
-			cfg->profile_fast = true;
-		else if (strcmp(val, "lan") == 0)
-			cfg->profile_fast = false;
-		else
-			ret = -EINVAL;
-		break;
-	case OPT_KEY_FILE:
-		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->key_file)) {
-			ret = -EINVAL;
-		} else {
-			struct mesh_wire_keyring kr;
-
-			/* loaded here to check it; meshd loads it again at start-up */
-			ret = meshd_keys_load(val, &kr);
-			mesh_wire_keyring_fini(&kr);
-			if (ret == 0)
-				snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", val);
-		}
-		break;
-	case OPT_METRICS: {
-		uint32_t ip;
-		uint16_t port;
-
-		if (strlen(val) >= sizeof(cfg->metrics_listen) || strchr(val, ':') == NULL ||
-		    parse_addr(val, &ip, &port) < 0)
-			ret = -EINVAL;
-		else
-			snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", val);
-		break;
-	}
-	case OPT_FAULT: {
-		char err[160];
-
-		if (mesh_net_fault_spec_parse(val, &cfg->fault, err, sizeof(err)) < 0) {
-			fprintf(stderr, "meshd: %s: %s\n", where, err);
-			return -EINVAL;
-		}
-		cfg->fault_on = true;
-		break;
-	}
-	case OPT_CTL_SOCKET:
-		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->ctl_socket))
-			ret = -EINVAL;
-		else
-			snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", val);
-		break;
-	case OPT_PROBE_MS:
-	case OPT_PROBE_TIMEOUT_MS:
-	case OPT_SUSPICION_MULT:
-		ret = meshd_parse_u64(val, opt == OPT_SUSPICION_MULT ? 64 : 60000, &v);
-		if (ret == 0 && v == 0)
-			ret = -EINVAL;
-		*(opt == OPT_PROBE_MS ? &cfg->probe_interval_ms
-		  : opt == OPT_PROBE_TIMEOUT_MS ? &cfg->probe_timeout_ms
-						 : &cfg->suspicion_mult) = (uint32_t)v;
-		break;
-	case OPT_HELLO_MS:
-		ret = meshd_parse_u64(val, 3600000, &v);
-		if (ret == 0 && v == 0)
-			ret = -EINVAL;
-		cfg->hello_interval_ms = (uint32_t)v;
-		break;
-	default:
-		ret = -EINVAL;
-	}
-	if (ret == -ENOSPC)
-		fprintf(stderr, "meshd: %s: too many addresses (max %d)\n", where, MESHD_MAX_PEERS);
-	else if (ret < 0)
-		fprintf(stderr, "meshd: %s: invalid value '%s'\n", where, val);
-	return ret < 0 ? -EINVAL : 0;
-}
-
-/* Namespaces are checked at start-up against a scratch store, so a bad one is a config
- * error (exit 2) with its file and line, not a runtime failure. */
-static int
-meshd_config_check_namespaces(const struct meshd_cfg *cfg)
+namespaces_check(const struct meshd_cfg *cfg)
 {
 	struct mesh_crdt_config kc = { .replica_id = 1 };
 	struct mesh_crdt_store *kv = mesh_crdt_store_new(&kc);
@@ -301,71 +49,10 @@ meshd_config_check_namespaces(const struct meshd_cfg *cfg)
 	return ret;
 }
 
-int
-meshd_config_check(const char *path)
+/* What no single setting can check: required ones, namespaces, SWIM timing. */
+static int
+cfg_finish(struct meshd_cfg *cfg)
 {
-	char *argv[] = { (char *)"meshd", (char *)"--config", (char *)(uintptr_t)path, NULL };
-	static struct meshd_cfg cfg;
-
-	if (meshd_args_parse(&cfg, 3, argv) != 0)
-		return 2;
-	printf("%s: ok (node %s, %u namespace section(s), %u hello peer(s))\n", path, cfg.name,
-	       cfg.n_ns, cfg.n_peers);
-	return 0;
-}
-
-int
-meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
-{
-	char where[64];
-	int opt;
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->udp_port = MESHD_DEFAULT_PORT;
-	cfg->cluster_id = MESHD_DEFAULT_CLUSTER;
-	cfg->poll_mode = MESH_NET_POLL_BACKOFF;
-	cfg->idle_sleep_max_us = 500;
-	cfg->hello_interval_ms = 1000;
-	cfg->profile_fast = true;
-	cfg->lcore_rx = cfg->lcore_merge = cfg->lcore_tx = UINT32_MAX; /* = main lcore */
-
-	/* first pass: only --config and --help/--version, so the file is applied first */
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (opt == OPT_HELP) {
-			meshd_usage(argv[0]);
-			return 1;
-		}
-		if (opt == OPT_VERSION) {
-			printf("meshd %s\n", MESH_VERSION);
-			return 1;
-		}
-		if (opt == OPT_CONFIG)
-			snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", optarg);
-	}
-	if (cfg->config_file[0] != '\0' && meshd_config_load(cfg, cfg->config_file) < 0)
-		return -EINVAL;
-
-	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (opt == '?' || opt == ':') {
-			fprintf(stderr, "meshd: bad command line; see --help\n");
-			return -EINVAL;
-		}
-		if (opt == OPT_CONFIG)
-			continue;
-		for (const struct option *o = long_opts; o->name != NULL; o++)
-			if (o->val == opt)
-				snprintf(where, sizeof(where), "--%s", o->name);
-		if (meshd_setting_apply(cfg, opt, optarg, where) < 0)
-			return -EINVAL;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "meshd: unexpected argument '%s'; see --help\n", argv[optind]);
-		return -EINVAL;
-	}
 	if (cfg->name[0] == '\0') {
 		fprintf(stderr, "meshd: a node name is required (--name or [node] name)\n");
 		return -EINVAL;
@@ -374,12 +61,150 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 		fprintf(stderr, "meshd: an IPv4 address is required (--ip or [node] ip)\n");
 		return -EINVAL;
 	}
-	if (meshd_config_check_namespaces(cfg) < 0)
-		return -EINVAL;
-	if (meshd_swim_timing_check(cfg) < 0)
+	if (namespaces_check(cfg) < 0 || meshd_swim_timing_check(cfg) < 0)
 		return -EINVAL;
 	if (cfg->ctl_socket[0] == '\0')
 		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s/%s.sock",
 			 MESH_CLIENT_SOCKET_DIR, cfg->name);
 	return 0;
+}
+
+int
+meshd_config_check(const char *path)
+{
+	static struct meshd_cfg cfg;
+	char ip[16];
+
+	meshd_settings_defaults(&cfg);
+	if (meshd_setting_apply(&cfg, OPT_CONFIG, path, "--check-config") < 0 ||
+	    meshd_config_load(&cfg, cfg.config_file) < 0 || cfg_finish(&cfg) < 0)
+		return 2;
+	printf("%s: ok (node %s at %s:%u, cluster 0x%x, %u namespace section(s), %u seed(s), "
+	       "%u hello peer(s))\n", path, cfg.name, mesh_net_ip_format(cfg.ip, ip, sizeof(ip)),
+	       cfg.udp_port, cfg.cluster_id, cfg.n_ns, cfg.n_seeds, cfg.n_peers);
+	return 0;
+}
+
+/* Run a command option; @alone: nothing else is on the command line. 1 done, or -errno. */
+static int
+command(int id, const char *arg, bool alone, const char *prog)
+{
+	switch (id) {
+	case OPT_HELP:
+		meshd_usage("meshd");
+		return 1;
+	case OPT_VERSION:
+		printf("meshd %s\n", MESH_VERSION);
+		return 1;
+	case OPT_HELP_EAL:
+		return meshd_eal_help(prog);
+	default:
+		break;
+	}
+	if (arg == NULL) {
+		fprintf(stderr, "meshd: --check-config needs a FILE: meshd --check-config FILE\n");
+		return -EINVAL;
+	}
+	if (!alone) {
+		fprintf(stderr, "meshd: --check-config FILE takes no other arguments\n");
+		return -EINVAL;
+	}
+	return meshd_config_check(arg) == 0 ? 1 : -EINVAL;
+}
+
+/* A command given before "--": meshd --help, meshd --check-config FILE... (0: none) */
+static int
+eal_part_command(int argc, char **argv, int end)
+{
+	for (int i = 1; i < end; i++) {
+		const char *eq = strchr(argv[i], '='), *val = NULL;
+		const struct meshd_setting_def *s;
+		char name[32];
+		int used = 1; /* arguments the command takes up */
+
+		if (strcmp(argv[i], "-h") == 0) /* EAL's help flag: meshd's help names both */
+			return command(OPT_HELP, NULL, true, argv[0]);
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(argv[i] + 2, "="), argv[i] + 2);
+		s = meshd_setting_find_option(name);
+		if (s == NULL || s->set != NULL)
+			continue; /* EAL's, or a setting: meshd_eal_opts_check() answers */
+		if (eq != NULL)
+			val = eq + 1;
+		else if (s->arg != NULL && i + 1 < end) {
+			val = argv[i + 1];
+			used = 2;
+		}
+		return command(s->id, val, i == 1 && argc == 1 + used, argv[0]);
+	}
+	return 0;
+}
+
+/* getopt_long over meshd's options @v[1..@n-1]: the first pass answers commands and
+ * finds --config, the second applies the options over the file. */
+static int
+options_parse(struct meshd_cfg *cfg, int n, char **v, bool only_options)
+{
+	struct option opts[MAX_OPTIONS];
+	char where[64];
+	int opt;
+
+	options_build(opts);
+	opterr = 0;
+	optind = 0;
+	for (bool first = true; (opt = getopt_long(n, v, ":", opts, NULL)) != -1; first = false) {
+		const struct meshd_setting_def *s = meshd_setting_find(opt);
+
+		if (s != NULL && s->set == NULL)
+			return command(opt, optarg, only_options && first && optind == n, v[0]);
+		if (opt == OPT_CONFIG && meshd_setting_apply(cfg, opt, optarg, "--config") < 0)
+			return -EINVAL;
+	}
+	if (cfg->config_file[0] != '\0' && meshd_config_load(cfg, cfg->config_file) < 0)
+		return -EINVAL;
+	optind = 0;
+	while ((opt = getopt_long(n, v, ":", opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			fprintf(stderr, "meshd: %s '%s'; see --help\n", opt == '?' ?
+				"unknown option" : "a value is needed after", v[optind - 1]);
+			return -EINVAL;
+		}
+		if (opt == OPT_CONFIG)
+			continue;
+		snprintf(where, sizeof(where), "--%s", meshd_setting_find(opt)->option);
+		if (meshd_setting_apply(cfg, opt, optarg, where) < 0)
+			return -EINVAL;
+	}
+	if (optind < n) {
+		fprintf(stderr, "meshd: unexpected argument '%s'; see --help\n", v[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
+{
+	int end = meshd_eal_opts_end(argc, argv);
+	int n = end < argc ? argc - end : 1, ret;
+	char **v = calloc((size_t)n + 1, sizeof(char *)); /* argv[0] + meshd's options */
+	char why[200];
+
+	meshd_settings_defaults(cfg);
+	ret = eal_part_command(argc, argv, end);
+	if (ret != 0 || v == NULL) {
+		free(v);
+		return ret != 0 ? ret : -ENOMEM;
+	}
+	v[0] = argv[0];
+	memcpy(v + 1, argv + end + 1, (size_t)(n - 1) * sizeof(char *));
+	/* the EAL options are checked after the commands, so --help always helps */
+	ret = options_parse(cfg, n, v, end == 1);
+	if (ret == 0 && meshd_eal_opts_check(end - 1, argv + 1, why, sizeof(why)) < 0) {
+		fprintf(stderr, "meshd: %s (see --help, --help-eal)\n", why);
+		ret = -EINVAL;
+	}
+	free(v);
+	return ret < 0 ? -EINVAL : ret == 0 ? cfg_finish(cfg) : ret;
 }

@@ -1,327 +1,165 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The INI configuration file. DPDK's rte_cfgfile parses it; a first pass over the raw
- * lines records where each section and key sits, so every error names the file and line,
- * and rejects what rte_cfgfile would silently mis-read (a line that is neither a comment, a
- * [section] nor key = value). Sections:
- *   [eal]       args (EAL options, read before EAL start-up by meshd_eal.c)
- *   [node]      name, ip, port, port_id, cluster_id, poll_mode, idle_sleep_us, ctl_socket,
- *               metrics_listen, fault_inject (testing only)
- *   [hello]     peer (repeatable), interval_ms
- *   [lcores]    rx, merge, tx
- *   [cluster]   seed (repeatable), profile = lan|fast, key_file, probe_interval_ms,
- *               probe_timeout_ms, suspicion_mult
- *   [namespaces] defaults = yes|no
- *   [namespace PREFIX] kind = lww|epoch_max|broadcast|targeted, max_value, max_keys,
- *               max_bytes (stream namespaces: the send buffer), nested = yes|no
+ * The INI configuration file. meshd_ini.c reads its lines; this file gives them meaning
+ * through the settings table (meshd_settings.c), so every key is checked exactly like
+ * its command-line option. Rules on top of the syntax: every section and key must be in
+ * the table; a section may appear once, and a key once per section unless it is
+ * repeatable (peer, seed); a repeat names both lines. Each [namespace PREFIX] opens one
+ * namespace, whose keys follow and which needs a kind. Errors name the file, line,
+ * section and key. No DPDK is needed, so --check-config runs without EAL.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cfgfile.h>
-
 #include "mesh_crdt.h"
-#include "meshd.h"
+#include "meshd_settings.h"
 
-#define MAX_POS 512
-
-struct pos {
-	char section[CFG_NAME_LEN];
-	char key[CFG_NAME_LEN];
+struct seen {
+	char *section;
+	char *key; /* "" for the section header */
 	int line;
 };
 
-static const struct {
-	const char *section;
-	const char *key;
-	int setting;
-} keys[] = {
-	{ "node", "name", OPT_NAME },
-	{ "node", "ip", OPT_IP },
-	{ "node", "port", OPT_PORT },
-	{ "node", "port_id", OPT_PORT_ID },
-	{ "node", "cluster_id", OPT_CLUSTER },
-	{ "node", "poll_mode", OPT_POLL },
-	{ "node", "idle_sleep_us", OPT_IDLE_SLEEP },
-	{ "node", "ctl_socket", OPT_CTL_SOCKET },
-	{ "node", "metrics_listen", OPT_METRICS },
-	{ "node", "fault_inject", OPT_FAULT },
-	{ "hello", "peer", OPT_PEER },
-	{ "hello", "interval_ms", OPT_HELLO_MS },
-	{ "lcores", "rx", OPT_LCORE_RX },
-	{ "lcores", "merge", OPT_LCORE_MERGE },
-	{ "lcores", "tx", OPT_LCORE_TX },
-	{ "cluster", "seed", OPT_SEED },
-	{ "cluster", "profile", OPT_PROFILE },
-	{ "cluster", "key_file", OPT_KEY_FILE },
-	{ "cluster", "probe_interval_ms", OPT_PROBE_MS },
-	{ "cluster", "probe_timeout_ms", OPT_PROBE_TIMEOUT_MS },
-	{ "cluster", "suspicion_mult", OPT_SUSPICION_MULT },
+struct load {
+	struct meshd_cfg *cfg;
+	const char *path;
+	const char *table_section; /* the open section's name in the table */
+	bool ns_open, ns_kind;     /* a [namespace PREFIX] is open; it has a kind */
+	struct seen *seen;
+	size_t n_seen;
 };
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/* First pass: syntax check and the line of every section and key. */
+/* Line where @section/@key was seen first, or 0 after recording it (-ENOMEM). */
 static int
-index_lines(const char *path, struct pos *pos, size_t *n_pos)
+seen_before(struct load *l, const char *section, const char *key, int line)
 {
-	FILE *f = fopen(path, "r");
-	char line[1024], section[CFG_NAME_LEN] = "";
-	int no = 0, ret = 0;
+	struct seen *grown, *e;
 
-	if (f == NULL) {
-		fprintf(stderr, "meshd: %s: cannot read: %s\n", path, strerror(errno));
-		return -EINVAL;
+	for (size_t i = 0; i < l->n_seen; i++)
+		if (strcmp(l->seen[i].section, section) == 0 && strcmp(l->seen[i].key, key) == 0)
+			return l->seen[i].line;
+	grown = realloc(l->seen, (l->n_seen + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	l->seen = grown;
+	e = &grown[l->n_seen];
+	e->section = strdup(section);
+	e->key = strdup(key);
+	e->line = line;
+	if (e->section == NULL || e->key == NULL) {
+		free(e->section);
+		free(e->key);
+		return -ENOMEM;
 	}
-	*n_pos = 0;
-	while (ret == 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *s = trim(line), *eq;
-
-		no++;
-		if (*s == '\0' || *s == ';')
-			continue;
-		if (*s == '#') {
-			fprintf(stderr, "meshd: %s:%d: comments start with ';'\n", path, no);
-			ret = -EINVAL;
-		} else if (*s == '[') {
-			char *close = strchr(s, ']');
-			if (close == NULL || close[1] != '\0' || close - s - 1 >= CFG_NAME_LEN ||
-			    close == s + 1) {
-				fprintf(stderr, "meshd: %s:%d: malformed section header\n", path, no);
-				ret = -EINVAL;
-			} else {
-				*close = '\0';
-				snprintf(section, sizeof(section), "%s", trim(s + 1));
-				if (*n_pos < MAX_POS) {
-					snprintf(pos[*n_pos].section, CFG_NAME_LEN, "%s", section);
-					pos[*n_pos].key[0] = '\0';
-					pos[(*n_pos)++].line = no;
-				}
-			}
-		} else if ((eq = strchr(s, '=')) == NULL || eq == s) {
-			fprintf(stderr, "meshd: %s:%d: expected 'key = value'\n", path, no);
-			ret = -EINVAL;
-		} else if (section[0] == '\0') {
-			fprintf(stderr, "meshd: %s:%d: key outside any [section]\n", path, no);
-			ret = -EINVAL;
-		} else if (*n_pos < MAX_POS) {
-			*eq = '\0';
-			snprintf(pos[*n_pos].section, CFG_NAME_LEN, "%s", section);
-			snprintf(pos[*n_pos].key, CFG_NAME_LEN, "%s", trim(s));
-			pos[(*n_pos)++].line = no;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-/* Line of the @nth occurrence of @key in @section (key "" = the section header). */
-static int
-line_of(const struct pos *pos, size_t n, const char *section, const char *key, int nth)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(pos[i].section, section) == 0 && strcmp(pos[i].key, key) == 0 &&
-		    nth-- == 0)
-			return pos[i].line;
+	l->n_seen++;
 	return 0;
 }
 
+/* End of a section: a namespace must have had a kind. */
 static int
-parse_bool(const char *v, bool *out)
+section_close(struct load *l)
 {
-	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-		*out = true;
-	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int
-ns_kind(const char *v, int *kind)
-{
-	static const char *const names[] = {
-		[MESH_CRDT_NS_LWW] = "lww", [MESH_CRDT_NS_EPOCH_MAX] = "epoch_max",
-		[MESH_CRDT_NS_BROADCAST] = "broadcast", [MESH_CRDT_NS_TARGETED] = "targeted",
-	};
-	for (int i = 0; i < (int)MESH_ARRAY_SIZE(names); i++)
-		if (strcmp(v, names[i]) == 0) {
-			*kind = i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-static int
-namespace_section(struct meshd_cfg *cfg, struct rte_cfgfile *f, const char *sect,
-		  const char *where_sect, const struct pos *pos, size_t n_pos, const char *path)
-{
-	struct rte_cfgfile_entry e[16];
-	struct meshd_ns_cfg *ns;
-	const char *prefix = sect + strlen("namespace ");
-	int n = rte_cfgfile_section_entries(f, sect, e, 16), have_kind = 0;
-
-	if (cfg->n_ns == MESHD_MAX_NS) {
-		fprintf(stderr, "meshd: %s: at most %d namespaces\n", where_sect, MESHD_MAX_NS);
-		return -EINVAL;
-	}
-	ns = &cfg->ns[cfg->n_ns];
-	memset(ns, 0, sizeof(*ns));
-	snprintf(ns->prefix, sizeof(ns->prefix), "%s", trim((char *)(uintptr_t)prefix));
-	snprintf(ns->where, sizeof(ns->where), "%.199s", where_sect);
-	for (int i = 0; i < n; i++) {
-		char where[400];
-		uint64_t v = 0;
-		int ret = 0;
-
-		snprintf(where, sizeof(where), "%.200s:%d: [%.64s] %.64s", path,
-			 line_of(pos, n_pos, sect, e[i].name, 0), sect, e[i].name);
-		if (strcmp(e[i].name, "kind") == 0) {
-			ret = ns_kind(e[i].value, &ns->kind);
-			have_kind = 1;
-		} else if (strcmp(e[i].name, "nested") == 0) {
-			ret = parse_bool(e[i].value, &ns->nested);
-		} else if (strcmp(e[i].name, "max_value") == 0) {
-			ret = meshd_parse_u64(e[i].value, UINT32_MAX, &v);
-			ns->max_value = (uint32_t)v;
-		} else if (strcmp(e[i].name, "max_keys") == 0) {
-			ret = meshd_parse_u64(e[i].value, UINT64_MAX, &ns->max_keys);
-		} else if (strcmp(e[i].name, "max_bytes") == 0) {
-			ret = meshd_parse_u64(e[i].value, UINT64_MAX, &ns->max_bytes);
-		} else {
-			fprintf(stderr, "meshd: %s: unknown key\n", where);
-			return -EINVAL;
-		}
-		if (ret < 0) {
-			fprintf(stderr, "meshd: %s: invalid value '%s'\n", where, e[i].value);
-			return -EINVAL;
-		}
-	}
-	if (!have_kind) {
+	if (l->ns_open && !l->ns_kind) {
 		fprintf(stderr, "meshd: %s: 'kind' is required (lww, epoch_max, broadcast, "
-			"targeted)\n", where_sect);
+			"targeted)\n", l->cfg->ns[l->cfg->n_ns - 1].where);
 		return -EINVAL;
 	}
-	cfg->n_ns++;
+	l->ns_open = false;
 	return 0;
+}
+
+static int
+namespace_open(struct load *l, const char *section, const char *prefix, int line)
+{
+	struct meshd_cfg *cfg = l->cfg;
+	struct meshd_ns_cfg *ns = &cfg->ns[cfg->n_ns % MESHD_MAX_NS];
+
+	if (cfg->n_ns == MESHD_MAX_NS || *prefix == '\0' || strlen(prefix) >= sizeof(ns->prefix)) {
+		fprintf(stderr, "meshd: %s:%d: [%s]: %s\n", l->path, line, section,
+			cfg->n_ns == MESHD_MAX_NS ? "too many namespaces"
+			: "expected [namespace PREFIX] with a PREFIX of 1..63 characters");
+		return -EINVAL;
+	}
+	memset(ns, 0, sizeof(*ns));
+	strcpy(ns->prefix, prefix);
+	snprintf(ns->where, sizeof(ns->where), "%.120s:%d: [namespace %s]", l->path, line,
+		 prefix);
+	cfg->n_ns++;
+	l->table_section = MESHD_SECTION_NS;
+	l->ns_open = true;
+	l->ns_kind = false;
+	return 0;
+}
+
+static int
+section_open(struct load *l, const char *section, int line)
+{
+	size_t n = strlen(MESHD_SECTION_NS);
+	int first = seen_before(l, section, "", line);
+
+	if (first < 0)
+		return first;
+	if (first > 0) {
+		fprintf(stderr, "meshd: %s:%d: [%s]: duplicate section (first at line %d)\n",
+			l->path, line, section, first);
+		return -EINVAL;
+	}
+	if (strncmp(section, MESHD_SECTION_NS, n) == 0 &&
+	    (section[n] == ' ' || section[n] == '\t' || section[n] == '\0'))
+		return namespace_open(l, section, section + n + strspn(section + n, " \t"),
+				      line);
+	if (!meshd_setting_section_known(section)) {
+		fprintf(stderr, "meshd: %s:%d: unknown section [%s]\n", l->path, line, section);
+		return -EINVAL;
+	}
+	l->table_section = section;
+	return 0;
+}
+
+static int
+on_line(void *ctx, const char *section, const char *key, const char *value, int line)
+{
+	struct load *l = ctx;
+	const struct meshd_setting_def *s;
+	char where[400];
+	int first;
+
+	if (key == NULL)
+		return section_close(l) < 0 ? -EINVAL : section_open(l, section, line);
+	snprintf(where, sizeof(where), "%.200s:%d: [%.100s] %.64s", l->path, line, section, key);
+	s = meshd_setting_find_key(l->table_section, key);
+	if (s == NULL) {
+		fprintf(stderr, "meshd: %s: unknown key\n", where);
+		return -EINVAL;
+	}
+	first = s->flags & MESHD_SETTING_REPEAT ? 0 : seen_before(l, section, key, line);
+	if (first < 0)
+		return first;
+	if (first > 0) {
+		fprintf(stderr, "meshd: %s: duplicate key (first at line %d)\n", where, first);
+		return -EINVAL;
+	}
+	if (s->id == OPT_NS_KIND)
+		l->ns_kind = true;
+	return meshd_setting_apply(l->cfg, s->id, value, where);
 }
 
 int
 meshd_config_load(struct meshd_cfg *cfg, const char *path)
 {
-	struct pos *pos = calloc(MAX_POS, sizeof(*pos));
-	struct rte_cfgfile *f = NULL;
-	char **names = NULL;
-	size_t n_pos = 0;
-	int n_sections = 0, ret;
+	struct load l = { .cfg = cfg, .path = path };
+	int ret = meshd_ini_parse(path, on_line, &l);
 
-	ret = pos == NULL ? -ENOMEM : index_lines(path, pos, &n_pos);
-	if (ret == 0) {
-		f = rte_cfgfile_load(path, 0);
-		if (f == NULL) {
-			fprintf(stderr, "meshd: %s: cannot parse INI file\n", path);
-			ret = -EINVAL;
-		}
+	if (ret == 0)
+		ret = section_close(&l);
+	for (size_t i = 0; i < l.n_seen; i++) {
+		free(l.seen[i].section);
+		free(l.seen[i].key);
 	}
-	if (ret == 0) {
-		n_sections = rte_cfgfile_num_sections(f, NULL, 0);
-		names = calloc((size_t)n_sections + 1, sizeof(char *));
-		for (int s = 0; names != NULL && s < n_sections; s++)
-			names[s] = calloc(1, CFG_NAME_LEN);
-		if (names != NULL)
-			rte_cfgfile_sections(f, names, n_sections);
-		else
-			ret = -ENOMEM;
-	}
-	for (int s = 0; ret == 0 && s < n_sections; s++) {
-		struct rte_cfgfile_entry e[64];
-		char where_sect[300];
-		int n = rte_cfgfile_section_entries(f, names[s], e, 64);
-		int known = strcmp(names[s], "node") == 0 || strcmp(names[s], "hello") == 0 ||
-			    strcmp(names[s], "lcores") == 0 || strcmp(names[s], "cluster") == 0;
-
-		snprintf(where_sect, sizeof(where_sect), "%.200s:%d: [%s]", path,
-			 line_of(pos, n_pos, names[s], "", 0), names[s]);
-		if (strncmp(names[s], "namespace ", 10) == 0) {
-			ret = namespace_section(cfg, f, names[s], where_sect, pos, n_pos, path);
-			continue;
-		}
-		if (strcmp(names[s], "eal") == 0) {
-			/* read before EAL start-up by meshd_eal_argv(); only "args" is known */
-			for (int i = 0; ret == 0 && i < n; i++)
-				if (strcmp(e[i].name, "args") != 0) {
-					fprintf(stderr, "meshd: %s:%d: [eal] %s: unknown key (only "
-						"'args')\n", path,
-						line_of(pos, n_pos, names[s], e[i].name, 0),
-						e[i].name);
-					ret = -EINVAL;
-				}
-			continue;
-		}
-		if (strcmp(names[s], "namespaces") == 0) {
-			for (int i = 0; ret == 0 && i < n; i++) {
-				bool def;
-				if (strcmp(e[i].name, "defaults") != 0 ||
-				    parse_bool(e[i].value, &def) < 0) {
-					fprintf(stderr, "meshd: %s:%d: [namespaces] %s: expected "
-						"'defaults = yes|no'\n", path,
-						line_of(pos, n_pos, names[s], e[i].name, 0),
-						e[i].name);
-					ret = -EINVAL;
-				} else {
-					cfg->ns_no_defaults = !def;
-				}
-			}
-			continue;
-		}
-		if (!known) {
-			fprintf(stderr, "meshd: %s: unknown section [%s]\n", where_sect, names[s]);
-			ret = -EINVAL;
-			break;
-		}
-		for (int i = 0, peers = 0; ret == 0 && i < n; i++) {
-			char where[400];
-			int setting = -1, nth = 0;
-
-			if (strcmp(e[i].name, "peer") == 0 || strcmp(e[i].name, "seed") == 0)
-				nth = peers++;
-			snprintf(where, sizeof(where), "%.200s:%d: [%.64s] %.64s", path,
-				 line_of(pos, n_pos, names[s], e[i].name, nth), names[s],
-				 e[i].name);
-			for (size_t k = 0; k < MESH_ARRAY_SIZE(keys); k++)
-				if (strcmp(keys[k].section, names[s]) == 0 &&
-				    strcmp(keys[k].key, e[i].name) == 0)
-					setting = keys[k].setting;
-			if (setting < 0) {
-				fprintf(stderr, "meshd: %s: unknown key\n", where);
-				ret = -EINVAL;
-			} else {
-				ret = meshd_setting_apply(cfg, setting, e[i].value, where);
-			}
-		}
-	}
-	for (int s = 0; names != NULL && s < n_sections; s++)
-		free(names[s]);
-	free(names);
-	if (f != NULL)
-		rte_cfgfile_close(f);
-	free(pos);
-	return ret;
+	free(l.seen);
+	return ret < 0 ? -EINVAL : 0;
 }
 
 int

@@ -34,15 +34,6 @@ roles_name(unsigned roles)
 	return names[roles & 7];
 }
 
-void
-meshd_emit(struct meshd *d, struct rte_mbuf *m, uint64_t now_ns)
-{
-	if (d->merge_tx.ring != NULL)
-		mesh_handoff_put(&d->merge_tx, &m, 1);
-	else
-		mesh_net_tx_submit(&d->port, m, now_ns);
-}
-
 /* rx role: returns packets received */
 static unsigned
 step_rx(struct meshd *d, unsigned roles, uint64_t now)
@@ -57,8 +48,7 @@ step_rx(struct meshd *d, unsigned roles, uint64_t now)
 	else
 		mesh_handoff_put(&d->rx_tx, arp, na);
 	if (roles & MESHD_ROLE_MERGE)
-		for (uint16_t i = 0; i < nf; i++)
-			meshd_frame_input(d, &d->port, frames[i], now);
+		meshd_node_input(d, frames, nf, now);
 	else
 		mesh_handoff_put(&d->rx_merge, frames, nf);
 	return n;
@@ -75,7 +65,7 @@ merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 	if (!*quit)
 		return;
 	if (d->leave_deadline_ns == 0) {
-		meshd_swim_leave(d, now);
+		mesh_node_leave(d->node, now);
 		d->leave_deadline_ns = now + (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS;
 		MESH_RTE_LOG(NOTICE, app, "leaving the cluster");
 	} else if (now >= d->leave_deadline_ns) {
@@ -83,7 +73,8 @@ merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 	}
 }
 
-/* merge role: frames from the rx ring (when rx is elsewhere) and protocol timers */
+/* merge role: frames from the rx ring (when rx is elsewhere), client requests, telemetry
+ * queries, protocol timers; then wake the control thread for what the node answered */
 static unsigned
 step_merge(struct meshd *d, unsigned roles, uint64_t now)
 {
@@ -92,14 +83,12 @@ step_merge(struct meshd *d, unsigned roles, uint64_t now)
 
 	if (!(roles & MESHD_ROLE_RX)) {
 		n = mesh_handoff_get(&d->rx_merge, frames, MESH_NET_BURST);
-		for (unsigned i = 0; i < n; i++)
-			meshd_frame_input(d, &d->port, frames[i], now);
+		meshd_node_input(d, frames, n, now);
 	}
-	n += meshd_req_poll(d, now);
-	n += meshd_tel_poll(d, now);
-	n += meshd_swim_poll(d, now);
-	n += meshd_repl_poll(d, now);
-	meshd_hello_tick(d, now);
+	n += mesh_ctl_merge_poll(d->ctl, d->node, now);
+	n += mesh_telemetry_node_poll();
+	n += mesh_node_poll(d->node, now);
+	mesh_ctl_merge_kick(d->ctl);
 	return n;
 }
 
@@ -204,22 +193,10 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *data)
 }
 
 static void
-handoff_gauges(void *ctx, struct rte_tel_data *dict)
+walk_handoff(void *ctx, mesh_telemetry_value_f emit, void *emit_ctx)
 {
-	struct meshd *d = ctx;
-	const struct mesh_handoff *rings[] = { &d->rx_merge, &d->rx_tx, &d->merge_tx };
-	char key[64];
-
-	for (size_t i = 0; i < MESH_ARRAY_SIZE(rings); i++) {
-		if (rings[i]->ring == NULL)
-			continue;
-		snprintf(key, sizeof(key), "%s_enq", rings[i]->name);
-		rte_tel_data_add_dict_u64(dict, key, mesh_counter_read(&rings[i]->enq));
-		snprintf(key, sizeof(key), "%s_deq", rings[i]->name);
-		rte_tel_data_add_dict_u64(dict, key, mesh_counter_read(&rings[i]->deq));
-		snprintf(key, sizeof(key), "handoff_drop_%s", rings[i]->name);
-		rte_tel_data_add_dict_u64(dict, key, mesh_counter_read(&rings[i]->drop_full));
-	}
+	(void)ctx;
+	mesh_handoff_visit(emit, emit_ctx);
 }
 
 static struct meshd_lcore *
@@ -269,6 +246,7 @@ meshd_lcores_setup(struct meshd *d)
 		ret = mesh_handoff_create(&d->rx_tx, "rx_tx", RING_SIZE / 4, socket);
 	if (ret == 0 && ids[1] != ids[2])
 		ret = mesh_handoff_create(&d->merge_tx, "merge_tx", RING_SIZE, socket);
+	d->io.to_tx = d->merge_tx.ring != NULL ? &d->merge_tx : NULL;
 	if (ret < 0) {
 		MESH_RTE_LOG(ERR, app, "handoff rings: %s", rte_strerror(-ret));
 		meshd_lcores_fini(d);
@@ -277,7 +255,7 @@ meshd_lcores_setup(struct meshd *d)
 	tel_node = d;
 	rte_telemetry_register_cmd("/mesh/lcores", cmd_lcores,
 				   "Per lcore: roles, polls, busy share, idle sleeps. No parameters");
-	mesh_telemetry_gauges_add("handoff", handoff_gauges, d);
+	mesh_telemetry_group_add("handoff", walk_handoff, NULL);
 	return 0;
 }
 

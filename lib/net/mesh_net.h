@@ -32,11 +32,10 @@
 /* Plain counters; the per-cause rx/frame drop counters follow them (see below). */
 #define MESH_NET_COUNTERS(X) \
 	X(rx_packets) X(rx_bytes) X(rx_frames) X(rx_arp_request) X(rx_arp_reply) \
-	X(rx_drop_multiseg) X(rx_drop_unhandled_type) \
+	X(rx_drop_multiseg) \
 	X(tx_packets) X(tx_bytes) X(tx_arp_request) X(tx_arp_reply) \
 	X(tx_drop_full) X(tx_drop_nombuf) X(tx_drop_arp_unresolved) X(tx_drop_arp_hold_full) \
 	X(tx_drop_too_big) \
-	X(rx_hello) X(tx_hello) X(rx_hello_reply) X(tx_hello_reply) \
 	X(fault_drop) X(fault_dup) X(fault_delay) X(fault_queue_full)
 
 #define MESH_NET_CTR_ENUM(name) MESH_NET_CTR_##name,
@@ -242,5 +241,32 @@ void mesh_net_backoff_poll_until(struct mesh_net_backoff *b, unsigned n, uint64_
 
 const char *mesh_net_poll_mode_name(enum mesh_net_poll_mode m);
 int mesh_net_poll_mode_parse(const char *s, enum mesh_net_poll_mode *out);
+
+/* ---------------------------------------------------------------- node environment */
+
+struct mesh_node_frame;
+struct mesh_handoff;
+
+/**
+ * The DPDK side of lib/node's environment, on the merge lcore: received frames become
+ * struct mesh_node_frame views of their mbufs (zero copy), and frame payloads the node
+ * sends are sealed (lib/wire: checksum or AEAD, this node's sequence numbers) into fresh
+ * mbufs, given IPv4/UDP headers and handed to the tx stage: through @to_tx when the tx
+ * role runs on another lcore, else straight to the port's tx queue.
+ */
+struct mesh_net_node_io {
+	struct mesh_net_port *port;
+	const struct mesh_wire_sec *sec;
+	uint8_t frame_flags;          /* MESH_WIRE_F_AEAD when keyed */
+	uint64_t tx_seq;
+	struct mesh_handoff *to_tx;   /* NULL: the tx role shares this lcore */
+};
+
+/** Views of @n received frames for mesh_node_input (valid while the mbufs live). */
+void mesh_net_node_frames(struct rte_mbuf *const *m, unsigned n, struct mesh_node_frame *out);
+
+/** Seal and send @n node frames (env->send of lib/node). Failures are counted by lib/net. */
+void mesh_net_node_send(struct mesh_net_node_io *io, const struct mesh_node_frame *frames,
+			unsigned n, uint64_t now_ns);
 
 #endif /* MESH_NET_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * /mesh/info and /mesh/stats. DPDK 22.11 telemetry callbacks carry no user pointer, so the
+ * /mesh/info, /mesh/stats and the counter registry they and the other readers (client
+ * stats, Prometheus) walk. DPDK 22.11 telemetry callbacks carry no user pointer, so the
  * registered tables live in this file; registration happens before the data plane starts
  * and fini flips an "active" flag that callbacks check, so a query racing shutdown answers
  * an error object instead of touching freed memory.
@@ -13,13 +14,13 @@
 
 #include "mesh_telemetry.h"
 
-#define MAX_GROUPS 16
+#define MAX_GROUPS 32
 
 static struct mesh_telemetry_info info;
 static struct {
 	const char *name;
 	const struct mesh_counters *table;
-	mesh_telemetry_gauges_f gauges;
+	mesh_telemetry_walk_f walk;
 	void *ctx;
 } groups[MAX_GROUPS];
 static unsigned n_groups;
@@ -57,20 +58,33 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+emit_dict(void *ctx, const char *name, uint64_t v)
+{
+	rte_tel_data_add_dict_u64(ctx, name, v);
+}
+
+static void
+walk_group(unsigned g, mesh_telemetry_value_f emit, void *emit_ctx)
+{
+	const struct mesh_counters *t = groups[g].table;
+
+	if (t != NULL)
+		for (uint32_t i = 0; i < t->n_counters; i++)
+			emit(emit_ctx, t->names[i], mesh_counters_sum(t, i));
+	if (groups[g].walk != NULL)
+		groups[g].walk(groups[g].ctx, emit, emit_ctx);
+}
+
 static int
 add_group(struct rte_tel_data *d, unsigned g)
 {
 	struct rte_tel_data *sub = rte_tel_data_alloc();
-	const struct mesh_counters *t = groups[g].table;
 
 	if (sub == NULL)
 		return -ENOMEM;
 	rte_tel_data_start_dict(sub);
-	if (t != NULL)
-		for (uint32_t i = 0; i < t->n_counters; i++)
-			rte_tel_data_add_dict_u64(sub, t->names[i], mesh_counters_sum(t, i));
-	if (groups[g].gauges != NULL)
-		groups[g].gauges(groups[g].ctx, sub);
+	walk_group(g, emit_dict, sub);
 	if (rte_tel_data_add_dict_container(d, groups[g].name, sub, 0) < 0) {
 		rte_tel_data_free(sub);
 		return -ENOSPC;
@@ -79,11 +93,22 @@ add_group(struct rte_tel_data *d, unsigned g)
 }
 
 static int
+group_find(const char *name)
+{
+	for (unsigned g = 0; g < n_groups; g++)
+		if (strcmp(name, groups[g].name) == 0)
+			return (int)g;
+	return -1;
+}
+
+static int
 cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	if (!active)
 		return answer_error(d, "meshd is shutting down");
+	if (params != NULL && params[0] != '\0' && group_find(params) < 0)
+		return answer_error(d, "unknown stats group");
 	rte_tel_data_start_dict(d);
 	for (unsigned g = 0; g < n_groups; g++) {
 		/* "/mesh/stats,net" narrows the reply to one group */
@@ -92,13 +117,52 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (add_group(d, g) < 0)
 			return answer_error(d, "out of memory");
 	}
-	if (params != NULL && params[0] != '\0') {
-		for (unsigned g = 0; g < n_groups; g++)
-			if (strcmp(params, groups[g].name) == 0)
-				return 0;
-		return answer_error(d, "unknown stats group");
-	}
 	return 0;
+}
+
+struct visit {
+	const char *group;
+	mesh_telemetry_counter_f fn;
+	void *ctx;
+};
+
+static void
+emit_visit(void *ctx, const char *name, uint64_t v)
+{
+	struct visit *w = ctx;
+
+	w->fn(w->ctx, w->group, name, v);
+}
+
+int
+mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, void *ctx)
+{
+	int found = 0;
+
+	for (unsigned g = 0; g < n_groups; g++) {
+		struct visit w = { .group = groups[g].name, .fn = fn, .ctx = ctx };
+
+		if (filter != NULL && filter[0] != '\0' && strcmp(filter, groups[g].name) != 0)
+			continue;
+		found = 1;
+		walk_group(g, emit_visit, &w);
+	}
+	return found ? 0 : -ENOENT;
+}
+
+void
+mesh_telemetry_group_names(char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	for (unsigned g = 0; g < n_groups && len < cap; g++) {
+		int k = snprintf(buf + len, cap - len, "%s%s", g ? ", " : "", groups[g].name);
+
+		len += k > 0 ? (size_t)k : 0;
+	}
 }
 
 int
@@ -119,14 +183,14 @@ mesh_telemetry_init(const struct mesh_telemetry_info *i)
 }
 
 static int
-group_add(const char *name, const struct mesh_counters *t, mesh_telemetry_gauges_f fn,
+group_add(const char *name, const struct mesh_counters *t, mesh_telemetry_walk_f fn,
 	  void *ctx)
 {
 	if (n_groups == MAX_GROUPS)
 		return -ENOSPC;
 	groups[n_groups].name = name;
 	groups[n_groups].table = t;
-	groups[n_groups].gauges = fn;
+	groups[n_groups].walk = fn;
 	groups[n_groups].ctx = ctx;
 	n_groups++;
 	return 0;
@@ -139,7 +203,7 @@ mesh_telemetry_counters_add(const char *group, const struct mesh_counters *t)
 }
 
 int
-mesh_telemetry_gauges_add(const char *group, mesh_telemetry_gauges_f fn, void *ctx)
+mesh_telemetry_group_add(const char *group, mesh_telemetry_walk_f fn, void *ctx)
 {
 	return group_add(group, NULL, fn, ctx);
 }

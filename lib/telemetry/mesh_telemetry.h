@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lib/telemetry: meshd's /mesh/... commands on the DPDK telemetry socket
- * (dpdk-telemetry.py -f <file-prefix>). Callbacks run on DPDK's telemetry threads: they
- * read counters with relaxed loads and published snapshots, never the merge lcore's tables.
+ * (dpdk-telemetry.py -f <file-prefix>), and the one counter registry behind /mesh/stats,
+ * the client API's stats request and the Prometheus text. Callbacks run on DPDK's
+ * telemetry threads: they read counters with relaxed loads and published snapshots; what
+ * needs the merge lcore's tables (members, peers, one key) is asked of the merge lcore
+ * through a query ring that it serves from its loop (mesh_telemetry_node_poll).
  */
 #ifndef MESH_TELEMETRY_H
 #define MESH_TELEMETRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mesh_common.h"
@@ -28,21 +32,56 @@ struct mesh_telemetry_info {
 /** Register /mesh/info and /mesh/stats. 0 or -errno. */
 int mesh_telemetry_init(const struct mesh_telemetry_info *info);
 
+/* ---------------------------------------------------------------- counter registry */
+
+/** Receives one value of a group's walk. */
+typedef void (*mesh_telemetry_value_f)(void *emit_ctx, const char *name, uint64_t v);
+/** Walks a group's values (any thread: relaxed reads of single-writer figures). */
+typedef void (*mesh_telemetry_walk_f)(void *ctx, mesh_telemetry_value_f emit, void *emit_ctx);
+
 /**
- * Publish a counter table under @group in /mesh/stats (e.g. "net"). The table must stay
- * valid until mesh_telemetry_fini(). 0, or -ENOSPC when too many groups are registered.
+ * Publish a counter table under @group (e.g. "net"). The table must stay valid until
+ * mesh_telemetry_fini(). 0, or -ENOSPC when too many groups are registered.
  */
 int mesh_telemetry_counters_add(const char *group, const struct mesh_counters *t);
 
-struct rte_tel_data;
+/** Publish the values @walk produces as group @group. 0 or -ENOSPC. */
+int mesh_telemetry_group_add(const char *group, mesh_telemetry_walk_f walk, void *ctx);
 
-/** Callback that adds computed values to a group's (already started) dict. */
-typedef void (*mesh_telemetry_gauges_f)(void *ctx, struct rte_tel_data *dict);
+/** Receives one counter of a walk over every group. */
+typedef void (*mesh_telemetry_counter_f)(void *ctx, const char *group, const char *name,
+					 uint64_t v);
 
-/** Publish computed values (e.g. poll statistics) as group @group. */
-int mesh_telemetry_gauges_add(const char *group, mesh_telemetry_gauges_f fn, void *ctx);
+/**
+ * Visit every value of group @filter (NULL or "" = all groups, in registration order).
+ * Any thread. 0, or -ENOENT for an unknown group.
+ */
+int mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, void *ctx);
 
-/** Stop serving registered tables (commands answer an error object afterwards). */
+/** Names of the registered groups, comma separated, into @buf (for error messages). */
+void mesh_telemetry_group_names(char *buf, size_t cap);
+
+/** Stop serving (commands answer an error object afterwards). */
 void mesh_telemetry_fini(void);
+
+/* ---------------------------------------------------------------- the node */
+
+struct mesh_node;
+
+/**
+ * Register the node's commands (/mesh/kv/stats, /mesh/kv/get, /mesh/members,
+ * /mesh/member, /mesh/peers, /mesh/latency) and counter groups (node, crdt, swim,
+ * stream, hello), and create the query ring. 0 or -errno.
+ */
+int mesh_telemetry_node_init(struct mesh_node *n);
+
+/** Merge lcore: answer queued queries. Returns how many were answered. */
+unsigned mesh_telemetry_node_poll(void);
+
+/** After the loops stopped: release queries nobody will answer. */
+void mesh_telemetry_node_fini(void);
+
+/** Prometheus text exposition of every counter and the latency histograms. */
+size_t mesh_telemetry_prom_render(char *buf, size_t cap);
 
 #endif /* MESH_TELEMETRY_H */

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Integration: meshd's command line and INI configuration errors. Real EAL, no port: every
-# bad input must end with exit status 2 and a message that names the option, or the file,
-# section and key; a valid file is accepted and fails later only because no port exists
-# (exit 1, naming the missing port).
+# Integration: meshd's command line and INI configuration. meshd parses its own options
+# before EAL starts: --help and --version answer (exit 0) without EAL, on machines with no
+# hugepages; every bad input ends with exit status 2 and a message that names the option,
+# or the file, line, section and key, also before EAL starts. INI rules: '#' and ';'
+# comments, duplicate keys and sections name both lines, decimal numbers ("010" is 10),
+# sizes with K/M/G, [eal] args checked against EAL's option names. A valid file is
+# accepted and fails later only because no port exists (exit 1, naming the missing port).
 # Usage: test_config.sh MESHD
 set -u
 MESHD=$1
@@ -10,53 +13,226 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/tap.sh"
 cfg="$here/configs"
 prefix="tc$$"
-trap 'rm -rf /var/run/dpdk/${prefix}*' EXIT
+T=$(mktemp -d /tmp/test-config.XXXXXX)
+trap 'rm -rf /var/run/dpdk/${prefix}* "$T"' EXIT
 
+# with EAL options that let EAL start here (no hugepages, no PCI)
 run() {
   timeout 30 "$MESHD" -l 0 --no-huge -m 64 --no-pci --no-shconf --no-telemetry \
     --file-prefix "$prefix" --log-level=lib.eal:warning -- "$@" 2>&1
 }
+# nothing else: EAL, if it were started, would fail here (no hugepages) and log "EAL:"
+bare() { timeout 30 "$MESHD" "$@" 2>&1; }
+check() { timeout 30 "$MESHD" --check-config "$@" 2>&1; }
 
-# expect RC PATTERN WHAT ARGS...: exit status RC and output matching PATTERN
-expect() {
-  local rc=$1 pat=$2 what=$3 out got; shift 3
-  out=$(run "$@"); got=$?
+# expect_with RUNNER RC PATTERNS WHAT ARGS...: exit status RC and output matching every
+# line of PATTERNS (extended regular expressions; a line starting with '!' must NOT match)
+expect_with() {
+  local runner=$1 rc=$2 pats=$3 what=$4 out got bad='' p; shift 4
+  out=$("$runner" "$@"); got=$?
+  [ "$got" -eq "$rc" ] || bad="exit $got, want $rc"
+  while IFS= read -r p; do
+    if [ "${p:0:1}" = '!' ]; then
+      ! grep -qE -- "${p:1}" <<<"$out" || bad+=" output matches '${p:1}'"
+    else
+      grep -qE -- "$p" <<<"$out" || bad+=" output lacks '$p'"
+    fi
+  done <<<"$pats"
   TAP_N=$((TAP_N + 1))
-  if [ "$got" -eq "$rc" ] && grep -qE -- "$pat" <<<"$out"; then
+  if [ -z "$bad" ]; then
     echo "ok $TAP_N - $what"
   else
-    echo "not ok $TAP_N - $what (exit $got, want $rc; output: $(tr '\n' ' ' <<<"$out"))"
+    echo "not ok $TAP_N - $what ($bad; output: $(tr '\n' ' ' <<<"$out" | cut -c1-600))"
     TAP_FAIL=$((TAP_FAIL + 1))
   fi
 }
+expect() { expect_with run "$@"; }
+# ini_case NAME RC PATTERNS WHAT <FILE: meshd --check-config on FILE, saved as $T/NAME
+ini_case() {
+  local f=$T/$1; shift
+  cat >"$f"
+  expect_with check "$@" "$f"
+}
 
-expect 0 "Usage: meshd" "--help prints usage and exits 0" --help
-expect 0 "^meshd [0-9]" "--version prints the version" --version
+# ---- meshd's own options come first: no EAL for help, version, errors
+no_eal='!^EAL:'
+expect_with bare 0 $'^Usage: meshd\n--name NAME +\\[node\\] name\n--check-config FILE\n'"$no_eal" \
+  "meshd --help: usage with the options, exit 0, EAL not started" --help
+expect_with bare 0 $'^Usage: meshd\n--config FILE\n'"$no_eal" \
+  "meshd -- --help: the same" -- --help
+expect_with bare 0 $'^meshd [0-9]+\\.[0-9]+\n'"$no_eal" "meshd --version without EAL" --version
+expect_with bare 0 $'^meshd [0-9]+\\.[0-9]+\n'"$no_eal" "meshd -- --version without EAL" -- --version
+expect_with bare 0 $'^Usage: meshd\n'"$no_eal" \
+  "meshd --file-prefix P -- --help: EAL options ignored for help" --file-prefix "${prefix}h" -- --help
+ok_if "... and EAL created no runtime directory" test ! -e "/var/run/dpdk/${prefix}h"
+expect_with bare 0 $'EAL common options\n--file-prefix' "--help-eal prints EAL's options" --help-eal
+expect_with bare 2 $'unknown option \'--frobnicate\'\n'"$no_eal" \
+  "unknown meshd option: exit 2 before EAL" -- --frobnicate
+expect_with bare 2 $'unknown EAL option \'--frobnicate\'\n'"$no_eal" \
+  "unknown EAL option: exit 2 before EAL" --frobnicate -- --name a --ip 10.0.0.1
+expect_with bare 2 $'\'--name\' is a meshd option: put it after "--"\n'"$no_eal" \
+  "meshd option before -- is explained" --name a --ip 10.0.0.1
+expect_with bare 2 $'EAL option \'--file-prefix\' needs a value\n'"$no_eal" \
+  "EAL option without its value refused before EAL" --file-prefix
+expect_with bare 2 $'/nonexistent/meshd.ini: cannot read: No such file\n'"$no_eal" \
+  "missing --config file: exit 2 with its path, before EAL" -- --config /nonexistent/meshd.ini
+expect_with bare 2 $'--check-config needs a FILE\n!Usage\n!EAL'  \
+  "--check-config without FILE: meshd's usage error, not EAL's" --check-config
+expect_with bare 2 $'--check-config FILE takes no other arguments\n'"$no_eal" \
+  "--check-config with more arguments refused" --check-config "$cfg/good.ini" --name x
+expect_with bare 0 $'good.ini: ok \\(node cfg-node at 10.99.0.7:40000\n'"$no_eal" \
+  "meshd -- --check-config FILE works too" -- --check-config "$cfg/good.ini"
+
+# ---- command line values
 expect 2 "node name is required" "missing --name is refused" --ip 10.0.0.1
 expect 2 "IPv4 address is required" "missing --ip is refused" --name a
 expect 2 "--ip: invalid value '10.0.0.300'" "bad --ip names option and value" --name a --ip 10.0.0.300
 expect 2 "--port: invalid value '0'" "port 0 is refused" --name a --ip 10.0.0.1 --port 0
 expect 2 "--port: invalid value '65536'" "port above 65535 is refused" --name a --ip 10.0.0.1 --port 65536
+expect 2 "--port: invalid value '0x10': expected a decimal number" "numbers are decimal: 0x refused for --port" --name a --ip 10.0.0.1 --port 0x10
 expect 2 "--name: invalid value 'bad name'" "name with a space is refused" --name "bad name" --ip 10.0.0.1
 expect 2 "--poll-mode: invalid value 'fast'" "unknown poll mode is refused" --name a --ip 10.0.0.1 --poll-mode fast
 expect 2 "--peer: invalid value '10.0.0.2:x'" "bad peer port is refused" --name a --ip 10.0.0.1 --peer 10.0.0.2:x
-expect 2 "bad command line" "unknown option is refused" --name a --ip 10.0.0.1 --frobnicate
+expect 2 "unknown option '--frobnicate'" "unknown option is refused" --name a --ip 10.0.0.1 --frobnicate
+expect 2 "a value is needed after '--port'" "option without its value is refused" --name a --ip 10.0.0.1 --port
 expect 2 "unexpected argument 'stray'" "stray argument is refused" --name a --ip 10.0.0.1 stray
-expect 2 "bad-key.ini:5: \[node\] bogus: unknown key" "unknown INI key names file, line, section, key" --config "$cfg/bad-key.ini"
-expect 2 "bad-port.ini:4: \[node\] port: invalid value '70000'" "bad INI value names file, line, section, key" --config "$cfg/bad-port.ini"
-expect 2 "bad-syntax.ini:3: expected 'key = value'" "syntax error names its line" --config "$cfg/bad-syntax.ini"
-expect 2 "bad-comment.ini:1: comments start with ';'" "'#' comment refused with a hint" --config "$cfg/bad-comment.ini"
-expect 2 "bad-ns-overlap.ini:5: \[namespace worker:\]: .*already configured" "namespace clashing with a default names its line" --config "$cfg/bad-ns-overlap.ini"
-expect 2 "bad-ns-kind.ini:6: \[namespace jobs:\] kind: invalid value 'fifo'" "unknown namespace kind names its line" --config "$cfg/bad-ns-kind.ini"
-expect 2 "bad-ns-nokind.ini:4: \[namespace jobs:\]: 'kind' is required" "namespace without kind refused" --config "$cfg/bad-ns-nokind.ini"
-expect 1 "port 0 does not exist" "namespaces file with defaults off accepted" --config "$cfg/good-ns.ini"
-expect 2 "unknown section \[nodes\]" "unknown INI section is refused" --config "$cfg/bad-section.ini"
-expect 2 "/nonexistent.ini: cannot read" "missing config file is refused" --config /nonexistent.ini
-expect 1 "port 0 does not exist" "valid file accepted; missing port reported (exit 1)" --config "$cfg/good.ini"
-expect 2 "--port: invalid value 'x'" "command line overrides are checked after the file" --config "$cfg/good.ini" --port x
 expect 2 "--suspicion-mult: invalid value '0'" "suspicion multiplier 0 is refused" --name a --ip 10.0.0.1 --suspicion-mult 0
 expect 2 "--probe-interval-ms: invalid value '60001'" "probe interval above a minute is refused" --name a --ip 10.0.0.1 --probe-interval-ms 60001
 expect 2 "probe timeout \(5 ms\) must be below the probe interval \(5 ms\)" "probe timeout not below the period is refused" --name a --ip 10.0.0.1 --probe-interval-ms 5 --probe-timeout-ms 5
 expect 2 "probe timeout \(500 ms\) must be below the probe interval \(100 ms\)" "the lan profile's 500 ms timeout needs a longer period" --name a --ip 10.0.0.1 --profile lan --probe-interval-ms 100
+
+# ---- INI files
+expect 2 "bad-key.ini:5: \[node\] bogus: unknown key" "unknown INI key names file, line, section, key" --config "$cfg/bad-key.ini"
+expect 2 "bad-port.ini:4: \[node\] port: invalid value '70000'" "bad INI value names file, line, section, key" --config "$cfg/bad-port.ini"
+expect 2 "bad-syntax.ini:3: expected 'key = value'" "syntax error names its line" --config "$cfg/bad-syntax.ini"
+expect 2 "bad-ns-overlap.ini:5: \[namespace worker:\]: .*already configured" "namespace clashing with a default names its line" --config "$cfg/bad-ns-overlap.ini"
+expect 2 "bad-ns-kind.ini:6: \[namespace jobs:\] kind: invalid value 'fifo'" "unknown namespace kind names its line" --config "$cfg/bad-ns-kind.ini"
+expect 2 "bad-ns-nokind.ini:4: \[namespace jobs:\]: 'kind' is required" "namespace without kind refused" --config "$cfg/bad-ns-nokind.ini"
+expect 1 "port 0 does not exist" "namespaces file with defaults off accepted" --config "$cfg/good-ns.ini"
+expect 2 "bad-section.ini:1: unknown section \[nodes\]" "unknown INI section is refused" --config "$cfg/bad-section.ini"
+expect 1 "port 0 does not exist" "valid file accepted; missing port reported (exit 1)" --config "$cfg/good.ini"
+expect 2 "--port: invalid value 'x'" "command line overrides are checked after the file" --config "$cfg/good.ini" --port x
+
+ini_case dup-key.ini 2 'dup-key.ini:6: \[node\] port: duplicate key \(first at line 4\)' \
+  "duplicate key names both lines" <<'X'
+[node]
+name = n1
+ip = 10.99.0.1
+port = 40000
+
+port = 40001
+X
+ini_case dup-section.ini 2 'dup-section.ini:5: \[node\]: duplicate section \(first at line 1\)' \
+  "duplicate section names both lines" <<'X'
+[node]
+name = n1
+[hello]
+interval_ms = 100
+[node]
+ip = 10.99.0.1
+X
+ini_case dup-ns.ini 2 'dup-ns.ini:6: \[namespace jobs:\]: duplicate section \(first at line 4\)' \
+  "duplicate namespace section names both lines" <<'X'
+[node]
+name = n1
+ip = 10.99.0.1
+[namespace jobs:]
+kind = lww
+[namespace jobs:]
+kind = lww
+X
+ini_case repeat.ini 0 '2 seed\(s\), 2 hello peer\(s\)' "seed and peer may repeat" <<'X'
+[node]
+name = n1
+ip = 10.99.0.1
+[cluster]
+seed = 10.99.0.2
+seed = 10.99.0.3
+[hello]
+peer = 10.99.0.2
+peer = 10.99.0.3
+X
+ini_case comments.ini 0 'comments.ini: ok \(node c1 at 10.99.0.5:40000,' \
+  "'#' and ';' comments accepted, whole-line and trailing" <<'X'
+# a '#' comment
+; a ';' comment
+   # indented comment
+[node]   # after a section header
+name = c1 ; trailing ';' comment
+ip = 10.99.0.5	# trailing '#' comment after a tab
+port = 40000 # trailing
+[eal] ; comment
+args = -l 0 --no-huge   # EAL options, then a comment
+X
+ini_case decimal.ini 0 'decimal.ini: ok \(node d1 at 10.99.0.6:10, cluster 0x10,' \
+  "'010' is read as 10 (decimal), 0x hex kept for cluster_id" <<'X'
+[node]
+name = d1
+ip = 10.99.0.6
+port = 010
+cluster_id = 0x10
+X
+ini_case hex-port.ini 2 "hex-port.ini:4: \[node\] port: invalid value '0x10': expected a decimal number" \
+  "0x hex refused where it is not documented (port)" <<'X'
+[node]
+name = d1
+ip = 10.99.0.6
+port = 0x10
+X
+ini_case size.ini 0 'size.ini: ok \(node s1 at .*, 2 namespace section\(s\)' \
+  "sizes with units accepted (4M, 64K, 1g)" <<'X'
+[node]
+name = s1
+ip = 10.99.0.7
+[namespace events:]
+kind = broadcast
+max_bytes = 4M
+[namespace jobs:]
+kind = lww
+max_value = 64K
+max_bytes = 1g
+X
+# refused: an unknown unit; and K is 1024, so 4194304K is 4 GiB (not 4.19e9), above the
+# 32 bits of max_value
+for kv in 'max_bytes = 4Q' 'max_value = 4194304K'; do
+  ini_case size-bad.ini 2 "size-bad.ini:6: \[namespace jobs:\] ${kv% =*}: invalid value '${kv#*= }'" \
+    "size refused with its line: $kv" <<X
+[node]
+name = s1
+ip = 10.99.0.7
+[namespace jobs:]
+kind = lww
+$kv
+X
+done
+ini_case eal-bad.ini 2 "eal-bad.ini:6: \[eal\] args: unknown EAL option '--file-prefx'" \
+  "--check-config refuses an unknown [eal] option with its line" <<'X'
+[node]
+name = e1
+ip = 10.99.0.8
+[eal]
+; a typo in an EAL option
+args = -l 0 --no-huge --file-prefx e1
+X
+ini_case eal-noval.ini 2 "eal-noval.ini:2: \[eal\] args: EAL option '-m' needs a value" \
+  "--check-config refuses an [eal] option without its value" <<'X'
+[eal]
+args = --no-huge -m
+[node]
+name = e1
+ip = 10.99.0.8
+X
+expect_with bare 2 "eal-bad.ini:6: \[eal\] args: unknown EAL option '--file-prefx'" \
+  "a bad [eal] option stops meshd before EAL too" -- --config "$T/eal-bad.ini"
+ini_case eal-good.ini 0 'eal-good.ini: ok' "--check-config accepts valid [eal] options" <<X
+[eal]
+args = -l 0 --no-huge -m 64 --no-pci --no-shconf --no-telemetry --file-prefix ${prefix}e --log-level=lib.eal:warning --huge-unlink=never
+[node]
+name = e2
+ip = 10.99.0.9
+X
+# no EAL options on the command line: without the file's --no-huge EAL could not start
+expect_with bare 1 'port 0 does not exist' \
+  "meshd -- --config FILE starts EAL with the file's [eal] args" -- --config "$T/eal-good.ini"
 
 tap_done

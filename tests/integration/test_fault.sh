@@ -70,10 +70,10 @@ ok_if "node 2 fault_drop grows" mesh_wait_tel 2 /mesh/stats net.fault_drop 10 20
 out=$(cli "$PROBE" hello 10.99.0.2 39527 2)
 ok_if "kernel hellos to node 2 go unanswered ($out)" test $? -ne 0
 ok_if "node 1 suspects node 2 (it never acks)" mesh_wait_tel 1 /mesh/stats swim.swim_suspect 1 20
-is "node 2 handled no hello" "$(stat 2 net.rx_hello)" 0
+is "node 2 handled no hello" "$(stat 2 node.node_rx_hello)" 0
 is "node 2 handled no SWIM message" "$(stat 2 swim.swim_rx_msgs)" 0
 is "node 2 sees only itself alive" "$(mesh_tel_get 2 /mesh/members alive)" 1
-is "node 1 got no hello reply from node 2" "$(stat 1 net.rx_hello_reply)" 0
+is "node 1 got no hello reply from node 2" "$(stat 1 node.node_rx_hello_reply)" 0
 ok_if "node 2 frames all reached the fault stage (rx_frames <= fault_drop)" \
   test "$(stat 2 net.rx_frames)" -le "$(stat 2 net.fault_drop)"
 metrics=$("$CTL" -s "/tmp/${MESH_NS}-2.sock" metrics 2>&1)
@@ -91,7 +91,7 @@ ok_if "node 1 sees 2 alive (n1, n3)" mesh_wait_members 1 alive 2 30
 ok_if "node 3 fault_dup > 0" mesh_wait_tel 3 /mesh/stats net.fault_dup 1 10
 out=$(cli "$PROBE" hello 10.99.0.3 39527 10)
 ok_if "kernel client: 10/10 hellos answered by node 3 ($out)" test $? -eq 0
-ok_if "node 3 handled the duplicates (rx_hello >= 20)" test "$(stat 3 net.rx_hello)" -ge 20
+ok_if "node 3 handled the duplicates (node_rx_hello >= 20)" test "$(stat 3 node.node_rx_hello)" -ge 20
 is "node 3 dropped nothing by injection" "$(stat 3 net.fault_drop)" 0
 mesh_node_stop 3 TERM
 is "node 3 (dup) exits 0 on SIGTERM" "$?" 0
@@ -115,7 +115,7 @@ is "node 4 (delay) exits 0 on SIGTERM" "$?" 0
 start 2 --fault-inject delay=5000000
 ok_if "node 2 up with delay=5000000" mesh_wait_tel 2 /mesh/info port 1 30
 ok_if "node 2 holds several frames" mesh_wait_tel 2 /mesh/stats net.fault_delay 5 10
-is "node 2 handled none of them yet" "$(stat 2 net.rx_hello)" 0
+is "node 2 handled none of them yet" "$(stat 2 node.node_rx_hello)" 0
 mesh_node_stop 2 TERM
 is "node 2 exits 0 on SIGTERM while holding frames (freed at shutdown)" "$?" 0
 grep -q "shutting down" "$MESH_LOGDIR/n2.log"

@@ -32,12 +32,12 @@ mac1=$(mesh_tel_get 1 /mesh/info mac)
 neigh=$(cli ip neigh show 10.99.0.1)
 ok_if "kernel client resolved node 1 by ARP ($neigh)" grep -qi "lladdr $mac1" <<<"$neigh"
 ok_if "node 1 answered ARP" test "$(mesh_tel_get 1 /mesh/stats net.tx_arp_reply)" -ge 1
-ok_if "node 1 counted hellos" test "$(mesh_tel_get 1 /mesh/stats net.rx_hello)" -ge 20
+ok_if "node 1 counted hellos" test "$(mesh_tel_get 1 /mesh/stats node.node_rx_hello)" -ge 20
 
 ok_if "node 1 gets hello replies from node 2" \
-  mesh_wait_tel 1 /mesh/stats net.rx_hello_reply 3 20
+  mesh_wait_tel 1 /mesh/stats node.node_rx_hello_reply 3 20
 ok_if "node 2 gets hello replies from node 1" \
-  mesh_wait_tel 2 /mesh/stats net.rx_hello_reply 3 20
+  mesh_wait_tel 2 /mesh/stats node.node_rx_hello_reply 3 20
 is "node 1 sees its peer answering" "$(mesh_tel_get 1 /mesh/stats hello.peers_answering)" 1
 is "node 1 runs all roles on one lcore" "$(mesh_tel_get 1 /mesh/lcores lcore0.roles)" "rx+merge+tx"
 is "node 2 rx role on lcore 1" "$(mesh_tel_get 2 /mesh/lcores lcore1.roles)" "rx"

@@ -70,7 +70,7 @@ ok_if "store digests equal after 50 puts" digests_equal
 
 # epoch_max: 16-byte big-endian {epoch, count}; values with no NUL byte
 ep() { printf "\\001\\001\\001\\001\\001\\001\\001\\00$1\\001\\001\\001\\001\\001\\001\\001\\00$2"; }
-hexget() { c "$1" get "$2" 2>/dev/null | head -c 16 | od -An -tx1 | tr -d ' \n'; }
+hexget() { c "$1" --hex get "$2" 2>/dev/null; }
 eventually_hex() {
   local deadline=$((SECONDS + 10))
   while [ $SECONDS -lt $deadline ]; do [ "$(hexget "$1" "$2")" = "$3" ] && return 0; sleep 0.05; done
@@ -172,10 +172,12 @@ b1=$(c 1 get config:both); b3=$(c 3 get config:both)
 ok_if "concurrent writes resolved to one value everywhere ($b1 / $b3)" test "$b1" = "$b3" -a -n "$b1"
 
 for i in 1 2 3; do ok_if "node $i still healthy" c "$i" health; done
-ok_if "frames reached the merge core in place (zero copy)" \
-  test "$(mesh_tel_get 1 /mesh/stats merge.merge_frames_in_place)" -gt 0
-is "no payload was copied on the rx -> merge path" \
-  "$(mesh_tel_get 1 /mesh/stats merge.merge_payload_copies)" 0
+ok_if "the node core dispatched MSGS frames" \
+  test "$(mesh_tel_get 1 /mesh/stats node.node_rx_msgs_frames)" -gt 0
+is "no MSGS record list was malformed" \
+  "$(mesh_tel_get 1 /mesh/stats node.node_rx_drop_bad_container)" 0
+is "every channel record found its handler" \
+  "$(mesh_tel_get 1 /mesh/stats node.node_rx_unknown_kind)" 0
 ok_if "/mesh/peers reports an ack round trip for n2" \
   test "$(mesh_tel_get 1 /mesh/peers n2.rtt_us)" -gt 0
 ok_if "/mesh/peers counts acks from n2" test "$(mesh_tel_get 1 /mesh/peers n2.acks)" -gt 0

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The node on the merge lcore: lib/node built from the settings, with the environment it
+ * runs in here. Frames leave through lib/net (sealed into mbufs, to the tx role), replies
+ * and events through lib/ctl (to the control thread), randomness from rte_rand, the wall
+ * clock from CLOCK_REALTIME; member events are logged.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_random.h>
+
+#include "mesh_common_dpdk.h"
+#include "meshd.h"
+
+static void
+env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
+{
+	struct meshd *d = ctx;
+
+	mesh_net_node_send(&d->io, frames, n, mesh_tsc_now_ns());
+}
+
+static void
+env_reply(void *ctx, const struct mesh_node_reply *r)
+{
+	struct meshd *d = ctx;
+
+	mesh_ctl_merge_reply(d->ctl, r);
+}
+
+static uint64_t
+env_random(void *ctx)
+{
+	(void)ctx;
+	return rte_rand();
+}
+
+static uint64_t
+env_wall_ns(void *ctx)
+{
+	(void)ctx;
+	return mesh_time_real_ns();
+}
+
+static void
+env_member(void *ctx, const struct mesh_swim_event *ev)
+{
+	char ip[16];
+
+	(void)ctx;
+	MESH_RTE_LOG(NOTICE, app, "member %.*s (%s:%u gen %" PRIu64 " inc %u): %s",
+		     (int)ev->name_len, ev->name, mesh_net_ip_format(ev->addr.ip, ip, sizeof(ip)),
+		     ev->addr.port, ev->gen, ev->inc, mesh_swim_event_name(ev->type));
+}
+
+void
+meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg)
+{
+	if (mc->profile_fast)
+		mesh_swim_cfg_fast(cfg);
+	else
+		mesh_swim_cfg_lan(cfg);
+	if (mc->probe_interval_ms)
+		cfg->probe_interval_ns = (uint64_t)mc->probe_interval_ms * MESH_NS_PER_MS;
+	if (mc->probe_timeout_ms) {
+		cfg->probe_timeout_ns = (uint64_t)mc->probe_timeout_ms * MESH_NS_PER_MS;
+		/* the fast profile bounds the indirect wait by the direct one; lan waits for
+		 * the end of the period (0) */
+		if (cfg->indirect_timeout_ns != 0)
+			cfg->indirect_timeout_ns = cfg->probe_timeout_ns;
+	}
+	if (mc->suspicion_mult)
+		cfg->suspicion_mult = mc->suspicion_mult;
+}
+
+int
+meshd_swim_timing_check(const struct meshd_cfg *mc)
+{
+	struct mesh_swim_cfg c;
+
+	meshd_swim_cfg_from(mc, &c);
+	if (c.probe_timeout_ns >= c.probe_interval_ns) {
+		fprintf(stderr, "meshd: SWIM probe timeout (%" PRIu64 " ms) must be below the probe "
+			"interval (%" PRIu64 " ms)\n", (uint64_t)(c.probe_timeout_ns / MESH_NS_PER_MS),
+			(uint64_t)(c.probe_interval_ns / MESH_NS_PER_MS));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The node's configuration from the settings. */
+static void
+node_cfg(const struct meshd *d, struct mesh_node_cfg *nc)
+{
+	mesh_node_cfg_default(nc);
+	if (!d->cfg.profile_fast)
+		mesh_stream_config_default(&nc->stream); /* lan: the channel defaults */
+	meshd_swim_cfg_from(&d->cfg, &nc->swim);
+	snprintf(nc->name, sizeof(nc->name), "%s", d->cfg.name);
+	nc->gen = d->boot_gen;
+	nc->addr = (struct mesh_node_addr){ .ip = d->cfg.ip, .port = d->cfg.udp_port };
+	nc->max_payload = mesh_wire_payload_max(&d->sec, MESH_WIRE_DEFAULT_MAX_FRAME);
+	nc->stream.max_payload = nc->max_payload;
+	nc->n_seeds = MESH_MIN(d->cfg.n_seeds, (unsigned)MESH_NODE_MAX_SEEDS);
+	for (unsigned i = 0; i < nc->n_seeds; i++)
+		nc->seeds[i] = (struct mesh_node_addr){ .ip = d->cfg.seeds[i].ip,
+							.port = d->cfg.seeds[i].port };
+	nc->n_hello = MESH_MIN(d->cfg.n_peers, (unsigned)MESH_NODE_MAX_SEEDS);
+	for (unsigned i = 0; i < nc->n_hello; i++)
+		nc->hello[i] = (struct mesh_node_addr){ .ip = d->cfg.peers[i].ip,
+							.port = d->cfg.peers[i].port };
+	nc->hello_interval_ns = (uint64_t)d->cfg.hello_interval_ms * MESH_NS_PER_MS;
+}
+
+int
+meshd_node_create(struct meshd *d)
+{
+	static const struct mesh_node_env_ops env = {
+		.send = env_send, .reply = env_reply, .random = env_random,
+		.wall_ns = env_wall_ns, .member = env_member,
+	};
+	struct mesh_node_cfg nc;
+
+	d->boot_gen = mesh_time_real_ns();
+	mesh_wire_keyring_init(&d->keyring);
+	if (d->cfg.key_file[0] != '\0' && meshd_keys_load(d->cfg.key_file, &d->keyring) < 0)
+		return -EINVAL;
+	d->sec.cluster_id = d->cfg.cluster_id;
+	d->sec.self_id = mesh_wire_node_id(d->cfg.name, d->boot_gen);
+	d->sec.keyring = &d->keyring;
+	d->io = (struct mesh_net_node_io){
+		.port = &d->port, .sec = &d->sec,
+		.frame_flags = d->keyring.n_keys > 0 ? MESH_WIRE_F_AEAD : 0,
+	};
+	node_cfg(d, &nc);
+	d->node = mesh_node_new(&nc, &env, d, mesh_tsc_now_ns());
+	if (d->node == NULL) {
+		MESH_RTE_LOG(ERR, app, "node: %s", strerror(errno));
+		return -errno;
+	}
+	return meshd_config_namespaces(&d->cfg, mesh_node_store(d->node)) < 0 ? -EINVAL : 0;
+}
+
+void
+meshd_node_input(struct meshd *d, struct rte_mbuf **m, unsigned n, uint64_t now_ns)
+{
+	struct mesh_node_frame frames[MESH_NET_BURST];
+
+	for (unsigned done = 0; done < n;) {
+		unsigned k = MESH_MIN(n - done, (unsigned)MESH_NET_BURST);
+
+		mesh_net_node_frames(m + done, k, frames);
+		mesh_node_input(d->node, frames, k, now_ns);
+		/* zero copy: the node read the payloads in place; only now may they go */
+		rte_pktmbuf_free_bulk(m + done, k);
+		done += k;
+	}
+}
+
+void
+meshd_node_destroy(struct meshd *d)
+{
+	mesh_node_delete(d->node);
+	d->node = NULL;
+	mesh_wire_keyring_fini(&d->keyring);
+}

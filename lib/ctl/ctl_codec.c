@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The client protocol on the control thread. Requests: a protobuf Request becomes one
+ * struct ctl_req (host struct + its bytes) for the merge lcore; stats are answered here
+ * from the counter registry; a value sent in parts is reassembled here (bounded by
+ * MESH_CLIENT_MAX_VALUE, one value at a time per client) and forwarded whole. Replies:
+ * lib/node's host reply becomes a protobuf Response; an event whose value is larger than
+ * MESH_CLIENT_PART goes out in parts the client reassembles.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_internal.h"
+#include "mesh_client.h"
+#include "mesh_net_pkt.h"
+#include "mesh_swim.h"
+#include "mesh_telemetry.h"
+
+#define STATS_MAX 1024
+
+static void
+answer(struct mesh_ctl *c, unsigned slot, uint64_t id, int status, const char *error)
+{
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+
+	r.id = id;
+	r.status = status;
+	r.error = (char *)(uintptr_t)(error != NULL ? error : "");
+	ctl_send_response(c, slot, &r);
+}
+
+/* ---------------------------------------------------------------- stats */
+
+struct stats_fill {
+	Mesh__Client__StatsResp *sr;
+	Mesh__Client__Stat *st;
+};
+
+static void
+add_stat(void *ctx, const char *group, const char *name, uint64_t v)
+{
+	struct stats_fill *f = ctx;
+	Mesh__Client__StatsResp *sr = f->sr;
+
+	if (sr->n_stats == STATS_MAX)
+		return;
+	mesh__client__stat__init(&f->st[sr->n_stats]);
+	f->st[sr->n_stats].group = (char *)(uintptr_t)group;
+	f->st[sr->n_stats].name = (char *)(uintptr_t)name;
+	f->st[sr->n_stats].value = v;
+	sr->stats[sr->n_stats] = &f->st[sr->n_stats];
+	sr->n_stats++;
+}
+
+static void
+do_stats(struct mesh_ctl *c, unsigned slot, uint64_t id, const char *group)
+{
+	static Mesh__Client__Stat st[STATS_MAX];       /* control thread only */
+	static Mesh__Client__Stat *ptrs[STATS_MAX];
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__StatsResp sr = MESH__CLIENT__STATS_RESP__INIT;
+	struct stats_fill f = { .sr = &sr, .st = st };
+	char groups[256], msg[320];
+
+	sr.stats = ptrs;
+	r.id = id;
+	if (mesh_telemetry_counters_visit(group, add_stat, &f) < 0) {
+		mesh_telemetry_group_names(groups, sizeof(groups));
+		snprintf(msg, sizeof(msg), "unknown stats group (%s)", groups);
+		answer(c, slot, id, -ENOENT, msg);
+		return;
+	}
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_STATS;
+	r.stats = &sr;
+	ctl_send_response(c, slot, &r);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static struct ctl_req *
+req_new(unsigned slot, uint32_t gen, uint64_t id, enum mesh_node_req_type type,
+	const ProtobufCBinaryData *key, const ProtobufCBinaryData *value,
+	const ProtobufCBinaryData *after)
+{
+	static const ProtobufCBinaryData none = { 0 };
+	struct ctl_req *q;
+	uint8_t *at;
+
+	key = key != NULL ? key : &none;
+	value = value != NULL ? value : &none;
+	after = after != NULL ? after : &none;
+	q = calloc(1, sizeof(*q) + key->len + value->len + after->len);
+	if (q == NULL)
+		return NULL;
+	q->req.type = type;
+	q->req.client = slot;
+	q->req.client_gen = gen;
+	q->req.id = id;
+	q->req.target = q->target;
+	at = q->data;
+	memcpy(at, key->data, key->len);
+	q->req.key = at;
+	q->req.key_len = (uint32_t)key->len;
+	at += key->len;
+	memcpy(at, value->data, value->len);
+	q->req.value = at;
+	q->req.value_len = (uint32_t)value->len;
+	at += value->len;
+	memcpy(at, after->data, after->len);
+	q->req.after = at;
+	q->req.after_len = (uint32_t)after->len;
+	return q;
+}
+
+void
+ctl_parts_free(struct ctl_parts *p)
+{
+	free(p->key);
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+}
+
+/* One part of a large value: -EINPROGRESS until complete, 0 when complete, or -errno. */
+static int
+part_add(struct ctl_parts *a, const Mesh__Client__PublishReq *p)
+{
+	if (p->offset == 0) {
+		ctl_parts_free(a);
+		if (p->total_len > MESH_CLIENT_MAX_VALUE)
+			return -EMSGSIZE;
+		a->total = p->total_len;
+		a->key = malloc(p->key.len + 1);
+		a->buf = malloc(a->total);
+		if (a->key == NULL || a->buf == NULL) {
+			ctl_parts_free(a);
+			return -ENOMEM;
+		}
+		memcpy(a->key, p->key.data, p->key.len);
+		a->key_len = p->key.len;
+		snprintf(a->target, sizeof(a->target), "%s", p->target ? p->target : "");
+	} else if (a->buf == NULL || p->offset != a->got || p->total_len != a->total ||
+		   p->key.len != a->key_len || memcmp(p->key.data, a->key, a->key_len) != 0) {
+		ctl_parts_free(a);
+		return -EPROTO; /* parts out of order or of another value */
+	}
+	if (a->got + p->value.len > a->total) {
+		ctl_parts_free(a);
+		return -EMSGSIZE;
+	}
+	memcpy(a->buf + a->got, p->value.data, p->value.len);
+	a->got += p->value.len;
+	return a->got < a->total ? -EINPROGRESS : 0;
+}
+
+static struct ctl_req *
+publish(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Request *req)
+{
+	const Mesh__Client__PublishReq *p = req->publish;
+	struct ctl_parts *a = &c->clients[slot].parts;
+	ProtobufCBinaryData key, value;
+	struct ctl_req *q;
+	int ret;
+
+	if (p->total_len == 0) {
+		q = req_new(slot, c->clients[slot].gen, req->id, MESH_NODE_REQ_PUBLISH, &p->key,
+			    &p->value, NULL);
+		if (q != NULL)
+			snprintf(q->target, sizeof(q->target), "%s", p->target ? p->target : "");
+		return q;
+	}
+	ret = part_add(a, p);
+	if (ret == -EINPROGRESS) {
+		answer(c, slot, req->id, 0, NULL); /* the value is published with its last part */
+		return NULL;
+	}
+	if (ret < 0) {
+		answer(c, slot, req->id, ret, "publish parts: out of order, too large or no memory");
+		return NULL;
+	}
+	key = (ProtobufCBinaryData){ .len = a->key_len, .data = a->key };
+	value = (ProtobufCBinaryData){ .len = a->total, .data = a->buf };
+	q = req_new(slot, c->clients[slot].gen, req->id, MESH_NODE_REQ_PUBLISH, &key, &value,
+		    NULL);
+	if (q != NULL)
+		snprintf(q->target, sizeof(q->target), "%s", a->target);
+	ctl_parts_free(a);
+	return q;
+}
+
+struct ctl_req *
+ctl_codec_request(struct mesh_ctl *c, unsigned slot, Mesh__Client__Request *req)
+{
+	uint32_t gen = c->clients[slot].gen;
+	struct ctl_req *q = NULL;
+
+	switch (req->op_case) {
+	case MESH__CLIENT__REQUEST__OP_PUT:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_PUT, &req->put->key,
+			    &req->put->value, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_GET:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_GET, &req->get->key, NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_DEL:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_DEL, &req->del->key, NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_KEYS:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_KEYS, &req->keys->prefix, NULL,
+			    &req->keys->after);
+		if (q != NULL)
+			q->req.limit = req->keys->limit;
+		break;
+	case MESH__CLIENT__REQUEST__OP_SUBSCRIBE:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_SUBSCRIBE, &req->subscribe->prefix,
+			    NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_UNSUBSCRIBE:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_UNSUBSCRIBE, NULL, NULL, NULL);
+		if (q != NULL)
+			q->req.subscription = req->unsubscribe->subscription;
+		break;
+	case MESH__CLIENT__REQUEST__OP_PUBLISH:
+		return publish(c, slot, req);
+	case MESH__CLIENT__REQUEST__OP_MEMBERS:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_MEMBERS, NULL, NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_STATS:
+		do_stats(c, slot, req->id, req->stats->group);
+		return NULL;
+	default:
+		answer(c, slot, req->id, -EOPNOTSUPP, "unknown operation");
+		return NULL;
+	}
+	if (q == NULL)
+		answer(c, slot, req->id, -ENOMEM, "out of memory");
+	return q;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static ProtobufCBinaryData
+bin(struct mesh_node_bytes b)
+{
+	return (ProtobufCBinaryData){ .len = b.len, .data = (uint8_t *)(uintptr_t)b.data };
+}
+
+static void
+reply_members(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	Mesh__Client__MembersResp mr = MESH__CLIENT__MEMBERS_RESP__INIT;
+	uint32_t n = nr->n_members;
+	Mesh__Client__Member *m = calloc(n ? n : 1, sizeof(*m));
+	Mesh__Client__Member **list = calloc(n ? n : 1, sizeof(*list));
+	char (*text)[2][MESH_SWIM_NAME_MAX + 1] = calloc(n ? n : 1, sizeof(*text));
+
+	if (m == NULL || list == NULL || text == NULL) {
+		r->status = -ENOMEM;
+		r->error = (char *)"out of memory";
+		n = 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mesh_node_member *x = &nr->members[i];
+		char ip[16];
+
+		mesh__client__member__init(&m[i]);
+		snprintf(text[i][0], sizeof(text[i][0]), "%.*s", (int)x->name.len,
+			 (const char *)x->name.data);
+		snprintf(text[i][1], sizeof(text[i][1]), "%s:%u",
+			 mesh_net_ip_format(x->addr.ip, ip, sizeof(ip)), x->addr.port);
+		m[i].name = text[i][0];
+		m[i].address = text[i][1];
+		m[i].status = (char *)(uintptr_t)mesh_swim_status_name(x->status);
+		m[i].incarnation = x->incarnation;
+		m[i].generation = x->generation;
+		list[i] = &m[i];
+	}
+	mr.members = list;
+	mr.n_members = n;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_MEMBERS;
+	r->members = &mr;
+	ctl_send_response(c, nr->client, r);
+	free(m);
+	free(list);
+	free(text);
+}
+
+static void
+reply_event(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	Mesh__Client__Event e = MESH__CLIENT__EVENT__INIT;
+
+	e.subscription = nr->subscription;
+	e.key = bin(nr->key);
+	e.tombstone = nr->tombstone;
+	e.origin_ns = nr->origin_ns;
+	e.dropped = nr->dropped;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
+	r->event = &e;
+	if (nr->value.len > MESH_CLIENT_PART)
+		e.total_len = nr->value.len; /* in parts the client reassembles */
+	for (uint32_t off = 0;;) {
+		uint32_t n = MESH_MIN(nr->value.len - off, (uint32_t)MESH_CLIENT_PART);
+
+		e.offset = off;
+		e.value = (ProtobufCBinaryData){ .len = n,
+						 .data = (uint8_t *)(uintptr_t)nr->value.data + off };
+		ctl_send_response(c, nr->client, r);
+		off += n;
+		if (off >= nr->value.len)
+			break;
+		e.dropped = 0;
+	}
+	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_events], 1);
+}
+
+void
+ctl_codec_reply(struct mesh_ctl *c, const struct mesh_node_reply *nr)
+{
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__GetResp gr = MESH__CLIENT__GET_RESP__INIT;
+	Mesh__Client__KeysResp kr = MESH__CLIENT__KEYS_RESP__INIT;
+	Mesh__Client__SubscribeResp sr = MESH__CLIENT__SUBSCRIBE_RESP__INIT;
+	ProtobufCBinaryData *keys = NULL;
+
+	if (nr->client >= CTL_MAX_CLIENTS || c->clients[nr->client].fd < 0 ||
+	    c->clients[nr->client].gen != nr->client_gen)
+		return; /* the client went away */
+	r.id = nr->id;
+	r.status = nr->status;
+	r.error = (char *)(uintptr_t)(nr->status < 0 && nr->error ? nr->error : "");
+	switch (nr->type) {
+	case MESH_NODE_REPLY_GET:
+		gr.found = nr->found;
+		gr.value = bin(nr->value);
+		gr.timestamp = nr->timestamp;
+		gr.replica = nr->replica;
+		r.result_case = MESH__CLIENT__RESPONSE__RESULT_GET;
+		r.get = &gr;
+		break;
+	case MESH_NODE_REPLY_KEYS:
+		keys = calloc(nr->n_keys ? nr->n_keys : 1, sizeof(*keys));
+		if (keys == NULL) {
+			r.status = -ENOMEM;
+			r.error = (char *)"out of memory";
+			break;
+		}
+		for (uint32_t i = 0; i < nr->n_keys; i++)
+			keys[i] = bin(nr->keys[i]);
+		kr.keys = keys;
+		kr.n_keys = nr->n_keys;
+		kr.more = nr->more;
+		r.result_case = MESH__CLIENT__RESPONSE__RESULT_KEYS;
+		r.keys = &kr;
+		break;
+	case MESH_NODE_REPLY_SUBSCRIBE:
+		sr.subscription = nr->subscription;
+		r.result_case = MESH__CLIENT__RESPONSE__RESULT_SUBSCRIBE;
+		r.subscribe = &sr;
+		break;
+	case MESH_NODE_REPLY_MEMBERS:
+		reply_members(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_EVENT:
+		reply_event(c, nr, &r);
+		return;
+	default:
+		break;
+	}
+	ctl_send_response(c, nr->client, &r);
+	free(keys);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/ctl: the daemon side of the local client API. A control pthread serves the
+ * SOCK_SEQPACKET socket (one protobuf mesh.client.Request per message, proto/client.proto)
+ * and the optional Prometheus endpoint. It decodes requests into lib/node's host structs
+ * (struct mesh_node_req, bytes copied into one message), reassembles values sent in parts,
+ * answers what needs no node state itself (stats, malformed input), and forwards the rest
+ * to the merge lcore through a handoff ring. The merge lcore runs them
+ * (mesh_ctl_merge_poll) and hands replies and events back (mesh_ctl_merge_reply, lib/node's
+ * env->reply) through a second ring and an eventfd; the control thread encodes them and
+ * sends them, queueing for slow readers within per-client bounds. No generated protobuf
+ * type ever reaches the merge lcore.
+ */
+#ifndef MESH_CTL_H
+#define MESH_CTL_H
+
+#include <stdint.h>
+
+#include "mesh_common.h"
+
+struct mesh_node;
+struct mesh_node_reply;
+
+#define MESH_CTL_COUNTERS(X) \
+	X(ctl_accepted) X(ctl_refused_full) X(ctl_requests) X(ctl_bad_requests) \
+	X(ctl_busy) X(ctl_responses) X(ctl_response_drops) X(ctl_events) \
+	X(ctl_event_drops) X(ctl_send_errors) X(ctl_metrics_scrapes) X(ctl_metrics_bad)
+#define MESH_CTL_CTR_ENUM(name) MESH_CTR_##name,
+enum mesh_ctl_counter { MESH_CTL_COUNTERS(MESH_CTL_CTR_ENUM) MESH_CTL_CTR_MAX };
+
+struct mesh_ctl_cfg {
+	const char *socket_path;  /**< created with its directory (one level) */
+	const char *metrics;      /**< "ADDR:PORT" of the Prometheus endpoint; NULL/"" = off */
+};
+
+struct mesh_ctl;
+
+/** Create the socket, rings and listener and start the thread. NULL and errno. */
+struct mesh_ctl *mesh_ctl_start(const struct mesh_ctl_cfg *cfg);
+
+/** Stop the thread, close every socket, remove the socket file, free what is queued. */
+void mesh_ctl_stop(struct mesh_ctl *c);
+
+/** Counters (row 0: control thread, row 1: merge lcore), for the registry. */
+const struct mesh_counters *mesh_ctl_counters(const struct mesh_ctl *c);
+
+/** Merge lcore: run queued client requests on @n. Returns how many. */
+unsigned mesh_ctl_merge_poll(struct mesh_ctl *c, struct mesh_node *n, uint64_t now_ns);
+
+/** Merge lcore: lib/node's env->reply (copies @r for the control thread). */
+void mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r);
+
+/** Merge lcore: wake the control thread if replies were queued since the last call. */
+void mesh_ctl_merge_kick(struct mesh_ctl *c);
+
+#endif /* MESH_CTL_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* lib/node private state: one struct mesh_node, shared by the node_*.c files. */
+#ifndef NODE_INTERNAL_H
+#define NODE_INTERNAL_H
+
+#include "mesh_node.h"
+#include "mesh_wire.h"
+
+/** A replication peer: an alive or suspect member, by node id. */
+struct node_peer {
+	uint64_t id;
+	struct mesh_node_addr addr;
+	char name[MESH_SWIM_NAME_MAX + 1];
+};
+
+/** A HELLO peer from the configuration, and what its replies taught us. */
+struct node_hello_peer {
+	struct mesh_node_addr addr;
+	uint64_t replies;
+	uint64_t last_rtt_ns;
+};
+
+/** Client subscriptions (mesh_crdt_sub) with their owners. */
+#define NODE_MAX_SUBS 256
+struct node_sub {
+	uint64_t id;
+	uint32_t client, client_gen;
+	uint64_t dropped_seen;
+	struct mesh_crdt_sub *h;
+};
+
+/** Frames waiting for env->send: payloads copied into one buffer. */
+struct node_tx {
+	unsigned n;
+	struct mesh_node_frame frames[MESH_NODE_TX_BATCH];
+	uint8_t *buf;        /* MESH_NODE_TX_BATCH * max_payload bytes */
+};
+
+struct mesh_node {
+	struct mesh_node_cfg cfg;
+	const struct mesh_node_env_ops *env;
+	void *ctx;
+	uint64_t id;
+	struct mesh_crdt_store *kv;
+	struct mesh_swim *swim;
+	struct mesh_stream *stream;
+	uint64_t now;             /* time of the call being handled */
+	struct node_tx tx;
+	/* replication */
+	uint32_t n_peers;
+	struct node_peer peers[MESH_NODE_MAX_PEERS];
+	uint64_t next_stream_tick_ns;
+	/* the sender of the frame being dispatched (SWIM records need its address) */
+	struct mesh_node_addr rx_from;
+	/* clients */
+	struct node_sub subs[NODE_MAX_SUBS];
+	uint64_t next_sub_id;
+	/* figures */
+	uint64_t digest;          /* folded store digest, relaxed stores */
+	uint64_t next_digest_ns;
+	struct mesh_crdt_digest digest_scratch;
+	struct mesh_hist lat[MESH_NODE_LAT_MAX];
+	uint64_t lat_skewed;
+	struct node_hello_peer hello[MESH_NODE_MAX_SEEDS];
+	uint64_t next_hello_ns;
+	uint64_t ctr[MESH_NODE_CTR_MAX];
+};
+
+#define NODE_CTR(n, name) mesh_counter_add(&(n)->ctr[MESH_NODE_CTR_##name], 1)
+
+/* node_tx.c: queue one payload for @to (copied); flushed when the batch is full */
+void node_tx_put(struct mesh_node *n, const struct mesh_node_addr *to, uint8_t type,
+		 const uint8_t *payload, size_t len);
+/* a SWIM blob in a one-record MSGS payload */
+void node_tx_swim(struct mesh_node *n, const struct mesh_node_addr *to, const uint8_t *blob,
+		  size_t len);
+void node_tx_flush(struct mesh_node *n);
+
+/* node_repl.c: replication peers, the lib/stream environment, the export policy */
+int node_repl_init(struct mesh_node *n);
+void node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev);
+unsigned node_repl_poll(struct mesh_node *n, uint64_t now_ns);
+struct node_peer *node_peer_find_name(struct mesh_node *n, const char *name, size_t len);
+
+/* node_swim.c: the lib/swim environment */
+int node_swim_init(struct mesh_node *n);
+
+/* node_hello.c: the HELLO diagnostic */
+void node_hello_input(struct mesh_node *n, const struct mesh_node_frame *f);
+void node_hello_tick(struct mesh_node *n, uint64_t now_ns);
+
+/* node_client.c: client requests and subscription events */
+void node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t now_ns);
+unsigned node_client_events(struct mesh_node *n);
+void node_client_fini(struct mesh_node *n);
+
+/* node_lat.c: origin-to-apply latency */
+void node_lat_record(struct mesh_node *n, enum mesh_node_lat_kind k, uint64_t origin_ns);
+void node_lat_record_op(struct mesh_node *n, const struct mesh_crdt_op *op);
+
+#endif

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Replication: lib/crdt (the store) joined to lib/stream (reliable per-peer channels,
+ * at-most-once stream values) and to membership.
+ *
+ * - Peers: every alive or suspect member is a peer, identified like frame senders by
+ *   mesh_wire_node_id(name, generation). A member declared dead, left or replaced by a
+ *   restart (new generation) stops being one; when it comes back it is added again with
+ *   fresh watermarks, so it receives the whole store again (catch-up after a crash,
+ *   restart or partition).
+ * - CRDT ops: each poll exports, per peer, what changed after that peer's send cursor
+ *   (mesh_crdt_export) and hands it to the peer's reliable channel (mesh_stream_crdt_send).
+ *   When a peer's channel has nothing in flight, everything exported to it is acknowledged
+ *   and the store's ack watermark (tombstone GC) moves to the send cursor. Received
+ *   batches are merged with mesh_crdt_apply_batch (idempotent, any order).
+ * - Stream values: client publishes are buffered by the store (byte-capped FIFO); each poll
+ *   drains them into lib/stream (chunked when large, at most once); received values are
+ *   delivered to subscribers, not stored.
+ * Direct push to every peer is the policy (clusters up to the stream layer's direct_max).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+#define EXPORT_OPS 64
+#define EXPORT_BYTES (64 * 1024)
+/* ops exported to one peer per poll at most: a large catch-up streams in slices, so the
+ * merge core keeps answering probes between them */
+#define EXPORT_SLICE 2048
+
+static struct node_peer *
+peer_find(struct mesh_node *n, uint64_t id)
+{
+	for (uint32_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].id == id)
+			return &n->peers[i];
+	return NULL;
+}
+
+struct node_peer *
+node_peer_find_name(struct mesh_node *n, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < n->n_peers; i++)
+		if (strlen(n->peers[i].name) == len && memcmp(n->peers[i].name, name, len) == 0)
+			return &n->peers[i];
+	return NULL;
+}
+
+static void
+peer_drop(struct mesh_node *n, struct node_peer *p)
+{
+	mesh_stream_peer_remove(n->stream, p->id);
+	mesh_crdt_peer_remove(n->kv, p->id);
+	*p = n->peers[--n->n_peers];
+	NODE_CTR(n, node_peer_removed);
+}
+
+void
+node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev)
+{
+	struct node_peer *p = node_peer_find_name(n, ev->name, ev->name_len);
+	char name[MESH_SWIM_NAME_MAX + 1];
+	uint64_t id = 0;
+
+	snprintf(name, sizeof(name), "%.*s", (int)ev->name_len, ev->name);
+	/* a suspect member is still a peer: only dead, left or reaped ones stop being one */
+	if (ev->status == MESH_SWIM_ALIVE || ev->status == MESH_SWIM_SUSPECT)
+		id = mesh_wire_node_id(name, ev->gen);
+	if (p != NULL && p->id == id) {
+		p->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
+		return;
+	}
+	if (p != NULL)
+		peer_drop(n, p); /* gone, or an older life of a restarted member */
+	if (id == 0)
+		return;
+	if (n->n_peers == MESH_NODE_MAX_PEERS) {
+		NODE_CTR(n, node_peer_drop_full);
+		return;
+	}
+	p = &n->peers[n->n_peers++];
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	mesh_crdt_peer_add(n->kv, id);
+	mesh_stream_peer_add(n->stream, id, n->now);
+	NODE_CTR(n, node_peer_added);
+}
+
+/* lib/stream env: one MSGS payload for a peer */
+static void
+stream_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
+{
+	struct mesh_node *n = ctx;
+	struct node_peer *p = peer_find(n, peer);
+
+	if (p == NULL) {
+		NODE_CTR(n, node_tx_drop_no_peer);
+		return;
+	}
+	node_tx_put(n, &p->addr, MESH_WIRE_TYPE_MSGS, payload, len);
+}
+
+static int
+stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t count)
+{
+	struct mesh_node *n = ctx;
+	struct mesh_crdt_op cops[EXPORT_OPS];
+	int result[EXPORT_OPS];
+
+	(void)from;
+	for (uint32_t done = 0; done < count;) {
+		uint32_t k = MESH_MIN(count - done, (uint32_t)EXPORT_OPS);
+
+		for (uint32_t i = 0; i < k; i++) {
+			const struct mesh_stream_op *o = &ops[done + i];
+			uint64_t replica = 0;
+
+			for (uint32_t b = 0; b < o->replica_len && b < 8; b++)
+				replica = (replica << 8) | o->replica[b];
+			cops[i] = (struct mesh_crdt_op){
+				.key = o->key, .key_len = o->key_len,
+				.value = o->value, .value_len = o->value_len,
+				.ts = o->timestamp, .replica = replica, .tombstone = o->tombstone,
+				.origin_ns = o->origin_ns,
+			};
+		}
+		if (mesh_crdt_apply_batch(n->kv, cops, k, n->now, result) > 0)
+			for (uint32_t i = 0; i < k; i++)
+				if (result[i] == 1)
+					node_lat_record_op(n, &cops[i]);
+		done += k;
+	}
+	return 0; /* refused ops are counted by the store (crdt_apply_reject) */
+}
+
+static void
+stream_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key, size_t key_len,
+	       const uint8_t *value, size_t len, uint64_t origin_ns)
+{
+	struct mesh_node *n = ctx;
+
+	(void)origin;
+	node_lat_record(n, MESH_NODE_LAT_STREAM, origin_ns);
+	mesh_crdt_stream_deliver_origin(n->kv, from, key, key_len, value, len, origin_ns);
+}
+
+/* records lib/stream hands back: kinds nobody here handles */
+static void
+stream_other_rx(void *ctx, uint64_t from, uint8_t kind, const uint8_t *body, size_t len)
+{
+	struct mesh_node *n = ctx;
+
+	(void)from;
+	(void)kind;
+	(void)body;
+	(void)len;
+	NODE_CTR(n, node_rx_unknown_kind);
+}
+
+int
+node_repl_init(struct mesh_node *n)
+{
+	static const struct mesh_stream_env_ops ops = {
+		.send = stream_send,
+		.crdt_apply = stream_crdt_apply,
+		.stream_deliver = stream_deliver,
+		.other_rx = stream_other_rx,
+	};
+	struct mesh_stream_config cfg = n->cfg.stream;
+
+	cfg.self_id = n->id;
+	cfg.seed = n->env->random(n->ctx);
+	cfg.max_payload = n->cfg.max_payload;
+	n->stream = mesh_stream_new(&cfg, &ops, n);
+	return n->stream != NULL ? 0 : -errno;
+}
+
+static void
+drain_value(void *ctx, int ns, uint64_t peer, const void *key, uint32_t key_len,
+	    const void *value, uint32_t value_len)
+{
+	struct mesh_node *n = ctx;
+
+	(void)ns;
+	/* stamped when drained: in the same poll pass as the publish */
+	mesh_stream_value_send_origin(n->stream, peer, key, key_len, value, value_len, n->now,
+				      n->env->wall_ns(n->ctx));
+}
+
+/* One exported op into @p's channel. */
+static int
+send_op(struct mesh_node *n, struct node_peer *p, const struct mesh_crdt_op *op, uint64_t now_ns)
+{
+	uint8_t replica[8];
+	struct mesh_stream_op so = {
+		.key = op->key, .key_len = op->key_len,
+		.value = op->value, .value_len = op->value_len,
+		.replica = replica, .replica_len = 8,
+		.timestamp = op->ts, .version = op->seq,
+		.origin_ns = op->origin_ns,
+		.tombstone = op->tombstone,
+	};
+
+	for (int b = 0; b < 8; b++)
+		replica[b] = (uint8_t)(op->replica >> (56 - 8 * b));
+	return mesh_stream_crdt_send(n->stream, p->id, &so, now_ns);
+}
+
+/*
+ * Hand what changed after @p's send cursor to its channel, never more than the channel
+ * takes: the export cursor only moves over ops the channel accepted, so a full queue is
+ * backpressure (counted), not loss. Returns ops exported.
+ */
+static unsigned
+export_peer(struct mesh_node *n, struct node_peer *p, uint64_t now_ns)
+{
+	struct mesh_crdt_op ops[EXPORT_OPS];
+	int64_t room = mesh_stream_peer_room(n->stream, p->id);
+	unsigned work = 0;
+	int k;
+
+	room = MESH_MIN(room, (int64_t)EXPORT_SLICE);
+	while (room > 0 &&
+	       (k = mesh_crdt_export(n->kv, p->id, ops, (uint32_t)MESH_MIN(room, (int64_t)EXPORT_OPS),
+				     EXPORT_BYTES)) > 0) {
+		for (int i = 0; i < k; i++) {
+			int rc = send_op(n, p, &ops[i], now_ns);
+
+			if (rc == -EMSGSIZE) {
+				NODE_CTR(n, node_export_too_big); /* counted; never fits a channel */
+			} else if (rc < 0) {
+				/* not sent although room was checked (no memory): send everything
+				 * unacknowledged again rather than lose it */
+				NODE_CTR(n, node_export_rewind);
+				mesh_crdt_peer_rewind(n->kv, p->id);
+				return work;
+			}
+		}
+		room -= k;
+		work += (unsigned)k;
+	}
+	if (room <= 0)
+		NODE_CTR(n, node_export_backpressure);
+	return work;
+}
+
+unsigned
+node_repl_poll(struct mesh_node *n, uint64_t now_ns)
+{
+	unsigned work = 0;
+
+	for (uint32_t i = 0; i < n->n_peers; i++) {
+		struct node_peer *p = &n->peers[i];
+		uint64_t acked, sent;
+
+		work += export_peer(n, p, now_ns);
+		if (mesh_stream_peer_backlog(n->stream, p->id) == 0 &&
+		    mesh_crdt_peer_watermarks(n->kv, p->id, &acked, &sent) == 0 && sent > acked)
+			mesh_crdt_ack(n->kv, p->id, sent);
+	}
+	if (mesh_crdt_stream_drain(n->kv, -1, drain_value, n) > 0)
+		work++;
+	if (now_ns >= n->next_stream_tick_ns) {
+		mesh_stream_tick(n->stream, now_ns);
+		n->next_stream_tick_ns = now_ns + MESH_NS_PER_MS;
+	} else {
+		mesh_stream_flush(n->stream, now_ns);
+	}
+	return work;
+}
+
+uint32_t
+mesh_node_peer_count(const struct mesh_node *n)
+{
+	return n->n_peers;
+}
+
+int
+mesh_node_peer_at(const struct mesh_node *n, uint32_t i, struct mesh_node_peer_info *out)
+{
+	const struct node_peer *p;
+
+	if (i >= n->n_peers)
+		return -ENOENT;
+	p = &n->peers[i];
+	memset(out, 0, sizeof(*out));
+	out->id = p->id;
+	out->addr = p->addr;
+	snprintf(out->name, sizeof(out->name), "%s", p->name);
+	mesh_stream_peer_stats(n->stream, p->id, &out->channel);
+	mesh_crdt_peer_watermarks(n->kv, p->id, &out->crdt_acked_seq, &out->crdt_sent_seq);
+	return 0;
+}

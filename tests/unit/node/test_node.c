@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/node unit tests: two or three nodes wired back to back through an in-memory queue
+ * (no simulator: frames are delivered in order when the test pumps them). Client requests
+ * go in as host structs and replies are checked; a put on one node reaches the others;
+ * HELLO is answered; mesh_node_reply_copy is self-contained; the env sees batches.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mesh_node.h"
+#include "mesh_wire.h"
+
+#define NODES 3
+#define QCAP 4096
+#define PORT 7000
+
+struct pkt {
+	uint32_t to; /* node index */
+	struct mesh_node_frame f;
+	uint8_t buf[1500];
+};
+
+struct world;
+
+struct tnode {
+	struct world *w;
+	unsigned idx;
+	struct mesh_node *n;
+	struct mesh_node_reply last; /* last non-event reply (shallow) */
+	struct mesh_node_reply *last_copy;
+	unsigned replies, events, send_calls;
+	uint64_t rng;
+};
+
+struct world {
+	uint64_t now;
+	struct tnode nodes[NODES];
+	struct pkt *q;
+	unsigned qn;
+	uint64_t dropped;
+};
+
+static void
+env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
+{
+	struct tnode *t = ctx;
+	struct world *w = t->w;
+
+	assert_true(n > 0 && n <= MESH_NODE_TX_BATCH);
+	t->send_calls++;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t to = frames[i].peer.ip - 1;
+		struct pkt *p;
+
+		if (to >= NODES || w->qn == QCAP) {
+			w->dropped++;
+			continue;
+		}
+		p = &w->q[w->qn++];
+		p->to = to;
+		p->f = frames[i];
+		p->f.sender = mesh_node_id(t->n);
+		p->f.peer = (struct mesh_node_addr){ .ip = t->idx + 1, .port = PORT };
+		assert_true(frames[i].len <= sizeof(p->buf));
+		memcpy(p->buf, frames[i].payload, frames[i].len);
+		p->f.payload = p->buf;
+	}
+}
+
+static void
+env_reply(void *ctx, const struct mesh_node_reply *r)
+{
+	struct tnode *t = ctx;
+
+	if (r->type == MESH_NODE_REPLY_EVENT) {
+		t->events++;
+		return;
+	}
+	t->replies++;
+	t->last = *r;
+	free(t->last_copy);
+	t->last_copy = mesh_node_reply_copy(r);
+}
+
+static uint64_t
+env_random(void *ctx)
+{
+	struct tnode *t = ctx;
+
+	t->rng = t->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return t->rng >> 11 ^ t->rng;
+}
+
+static uint64_t
+env_wall(void *ctx)
+{
+	struct tnode *t = ctx;
+
+	return 1700000000ull * 1000000000ull + t->w->now;
+}
+
+static const struct mesh_node_env_ops env = {
+	.send = env_send, .reply = env_reply, .random = env_random, .wall_ns = env_wall,
+};
+
+static struct world *
+world_new(unsigned n, bool hello)
+{
+	struct world *w = calloc(1, sizeof(*w));
+
+	w->q = calloc(QCAP, sizeof(*w->q));
+	w->now = 1000000;
+	for (unsigned i = 0; i < n; i++) {
+		struct mesh_node_cfg cfg;
+		struct tnode *t = &w->nodes[i];
+
+		mesh_node_cfg_default(&cfg);
+		snprintf(cfg.name, sizeof(cfg.name), "n%u", i);
+		cfg.gen = 100 + i;
+		cfg.addr = (struct mesh_node_addr){ .ip = i + 1, .port = PORT };
+		if (i > 0) {
+			cfg.n_seeds = 1;
+			cfg.seeds[0] = (struct mesh_node_addr){ .ip = 1, .port = PORT };
+		}
+		if (hello && i == 0) {
+			cfg.n_hello = 1;
+			cfg.hello[0] = (struct mesh_node_addr){ .ip = 2, .port = PORT };
+		}
+		t->w = w;
+		t->idx = i;
+		t->rng = 42 + i;
+		t->n = mesh_node_new(&cfg, &env, t, w->now);
+		assert_non_null(t->n);
+		assert_int_equal(mesh_crdt_ns_add_defaults(mesh_node_store(t->n)), 0);
+		assert_int_equal(mesh_node_join(t->n, w->now), 0);
+	}
+	return w;
+}
+
+static void
+world_delete(struct world *w)
+{
+	for (unsigned i = 0; i < NODES; i++) {
+		mesh_node_delete(w->nodes[i].n);
+		free(w->nodes[i].last_copy);
+	}
+	free(w->q);
+	free(w);
+}
+
+/* Deliver queued frames and poll every node, for @ns of virtual time in 100 us steps. */
+static void
+run(struct world *w, uint64_t ns)
+{
+	uint64_t end = w->now + ns;
+	struct pkt *batch = calloc(QCAP, sizeof(*batch));
+
+	while (w->now < end) {
+		unsigned n = w->qn;
+
+		memcpy(batch, w->q, n * sizeof(*batch));
+		w->qn = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct tnode *t = &w->nodes[batch[i].to];
+
+			batch[i].f.payload = batch[i].buf;
+			if (t->n != NULL)
+				mesh_node_input(t->n, &batch[i].f, 1, w->now);
+		}
+		for (unsigned i = 0; i < NODES; i++)
+			if (w->nodes[i].n != NULL)
+				mesh_node_poll(w->nodes[i].n, w->now);
+		w->now += 100 * 1000;
+	}
+	free(batch);
+}
+
+static void
+request(struct tnode *t, enum mesh_node_req_type type, const char *key, const char *value)
+{
+	struct mesh_node_req q = {
+		.type = type, .client = 3, .client_gen = 7, .id = 99,
+		.key = (const uint8_t *)key, .key_len = key ? (uint32_t)strlen(key) : 0,
+		.value = (const uint8_t *)value, .value_len = value ? (uint32_t)strlen(value) : 0,
+	};
+
+	mesh_node_request(t->n, &q, 1, t->w->now);
+}
+
+static void
+test_cfg_refused(void **state)
+{
+	struct mesh_node_cfg cfg;
+	struct tnode t = { 0 };
+
+	(void)state;
+	mesh_node_cfg_default(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "x");
+	errno = 0;
+	assert_null(mesh_node_new(&cfg, &env, &t, 0)); /* gen 0 */
+	assert_int_equal(errno, EINVAL);
+	cfg.gen = 1;
+	cfg.max_payload = 10;
+	assert_null(mesh_node_new(&cfg, &env, &t, 0));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void
+test_put_replicates(void **state)
+{
+	struct world *w = world_new(NODES, false);
+	struct tnode *a = &w->nodes[0], *c = &w->nodes[2];
+
+	(void)state;
+	run(w, 500 * 1000 * 1000ull); /* join */
+	for (unsigned i = 0; i < NODES; i++)
+		assert_int_equal(mesh_node_peer_count(w->nodes[i].n), NODES - 1);
+	request(a, MESH_NODE_REQ_PUT, "worker:w1", "hello");
+	assert_int_equal(a->last.status, 0);
+	assert_int_equal(a->last.client, 3);
+	assert_int_equal(a->last.client_gen, 7);
+	assert_int_equal(a->last.id, 99);
+	run(w, 50 * 1000 * 1000ull);
+	request(c, MESH_NODE_REQ_GET, "worker:w1", NULL);
+	assert_int_equal(c->last.type, MESH_NODE_REPLY_GET);
+	assert_true(c->last.found);
+	assert_int_equal(c->last_copy->value.len, 5);
+	assert_memory_equal(c->last_copy->value.data, "hello", 5);
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(c->n));
+	/* a refusal carries a reason */
+	request(a, MESH_NODE_REQ_PUT, "nowhere:k", "v");
+	assert_true(a->last.status < 0);
+	assert_non_null(a->last.error);
+	assert_true(mesh_node_counter(a->n, MESH_NODE_CTR_node_request_errors) >= 1);
+	/* the latency of the replicated put was recorded on the receiver */
+	assert_true(mesh_node_latency(c->n, MESH_NODE_LAT_LWW)->count >= 1);
+	assert_true(mesh_node_drained(a->n));
+	world_delete(w);
+}
+
+static void
+test_subscribe_members_keys(void **state)
+{
+	struct world *w = world_new(NODES, false);
+	struct tnode *a = &w->nodes[0], *b = &w->nodes[1];
+	const struct mesh_node_reply *r;
+
+	(void)state;
+	run(w, 500 * 1000 * 1000ull);
+	request(b, MESH_NODE_REQ_SUBSCRIBE, "worker:", NULL);
+	assert_int_equal(b->last.type, MESH_NODE_REPLY_SUBSCRIBE);
+	assert_true(b->last.subscription > 0);
+	request(a, MESH_NODE_REQ_PUT, "worker:b", "2");
+	request(a, MESH_NODE_REQ_PUT, "worker:a", "1");
+	run(w, 50 * 1000 * 1000ull);
+	assert_int_equal(b->events, 2);
+	request(b, MESH_NODE_REQ_KEYS, "worker:", NULL);
+	r = b->last_copy;
+	assert_int_equal(r->type, MESH_NODE_REPLY_KEYS);
+	assert_int_equal(r->n_keys, 2);
+	assert_memory_equal(r->keys[0].data, "worker:a", 8); /* sorted */
+	assert_memory_equal(r->keys[1].data, "worker:b", 8);
+	request(b, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	r = b->last_copy;
+	assert_int_equal(r->type, MESH_NODE_REPLY_MEMBERS);
+	assert_int_equal(r->n_members, NODES);
+	assert_int_equal(r->members[0].name.len, 2);
+	assert_memory_equal(r->members[0].name.data, "n1", 2); /* self first */
+	/* the client goes away: no reply, no more events */
+	request(b, MESH_NODE_REQ_CLOSED, NULL, NULL);
+	request(a, MESH_NODE_REQ_PUT, "worker:c", "3");
+	run(w, 50 * 1000 * 1000ull);
+	assert_int_equal(b->events, 2);
+	world_delete(w);
+}
+
+static void
+test_hello(void **state)
+{
+	struct world *w = world_new(2, true);
+	struct mesh_node_hello_stats st;
+
+	(void)state;
+	run(w, 1500 * 1000 * 1000ull);
+	mesh_node_hello_stats(w->nodes[0].n, &st);
+	assert_int_equal(st.peers, 1);
+	assert_int_equal(st.answering, 1);
+	assert_true(mesh_node_counter(w->nodes[1].n, MESH_NODE_CTR_node_rx_hello) >= 1);
+	world_delete(w);
+}
+
+static void
+test_junk_input(void **state)
+{
+	struct world *w = world_new(1, false);
+	struct mesh_node *n = w->nodes[0].n;
+	uint8_t junk[64];
+	struct mesh_node_frame f = { .sender = 5, .type = MESH_WIRE_TYPE_MSGS,
+				     .payload = junk, .len = sizeof(junk) };
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 1);
+	mesh_node_input(n, &f, 1, w->now);
+	f.type = 77;
+	mesh_node_input(n, &f, 1, w->now);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_frames), 2);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_unknown_type), 1);
+	world_delete(w);
+}
+
+static void
+test_reply_copy(void **state)
+{
+	struct mesh_node_bytes keys[2] = { { (const uint8_t *)"k1", 2 },
+					   { (const uint8_t *)"key2", 4 } };
+	struct mesh_node_member m = { .name = { (const uint8_t *)"n7", 2 }, .incarnation = 3 };
+	struct mesh_node_reply r = {
+		.type = MESH_NODE_REPLY_KEYS, .keys = keys, .n_keys = 2, .members = &m,
+		.n_members = 1, .value = { (const uint8_t *)"vv", 2 },
+	};
+	struct mesh_node_reply *c = mesh_node_reply_copy(&r);
+
+	(void)state;
+	assert_non_null(c);
+	assert_ptr_not_equal(c->keys, keys);
+	assert_memory_equal(c->keys[1].data, "key2", 4);
+	assert_ptr_not_equal(c->keys[1].data, keys[1].data);
+	assert_memory_equal(c->members[0].name.data, "n7", 2);
+	assert_int_equal(c->members[0].incarnation, 3);
+	assert_memory_equal(c->value.data, "vv", 2);
+	free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfg_refused),
+		cmocka_unit_test(test_put_replicates),
+		cmocka_unit_test(test_subscribe_members_keys),
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_junk_input),
+		cmocka_unit_test(test_reply_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
