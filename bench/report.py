@@ -4,6 +4,7 @@
 runs (meshd/meshd-N<n>-soak*.json), ml-<profile>-n<n>/summary.json (bench/peers/memberlist)
 and tnt-<profile>-n<n>/summary.json (bench/peers/tarantool). Missing pieces are left out of
 the tables, never invented."""
+import colorsys
 import glob
 import json
 import os
@@ -148,16 +149,19 @@ for n in ns:
             p = f"{raw}/{short}-{prof}-n{n}/latency_to_all_ms.txt"
             if os.path.exists(p):
                 series.append((f"{name} {prof} N={n}", p))
-COLORS = [("meshd apply", "#ff7f0e"), ("meshd", "#d62728"), ("memberlist lan", "#1f77b4"),
-          ("memberlist fast", "#17becf"), ("tarantool default", "#7f7f7f"),
-          ("tarantool fast", "#2ca02c")]
+# hue and saturation by peer; the shade (dark for the smallest N, light for the largest)
+# and the dash pattern by N, so every (peer, N) series has a colour of its own
+HUES = [("meshd apply", 30, 1.0), ("meshd", 355, 0.85), ("memberlist lan", 215, 0.8),
+        ("memberlist fast", 180, 0.9), ("tarantool default", 0, 0.0), ("tarantool fast", 120, 0.7)]
 
 
 def style(label):
-    """gnuplot style of a CDF series: colour by peer, dash pattern by N."""
-    colour = next((c for k, c in COLORS if label.startswith(k)), "#000000")
-    dt = {"N=3": 1, "N=5": 2, "N=8": 4}.get(label.split()[-1], 1)
-    return f'lc rgb "{colour}" dt {dt}'
+    """gnuplot style of a CDF series: hue by peer, shade and dash pattern by N."""
+    hue, sat = next(((h, s) for k, h, s in HUES if label.startswith(k)), (280, 0.6))
+    n = label.split()[-1]
+    k = ns.index(int(n[2:])) if n[2:].isdigit() and int(n[2:]) in ns else 0
+    r, gr, b = colorsys.hls_to_rgb(hue / 360, 0.28 + 0.40 * k / max(1, len(ns) - 1), sat)
+    return f'lc rgb "#{round(r * 255):02x}{round(gr * 255):02x}{round(b * 255):02x}" dt {(1, 2, 4, 5, 3)[k % 5]}'
 
 
 with open(out + "-cdf.series", "w") as fs:

@@ -80,56 +80,99 @@ raw=build-bench/run-$stamp-$$
 mkdir -p "$raw" bench/results
 qa=(); [ "$quick" = 1 ] && qa=(--quick)
 sweep="200 1000 3000 6000"; [ "$quick" = 1 ] && sweep="500 3000"
-peer() {  # peer NAME DIR CMD...: run one peer's driver, keep its stderr
-  local name=$1 dir=$2; shift 2
-  echo "== $name" >&2
-  "$@" --out "$dir" >/dev/null 2>"$dir.err" || echo "   ($name failed, see $dir.err)" >&2
+# Progress: every step below is a `phase`. A first pass over the steps (plan=1) only
+# lists them with their expected length, so each phase is announced as [i/total] and,
+# while it runs, a line every $BENCH_PROGRESS_S seconds (default 30) gives the time spent,
+# the phase's ETA and the whole run's. Soaks are expected to last their length plus 30 s;
+# other steps start from a rough guess, replaced by the last measured step of their kind.
+progress_s=${BENCH_PROGRESS_S:-30}
+plan=1 step=0
+plan_kind=() plan_est=()
+declare -A took=()
+dur() { if [ "$1" -ge 60 ]; then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
+expect_s() { local k=${plan_kind[$1]}; echo "${took[$k]:-${plan_est[$1]}}"; }
+phase() {  # phase KIND SECONDS LABEL CMD...: one step; CMD's stdout is dropped
+  local kind=$1 est=$2 label=$3 i=$step t0=$SECONDS pid el e eta left j
+  shift 3
+  if [ "$plan" = 1 ]; then plan_kind+=("$kind"); plan_est+=("$est"); return 0; fi
+  step=$((step + 1))
+  echo "== [$step/${#plan_kind[@]}] $label (~$(dur "$(expect_s "$i")"))" >&2
+  "$@" >/dev/null &
+  pid=$!
+  while :; do
+    for ((j = 0; j < progress_s; j++)); do kill -0 "$pid" 2>/dev/null || break 2; sleep 1; done
+    el=$((SECONDS - t0)) e=$(expect_s "$i")
+    if [ "$el" -lt "$e" ]; then
+      eta="phase ETA $(dur $((e - el)))" left=$((e - el))
+    else
+      eta="over its ~$(dur "$e") estimate" left=0
+    fi
+    for ((j = i + 1; j < ${#plan_kind[@]}; j++)); do left=$((left + $(expect_s "$j"))); done
+    echo "   [$step/${#plan_kind[@]}] $(dur "$el") in, $eta; run ETA $(dur "$left") (~$(date -d "+$left sec" +%H:%M))" >&2
+  done
+  wait "$pid"
+  local rc=$?
+  [ "$kind" = soak ] || took[$kind]=$((SECONDS - t0))
+  return $rc
 }
-for n in $nodes_list; do
-  echo "== meshd, N=$n" >&2
-  bench/cluster/run.sh --nodes "$n" "${qa[@]}" --sweep "$sweep" --out "$raw/meshd" >/dev/null
-  for prof in lan fast; do
-    extra=(); [ "$prof" = fast ] && extra=(--sweep "$sweep")
-    # its leave follows the kill, in the N-1 survivors: it needs 4 nodes
-    [ "$n" -ge 4 ] && extra+=(--leave)
-    peer "memberlist $prof, N=$n" "$raw/ml-$prof-n$n" bench/peers/memberlist/run.sh \
-      --nodes "$n" --profile "$prof" --kill "${extra[@]}" "${qa[@]}"
-  done
-  if [ "$tnt" = 1 ]; then
-    for prof in default fast; do
-      peer "tarantool $prof, N=$n" "$raw/tnt-$prof-n$n" bench/peers/tarantool/run.sh \
-        --nodes "$n" --profile "$prof" --kill "${qa[@]}"
-    done
-  fi
-done
-if [ "$soak" -gt 0 ]; then
-  for loss in 0 5 20; do
-    echo "== meshd soak, N=$soak_nodes, ${soak}s at $loss % loss" >&2
-    bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 --soak "$soak" \
-      --loss "$loss" --tag "soak$loss" --out "$raw/meshd" >/dev/null
-  done
-  echo "== meshd soak, N=$soak_nodes, ${soak}s with duplication and delay" >&2
-  bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 --soak "$soak" \
-    --fault "dup=5,delay=0-2000" --tag soakfault --out "$raw/meshd" >/dev/null
-  peer "memberlist fast soak, N=$soak_nodes, ${soak}s at 5 % loss" "$raw/ml-fast-soak5" \
-    bench/peers/memberlist/run.sh --nodes "$soak_nodes" --profile fast --soak "$soak" --loss 5
-fi
-# meshd written from 4 nodes at once (one synchronous client per node): the sweep without
-# the single client's round trip as the ceiling
-echo "== meshd, N=$soak_nodes, 4 writer nodes: rate sweep" >&2
-bench/cluster/run.sh --nodes "$soak_nodes" --writers 4 "${qa[@]}" --kills 0 --leaves 0 \
-  --sweep "1000 3000 6000 10000" --tag w4 --out "$raw/meshd" >/dev/null
+quiet_to() { local err=$1; shift; "$@" 2>"$err"; }  # quiet_to FILE CMD...: stderr to FILE
+peer() {  # peer KIND SECONDS NAME DIR CMD...: one peer's driver as a phase, stderr kept
+  local kind=$1 est=$2 name=$3 dir=$4; shift 4
+  phase "$kind" "$est" "$name" quiet_to "$dir.err" "$@" --out "$dir" ||
+    echo "   ($name failed, see $dir.err)" >&2
+}
 # the detection/false-positive trade-off: SWIM timers tightened towards a 25 ms detection
 timers() {  # timers TAG ARGS: detection, leave and (with --soak) a soak at 5 % loss
   local tag=$1; shift
-  echo "== meshd with $tag SWIM timers ($*), N=$soak_nodes: detection, leave, soak" >&2
-  MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 \
-    --leaves 1 --tag "$tag" --out "$raw/meshd" >/dev/null
-  [ "$soak" -gt 0 ] && MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" \
+  phase timers 60 "meshd with $tag SWIM timers ($*), N=$soak_nodes: detection, leave" \
+    env MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" --updates 300 --kills 5 \
+    --leaves 1 --tag "$tag" --out "$raw/meshd"
+  [ "$soak" -gt 0 ] && phase soak $((soak + 30)) "meshd with $tag SWIM timers: ${soak}s soak at 5 % loss" \
+    env MESHD_EXTRA="$*" bench/cluster/run.sh --nodes "$soak_nodes" \
     --no-updates --kills 0 --leaves 0 --soak "$soak" --loss 5 --tag "soak5-$tag" \
-    --out "$raw/meshd" >/dev/null
+    --out "$raw/meshd"
 }
-timers tight --probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2  # 10 ms suspicion
-timers mid --probe-interval-ms 5 --probe-timeout-ms 3 --suspicion-mult 3    # 15 ms
+steps() {
+  local n prof loss extra
+  for n in $nodes_list; do
+    phase meshd 120 "meshd, N=$n" \
+      bench/cluster/run.sh --nodes "$n" "${qa[@]}" --sweep "$sweep" --out "$raw/meshd"
+    for prof in lan fast; do
+      extra=(); [ "$prof" = fast ] && extra=(--sweep "$sweep")
+      # its leave follows the kill, in the N-1 survivors: it needs 4 nodes
+      [ "$n" -ge 4 ] && extra+=(--leave)
+      peer "ml-$prof" 90 "memberlist $prof, N=$n" "$raw/ml-$prof-n$n" bench/peers/memberlist/run.sh \
+        --nodes "$n" --profile "$prof" --kill "${extra[@]}" "${qa[@]}"
+    done
+    if [ "$tnt" = 1 ]; then
+      for prof in default fast; do
+        peer "tnt-$prof" 90 "tarantool $prof, N=$n" "$raw/tnt-$prof-n$n" bench/peers/tarantool/run.sh \
+          --nodes "$n" --profile "$prof" --kill "${qa[@]}"
+      done
+    fi
+  done
+  if [ "$soak" -gt 0 ]; then
+    for loss in 0 5 20; do
+      phase soak $((soak + 30)) "meshd soak, N=$soak_nodes, ${soak}s at $loss % loss" \
+        bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 \
+        --soak "$soak" --loss "$loss" --tag "soak$loss" --out "$raw/meshd"
+    done
+    phase soak $((soak + 30)) "meshd soak, N=$soak_nodes, ${soak}s with duplication and delay" \
+      bench/cluster/run.sh --nodes "$soak_nodes" --no-updates --kills 0 --leaves 0 \
+      --soak "$soak" --fault "dup=5,delay=0-2000" --tag soakfault --out "$raw/meshd"
+    peer soak $((soak + 30)) "memberlist fast soak, N=$soak_nodes, ${soak}s at 5 % loss" "$raw/ml-fast-soak5" \
+      bench/peers/memberlist/run.sh --nodes "$soak_nodes" --profile fast --soak "$soak" --loss 5
+  fi
+  # meshd written from 4 nodes at once (one synchronous client per node): the sweep
+  # without the single client's round trip as the ceiling
+  phase w4 90 "meshd, N=$soak_nodes, 4 writer nodes: rate sweep" \
+    bench/cluster/run.sh --nodes "$soak_nodes" --writers 4 "${qa[@]}" --kills 0 --leaves 0 \
+    --sweep "1000 3000 6000 10000" --tag w4 --out "$raw/meshd"
+  timers tight --probe-interval-ms 5 --probe-timeout-ms 2 --suspicion-mult 2  # 10 ms suspicion
+  timers mid --probe-interval-ms 5 --probe-timeout-ms 3 --suspicion-mult 3    # 15 ms
+}
+steps          # plan: count the phases and their expected lengths
+plan=0
+steps
 
 report "$raw" "bench/results/$stamp-$(hostname -s)"

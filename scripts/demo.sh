@@ -24,7 +24,9 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo ./scripts/demo.sh)" >&2; exit 2; }
 [ "$nodes" -ge 2 ] && [ "$nodes" -le 8 ] || { echo "demo: --nodes must be 2..8" >&2; exit 2; }
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal only (not with NO_COLOR set): no escapes in pipes and logs
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 say "dependencies"
 ./scripts/install-deps.sh

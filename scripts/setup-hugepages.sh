@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # setup-hugepages.sh: reserve and mount hugepages for meshd (DPDK), show them, undo it.
 #
-#   setup-hugepages.sh [--size 2M|1G] [--pages N | N] [--node N|all] [--mount DIR]
-#                      [--no-mount] [--exact]          reserve (root)
+#   setup-hugepages.sh [--size 2M|1G] (--reserve TOTAL | --pages N | N) [--node N|all]
+#                      [--mount DIR] [--no-mount] [--exact] [--dry-run]   reserve (root)
 #   setup-hugepages.sh --show                          per node total/free, mounts, state
-#   setup-hugepages.sh --undo                          restore what this script changed (root)
+#   setup-hugepages.sh --undo [--dry-run]              restore what this script changed (root)
 #
-# Reserving: N pages of SIZE (default 2M) on EACH selected NUMA node (default: all nodes)
+# Installed as <libexecdir>/meshd/setup-hugepages.sh (/usr/libexec/meshd/ for a /usr
+# install); in a source tree it is scripts/setup-hugepages.sh.
+#
+# Reserving: --reserve TOTAL (e.g. 2G, 512M; suffix K, M, G or T, default M) is a total
+# size, rounded up to whole pages of SIZE (default 2M) and split evenly over the selected
+# NUMA nodes (default: all nodes; the first nodes get one page more when it does not
+# divide). --pages N (or a bare N) asks N pages on EACH selected node instead. Counts go
 # through /sys/devices/system/node/nodeX/hugepages/hugepages-<kB>kB/nr_hugepages; where
 # there are no per-node files, /sys/kernel/mm/hugepages/hugepages-<kB>kB/nr_hugepages, and
 # last /proc/sys/vm/nr_hugepages (default page size only). A node that already has N or
@@ -14,6 +20,10 @@
 # Then a hugetlbfs with that pagesize is mounted on DIR (default /dev/hugepages, or
 # /dev/hugepages-1G for 1G pages) unless it is mounted already or --no-mount is given.
 # Running it twice changes nothing the second time.
+#
+# --dry-run: check everything as for a real run (arguments, page size, memory), print
+# what would be written, mounted, created or restored, and change nothing: no count, no
+# mount, no directory, no state or lock file. It needs no root.
 #
 # Every change is recorded, before it is made, in the state file
 # ${MESH_STATE_DIR:-/run/meshd}/hugepages.state: the ORIGINAL page count of each file
@@ -62,13 +72,16 @@ usage() {
 }
 
 # --- arguments ---
-MODE=reserve SIZE=2M PAGES='' NODE=all MOUNT='' NO_MOUNT=0 EXACT=0
+MODE=reserve SIZE=2M PAGES='' TOTAL='' NODE=all MOUNT='' NO_MOUNT=0 EXACT=0 DRY=0
 while [ $# -gt 0 ]; do
   case $1 in
     --size) [ $# -ge 2 ] || die 2 "--size needs a value (2M or 1G)"; SIZE=$2; shift 2 ;;
     --size=*) SIZE=${1#*=}; shift ;;
     --pages) [ $# -ge 2 ] || die 2 "--pages needs a number"; PAGES=$2; shift 2 ;;
     --pages=*) PAGES=${1#*=}; shift ;;
+    --reserve) [ $# -ge 2 ] || die 2 "--reserve needs a size (e.g. 2G)"; TOTAL=$2; shift 2 ;;
+    --reserve=*) TOTAL=${1#*=}; shift ;;
+    --dry-run) DRY=1; shift ;;
     --node) [ $# -ge 2 ] || die 2 "--node needs a number or 'all'"; NODE=$2; shift 2 ;;
     --node=*) NODE=${1#*=}; shift ;;
     --mount) [ $# -ge 2 ] || die 2 "--mount needs a directory"; MOUNT=$2; shift 2 ;;
@@ -89,6 +102,18 @@ size_kb() {
     2M|2MB|2048K|2048KB) echo 2048 ;;
     1G|1GB|1024M|1024MB|1048576K|1048576KB) echo 1048576 ;;
     *) return 1 ;;
+  esac
+}
+# a total size in kB from 2G / 512M / 4096K / 1T (no suffix: MB); empty if malformed
+total_kb() {
+  local n=${1%[KkMmGgTt]} u=${1:${#1}-1}
+  [[ $n =~ ^[0-9]{1,9}$ ]] || return 1
+  n=$((10#$n))
+  case $u in
+    [Kk]) echo "$n" ;;
+    [Gg]) echo $((n * 1048576)) ;;
+    [Tt]) echo $((n * 1073741824)) ;;
+    *) echo $((n * 1024)) ;;
   esac
 }
 kb_human() { if [ "$1" -ge 1048576 ]; then echo "$(($1 / 1048576))G"; else echo "$(($1 / 1024))M"; fi; }
@@ -130,12 +155,13 @@ show() {
 }
 
 need_root() {
-  [ -n "$FAKE" ] && return 0
+  [ -n "$FAKE" ] || [ $DRY -eq 1 ] && return 0
   [ "$(id -u)" -eq 0 ] ||
     die 3 "must run as root: $1 (try: sudo $0 ...)"
 }
 
 lock_state() {
+  [ $DRY -eq 0 ] || return 0
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/hugepages.lock"
   flock -w 30 9 || die 1 "another $PROG holds $STATE_DIR/hugepages.lock"
@@ -198,6 +224,13 @@ undo() {
     say "nothing to undo (no $STATE)"
     return 0
   fi
+  if [ $DRY -eq 1 ]; then
+    say "dry run: --undo would, from $STATE (nothing changed):"
+    tac "$STATE" | awk '$1 == "mount" { print "  unmount " $2 }'
+    tac "$STATE" | awk '$1 == "mkdir" { print "  remove the directory " $2 " if empty" }'
+    awk '$1 == "pages" { print "  restore " $2 " to " $3 }' "$STATE"
+    return 0
+  fi
   local kind a b rc=0 now
   # mounts first (reverse order), then directories, then page counts
   while read -r kind a _; do
@@ -239,9 +272,17 @@ reserve() {
   [ -d "$SYS/kernel/mm/hugepages/hugepages-${kb}kB" ] ||
     [ "$(meminfo Hugepagesize)" = "$kb" ] ||
     die 2 "page size $SIZE is not supported by this machine (no $SYS/kernel/mm/hugepages/hugepages-${kb}kB; 1G pages need the pdpe1gb CPU flag)"
-  [ -n "$PAGES" ] || die 2 "give the number of pages: --pages N (see --help)"
-  if ! [[ $PAGES =~ ^[0-9]+$ ]] || [ ${#PAGES} -gt 9 ]; then die 2 "bad page count '$PAGES'"; fi
-  PAGES=$((10#$PAGES))
+  [ -z "$PAGES" ] || [ -z "$TOTAL" ] || die 2 "give --reserve TOTAL or --pages N, not both"
+  [ -n "$PAGES$TOTAL" ] ||
+    die 2 "give the number of pages (--pages N, on each node) or a total size (--reserve 2G) (see --help)"
+  local total=''
+  if [ -n "$TOTAL" ]; then
+    total=$(total_kb "$TOTAL") || die 2 "bad size '$TOTAL' (a number with K, M, G or T: 2G, 512M)"
+  elif ! [[ $PAGES =~ ^[0-9]+$ ]] || [ ${#PAGES} -gt 9 ]; then
+    die 2 "bad page count '$PAGES'"
+  else
+    PAGES=$((10#$PAGES))
+  fi
   [ "$NODE" = all ] || [[ $NODE =~ ^[0-9]+$ ]] || die 2 "bad --node '$NODE' (a number or 'all')"
   if [ -z "$MOUNT" ]; then
     if [ "$kb" = 2048 ]; then MOUNT=/dev/hugepages; else MOUNT=/dev/hugepages-1G; fi
@@ -269,34 +310,54 @@ reserve() {
     fi
   fi
 
+  # pages wanted in each file: N each, or the total split over them
+  local -a wants=()
+  local i pages
+  if [ -n "$total" ]; then
+    pages=$(( (total + kb - 1) / kb ))
+    for i in "${!files[@]}"; do
+      wants[i]=$(( pages / ${#files[@]} + (i < pages % ${#files[@]} ? 1 : 0) ))
+    done
+    local rounded=''
+    [ $((pages * kb)) -eq "$total" ] || rounded=', rounded up to whole pages'
+    say "--reserve $TOTAL: $pages x $(kb_human "$kb") over ${#files[@]} node(s)$rounded"
+  else
+    for i in "${!files[@]}"; do wants[i]=$PAGES; done
+  fi
+
   need_root "writing ${files[0]} and mounting hugetlbfs"
   lock_state
 
   # memory check on the additional pages only
-  local cur extra=0 avail total keep
-  for f in "${files[@]}"; do
-    cur=$(cat "$f")
-    if [ "$cur" -lt "$PAGES" ]; then extra=$((extra + PAGES - cur)); fi
+  local cur extra=0 avail memtotal keep
+  for i in "${!files[@]}"; do
+    cur=$(cat "${files[i]}")
+    if [ "$cur" -lt "${wants[i]}" ]; then extra=$((extra + wants[i] - cur)); fi
   done
-  avail=$(meminfo MemAvailable); total=$(meminfo MemTotal)
-  keep=$((total / 20)); [ $keep -ge 524288 ] || keep=524288
+  avail=$(meminfo MemAvailable); memtotal=$(meminfo MemTotal)
+  keep=$((memtotal / 20)); [ $keep -ge 524288 ] || keep=524288
   if [ $((extra * kb)) -gt $((avail - keep)) ]; then
-    die 3 "refusing: $PAGES x $SIZE per node needs $(( extra * kb / 1024 )) MB more, but only $(( avail / 1024 )) MB are available and $(( keep / 1024 )) MB must stay free for the system"
+    die 3 "refusing: the pages asked for need $(( extra * kb / 1024 )) MB more, but only $(( avail / 1024 )) MB are available and $(( keep / 1024 )) MB must stay free for the system"
   fi
 
   # apply; record originals first; remember this run's changes for a rollback
-  touch "$STATE"
-  local backup; backup=$(cat "$STATE")
+  local backup=''
+  if [ $DRY -eq 0 ]; then touch "$STATE"; backup=$(cat "$STATE"); fi
   local -a done_f=() done_v=()
   local short=0 got want msg=
-  for f in "${files[@]}"; do
+  for i in "${!files[@]}"; do
+    f=${files[i]}
     cur=$(cat "$f")
-    want=$PAGES
+    want=${wants[i]}
     if [ $EXACT -eq 0 ] && [ "$cur" -ge "$want" ]; then
       say "$(label "$f"): $cur x $(kb_human "$kb") already reserved (>= $want), unchanged"
       continue
     fi
     [ "$cur" -eq "$want" ] && { say "$(label "$f"): $cur x $(kb_human "$kb"), unchanged"; continue; }
+    if [ $DRY -eq 1 ]; then
+      say "$(label "$f"): would set $cur -> $want x $(kb_human "$kb") ($f)"
+      continue
+    fi
     grep -q "^pages $f " "$STATE" || echo "pages $f $cur" >>"$STATE"
     done_f+=("$f"); done_v+=("$cur")
     write_count "$f" "$want" 2>/dev/null || true
@@ -310,6 +371,7 @@ reserve() {
   done
   rollback() {
     local i
+    [ $DRY -eq 0 ] || return 0
     for ((i = ${#done_f[@]} - 1; i >= 0; i--)); do
       write_count "${done_f[$i]}" "${done_v[$i]}" 2>/dev/null || true
     done
@@ -330,6 +392,9 @@ reserve() {
         die 1 "$MOUNT is already a hugetlbfs mount for $(kb_human "$have") pages; use --mount DIR for $(kb_human "$kb") pages (restored the previous counts)"
       fi
       say "$MOUNT already mounted (hugetlbfs, $(kb_human "$kb") pages)"
+    elif [ $DRY -eq 1 ]; then
+      [ -d "$(dir_path "$MOUNT")" ] || say "would create the directory $MOUNT"
+      say "would mount hugetlbfs (pagesize=$(kb_human "$kb")) on $MOUNT"
     else
       if [ ! -d "$(dir_path "$MOUNT")" ]; then
         echo "mkdir $MOUNT" >>"$STATE"
@@ -343,6 +408,10 @@ reserve() {
       fi
       say "mounted hugetlbfs (pagesize=$(kb_human "$kb")) on $MOUNT"
     fi
+  fi
+  if [ $DRY -eq 1 ]; then
+    say "dry run: nothing changed"
+    return 0
   fi
   [ -s "$STATE" ] || rm -f "$STATE"
   show

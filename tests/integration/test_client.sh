@@ -49,7 +49,7 @@ is "deleted key is gone" "$?" 1
 v1=$(printf '\001\001\001\001\001\001\001\001\001\001\001\001\001\001\001\002')
 v2=$(printf '\001\001\001\001\001\001\001\001\001\001\001\001\001\001\001\003')
 c put rl:c "$v2" >/dev/null; c put rl:c "$v1" >/dev/null
-is "epoch_max keeps the higher count" "$(c get rl:c | head -c 16 | od -An -tx1 | tr -d ' \n')" \
+is "epoch_max keeps the higher count" "$(c --hex get rl:c)" \
   "01010101010101010101010101010103"
 
 out=$(c put nope:x 1 2>&1); rc=$?
