@@ -61,6 +61,7 @@ struct meshd_cfg {
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
 	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
 	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
+	uint32_t drain_ms;     /* SIGTERM: wait this long at most for peers' acks, then leave */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	char metrics_listen[64]; /* "ADDR:PORT" of the Prometheus endpoint, "" = off */
 	bool fault_on;         /* rx fault injection (testing only) */
@@ -102,6 +103,7 @@ struct meshd {
 	struct mesh_net_node_io io;    /* the node's frames <-> mbufs (merge lcore) */
 	struct mesh_node *node;        /* the merge core (lib/node), owned by the merge lcore */
 	uint64_t boot_gen;
+	uint64_t drain_deadline_ns;    /* shutdown: leave when drained or when reached */
 	uint64_t leave_deadline_ns;    /* shutdown: stop when reached (0 = not leaving) */
 	volatile int stop;             /* set by the merge lcore when the node may stop */
 };
@@ -144,6 +146,7 @@ enum meshd_setting {
 	OPT_NS_MAX_KEYS,
 	OPT_NS_MAX_BYTES,
 	OPT_NS_NESTED,
+	OPT_DRAIN_MS,
 };
 
 /** Parse a decimal number <= @max (digits only: no sign, base prefix or trailing text;

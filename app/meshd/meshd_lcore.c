@@ -55,16 +55,26 @@ step_rx(struct meshd *d, unsigned roles, uint64_t now)
 }
 
 /*
- * Shutdown, on the merge lcore: on the first look at a signal, announce a graceful leave,
- * then keep every role running until the leave had time to spread (the tx role flushes
- * it), at most 1 s; then tell every loop to stop.
+ * Shutdown, on the merge lcore. First drain: keep running until live peers acknowledged
+ * what this node sent (bounded by drain_ms), so an acknowledged write is not lost with the
+ * node; then announce a graceful leave and keep every role running until it had time to
+ * spread (the tx role flushes it), at most 1 s; then tell every loop to stop.
  */
 static void
 merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 {
 	if (!*quit)
 		return;
+	if (d->drain_deadline_ns == 0) {
+		d->drain_deadline_ns = now + (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS + 1;
+		MESH_RTE_LOG(NOTICE, app, "draining: waiting up to %u ms for peers' acks",
+			     d->cfg.drain_ms);
+	}
 	if (d->leave_deadline_ns == 0) {
+		if (!mesh_node_drained(d->node) && now < d->drain_deadline_ns)
+			return;
+		if (!mesh_node_drained(d->node))
+			MESH_RTE_LOG(WARNING, app, "drain: peers still have unacknowledged ops");
 		mesh_node_leave(d->node, now);
 		d->leave_deadline_ns = now + (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS;
 		MESH_RTE_LOG(NOTICE, app, "leaving the cluster");

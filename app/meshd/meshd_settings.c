@@ -87,6 +87,9 @@ const struct meshd_setting_def meshd_settings[] = {
 	{ OPT_HELLO_MS, "hello-interval-ms", "hello", "interval_ms", "N", "1000",
 	  "hello period, milliseconds", meshd_value_num, CFG(hello_interval_ms), .min = 1,
 	  .max = 3600000 },
+	{ OPT_DRAIN_MS, "drain-ms", "node", "drain_ms", "N", "2000",
+	  "on SIGTERM, wait at most N ms until live peers acknowledged what this node sent,\n"
+	  "then leave (0: leave at once)", meshd_value_num, CFG(drain_ms), .max = 60000 },
 	{ OPT_HELP, "help", NULL, NULL, NULL, NULL, "print this help and exit", NULL },
 	{ OPT_HELP_EAL, "help-eal", NULL, NULL, NULL, NULL, "print EAL's options and exit", NULL },
 	{ OPT_VERSION, "version", NULL, NULL, NULL, NULL, "print the version and exit", NULL },

@@ -188,6 +188,11 @@ struct mesh_node_cfg {
 	unsigned n_hello;
 	struct mesh_node_addr hello[MESH_NODE_MAX_SEEDS];
 	uint64_t hello_interval_ns;
+	/** Anti-entropy: a digest round every ae_interval_ns (0 = off), every ae_fast_ns while
+	 *  rounds find differences. */
+	uint64_t ae_interval_ns, ae_fast_ns;
+	/** Tombstone GC pass every gc_interval_ns (0 = off), at most gc_budget per pass. */
+	uint64_t gc_interval_ns, gc_budget;
 };
 
 /**
@@ -224,7 +229,7 @@ uint64_t mesh_node_next_deadline(const struct mesh_node *n);
 /** Leave the cluster gracefully (announce LEFT). 0 or -EALREADY. */
 int mesh_node_leave(struct mesh_node *n, uint64_t now_ns);
 
-/** True when no replication peer has ops queued or in flight. */
+/** True when every replication peer was sent every change and acknowledged it. */
 bool mesh_node_drained(const struct mesh_node *n);
 
 /* ---------------------------------------------------------------- looking inside */
@@ -293,6 +298,14 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_export_backpressure, "polls that left ops for a peer because its channel was full") \
 	X(node_export_too_big, "ops larger than a channel carries (max_op_bytes), not sent") \
 	X(node_export_rewind, "channel refused an op it had room for: export rewound to acked") \
+	X(node_ae_digests_sent, "anti-entropy digests sent") \
+	X(node_ae_digests_rx, "anti-entropy digests received") \
+	X(node_ae_drop_not_member, "digests dropped: the sender is not a replication peer") \
+	X(node_ae_drop_bad, "digests dropped: malformed level, group or hash count") \
+	X(node_ae_rounds_diverged, "digest rounds that found differing buckets") \
+	X(node_ae_ops_pushed, "ops pushed to repair differing buckets") \
+	X(node_ae_backpressure, "repairs cut short by a full channel (next round goes on)") \
+	X(node_gc_tombstones, "tombstones collected") \
 	X(node_requests, "client requests handled") \
 	X(node_request_errors, "client requests answered with an error") \
 	X(node_events, "subscription events sent") \

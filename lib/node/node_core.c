@@ -37,6 +37,10 @@ mesh_node_cfg_default(struct mesh_node_cfg *cfg)
 	cfg->stream.nack_interval_ns = 20 * MESH_NS_PER_MS;
 	cfg->max_payload = cfg->stream.max_payload;
 	cfg->hello_interval_ns = 1000 * MESH_NS_PER_MS;
+	cfg->ae_interval_ns = 1000 * MESH_NS_PER_MS;
+	cfg->ae_fast_ns = 50 * MESH_NS_PER_MS;
+	cfg->gc_interval_ns = 100 * MESH_NS_PER_MS;
+	cfg->gc_budget = 4096;
 }
 
 static int
@@ -195,6 +199,13 @@ mesh_node_poll(struct mesh_node *n, uint64_t now_ns)
 		work++;
 	}
 	work += node_repl_poll(n, now_ns);
+	work += node_ae_poll(n, now_ns);
+	if (n->cfg.gc_interval_ns != 0 && now_ns >= n->next_gc_ns) {
+		uint64_t k = mesh_crdt_gc(n->kv, now_ns, n->cfg.gc_budget);
+
+		mesh_counter_add(&n->ctr[MESH_NODE_CTR_node_gc_tombstones], k);
+		n->next_gc_ns = now_ns + n->cfg.gc_interval_ns;
+	}
 	work += node_client_events(n);
 	node_hello_tick(n, now_ns);
 	if (now_ns >= n->next_digest_ns) {
@@ -214,6 +225,10 @@ mesh_node_next_deadline(const struct mesh_node *n)
 
 	t = MESH_MIN(t, n->next_stream_tick_ns);
 	t = MESH_MIN(t, n->next_digest_ns);
+	if (n->cfg.ae_interval_ns != 0 && n->n_peers > 0)
+		t = MESH_MIN(t, n->ae_next_ns);
+	if (n->cfg.gc_interval_ns != 0)
+		t = MESH_MIN(t, n->next_gc_ns);
 	if (n->cfg.n_hello > 0)
 		t = MESH_MIN(t, n->next_hello_ns);
 	return t;
@@ -233,9 +248,16 @@ mesh_node_leave(struct mesh_node *n, uint64_t now_ns)
 bool
 mesh_node_drained(const struct mesh_node *n)
 {
-	for (uint32_t i = 0; i < n->n_peers; i++)
-		if (mesh_stream_peer_backlog(n->stream, n->peers[i].id) > 0)
-			return false;
+	uint64_t seq = mesh_crdt_store_seq(n->kv);
+
+	for (uint32_t i = 0; i < n->n_peers; i++) {
+		uint64_t acked, sent;
+
+		if (mesh_stream_peer_backlog(n->stream, n->peers[i].id) > 0 ||
+		    mesh_crdt_peer_watermarks(n->kv, n->peers[i].id, &acked, &sent) < 0 ||
+		    sent < seq)
+			return false; /* queued, in flight, or not exported yet */
+	}
 	return true;
 }
 

@@ -55,6 +55,14 @@ struct mesh_node {
 	/* clients */
 	struct node_sub subs[NODE_MAX_SUBS];
 	uint64_t next_sub_id;
+	/* anti-entropy (node_ae.c) */
+	uint64_t ae_next_ns;
+	uint32_t ae_rr;
+	struct {
+		uint32_t level, n_groups;
+		uint32_t groups[8];
+	} ae_out;                 /* what the next digest_build encodes */
+	uint64_t next_gc_ns;
 	/* figures */
 	uint64_t digest;          /* folded store digest, relaxed stores */
 	uint64_t next_digest_ns;
@@ -81,6 +89,15 @@ int node_repl_init(struct mesh_node *n);
 void node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev);
 unsigned node_repl_poll(struct mesh_node *n, uint64_t now_ns);
 struct node_peer *node_peer_find_name(struct mesh_node *n, const char *name, size_t len);
+/* the replication peer @id, or NULL */
+struct node_peer *node_repl_peer(struct mesh_node *n, uint64_t id);
+/* one op into @peer's channel (mesh_stream_crdt_send's result) */
+int node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op);
+
+/* node_ae.c: anti-entropy digests (lib/stream digest env) */
+int node_ae_build(void *ctx, uint8_t *buf, size_t cap, bool reply);
+void node_ae_recv(void *ctx, uint64_t from, const struct mesh_wire_digest *d);
+unsigned node_ae_poll(struct mesh_node *n, uint64_t now_ns);
 
 /* node_swim.c: the lib/swim environment */
 int node_swim_init(struct mesh_node *n);

@@ -30,8 +30,8 @@
  * merge core keeps answering probes between them */
 #define EXPORT_SLICE 2048
 
-static struct node_peer *
-peer_find(struct mesh_node *n, uint64_t id)
+struct node_peer *
+node_repl_peer(struct mesh_node *n, uint64_t id)
 {
 	for (uint32_t i = 0; i < n->n_peers; i++)
 		if (n->peers[i].id == id)
@@ -95,7 +95,7 @@ static void
 stream_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 {
 	struct mesh_node *n = ctx;
-	struct node_peer *p = peer_find(n, peer);
+	struct node_peer *p = node_repl_peer(n, peer);
 
 	if (p == NULL) {
 		NODE_CTR(n, node_tx_drop_no_peer);
@@ -169,12 +169,15 @@ node_repl_init(struct mesh_node *n)
 		.crdt_apply = stream_crdt_apply,
 		.stream_deliver = stream_deliver,
 		.other_rx = stream_other_rx,
+		.digest_build = node_ae_build,
+		.digest_recv = node_ae_recv,
 	};
 	struct mesh_stream_config cfg = n->cfg.stream;
 
 	cfg.self_id = n->id;
 	cfg.seed = n->env->random(n->ctx);
 	cfg.max_payload = n->cfg.max_payload;
+	cfg.digest_interval_ns = 0; /* the node runs the rounds (node_ae.c) */
 	n->stream = mesh_stream_new(&cfg, &ops, n);
 	return n->stream != NULL ? 0 : -errno;
 }
@@ -191,9 +194,8 @@ drain_value(void *ctx, int ns, uint64_t peer, const void *key, uint32_t key_len,
 				      n->env->wall_ns(n->ctx));
 }
 
-/* One exported op into @p's channel. */
-static int
-send_op(struct mesh_node *n, struct node_peer *p, const struct mesh_crdt_op *op, uint64_t now_ns)
+int
+node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op)
 {
 	uint8_t replica[8];
 	struct mesh_stream_op so = {
@@ -207,7 +209,7 @@ send_op(struct mesh_node *n, struct node_peer *p, const struct mesh_crdt_op *op,
 
 	for (int b = 0; b < 8; b++)
 		replica[b] = (uint8_t)(op->replica >> (56 - 8 * b));
-	return mesh_stream_crdt_send(n->stream, p->id, &so, now_ns);
+	return mesh_stream_crdt_send(n->stream, peer, &so, n->now);
 }
 
 /*
@@ -216,7 +218,7 @@ send_op(struct mesh_node *n, struct node_peer *p, const struct mesh_crdt_op *op,
  * backpressure (counted), not loss. Returns ops exported.
  */
 static unsigned
-export_peer(struct mesh_node *n, struct node_peer *p, uint64_t now_ns)
+export_peer(struct mesh_node *n, struct node_peer *p)
 {
 	struct mesh_crdt_op ops[EXPORT_OPS];
 	int64_t room = mesh_stream_peer_room(n->stream, p->id);
@@ -228,7 +230,7 @@ export_peer(struct mesh_node *n, struct node_peer *p, uint64_t now_ns)
 	       (k = mesh_crdt_export(n->kv, p->id, ops, (uint32_t)MESH_MIN(room, (int64_t)EXPORT_OPS),
 				     EXPORT_BYTES)) > 0) {
 		for (int i = 0; i < k; i++) {
-			int rc = send_op(n, p, &ops[i], now_ns);
+			int rc = node_repl_send_op(n, p->id, &ops[i]);
 
 			if (rc == -EMSGSIZE) {
 				NODE_CTR(n, node_export_too_big); /* counted; never fits a channel */
@@ -257,7 +259,7 @@ node_repl_poll(struct mesh_node *n, uint64_t now_ns)
 		struct node_peer *p = &n->peers[i];
 		uint64_t acked, sent;
 
-		work += export_peer(n, p, now_ns);
+		work += export_peer(n, p);
 		if (mesh_stream_peer_backlog(n->stream, p->id) == 0 &&
 		    mesh_crdt_peer_watermarks(n->kv, p->id, &acked, &sent) == 0 && sent > acked)
 			mesh_crdt_ack(n->kv, p->id, sent);

@@ -465,6 +465,9 @@ struct mesh_wire_digest {
 	const uint64_t *bucket_hash;
 	uint64_t key_count;
 	bool reply;
+	uint32_t level;         /**< 0: one hash per group; 1: the buckets of @groups */
+	uint32_t n_groups;
+	const uint32_t *groups; /**< level 1: which groups bucket_hash covers, in order */
 };
 
 /*

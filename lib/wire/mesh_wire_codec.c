@@ -126,6 +126,9 @@ mesh_wire_digest_encode(uint8_t *buf, size_t cap, const struct mesh_wire_digest 
 	d.bucket_hash = (uint64_t *)(uintptr_t)m->bucket_hash;
 	d.key_count = m->key_count;
 	d.reply = m->reply;
+	d.level = m->level;
+	d.n_groups = m->n_groups;
+	d.groups = (uint32_t *)(uintptr_t)m->groups;
 	return pack(&d.base, buf, cap);
 }
 
@@ -142,5 +145,8 @@ mesh_wire_digest_decode(const uint8_t *p, size_t len, struct mesh_arena *arena,
 	m->bucket_hash = d->bucket_hash;
 	m->key_count = d->key_count;
 	m->reply = d->reply;
+	m->level = d->level;
+	m->n_groups = (uint32_t)d->n_groups;
+	m->groups = d->groups;
 	return 0;
 }

@@ -318,6 +318,81 @@ test_junk_input(void **state)
 	world_delete(w);
 }
 
+/* A digest record from node @from to node @to, injected as if it came over the wire. */
+static void
+inject_digest(struct world *w, unsigned from, unsigned to, const struct mesh_wire_digest *d)
+{
+	uint8_t body[1400], payload[1472];
+	struct mesh_wire_msgw mw;
+	int len = mesh_wire_digest_encode(body, sizeof(body), d);
+	struct mesh_node_frame f = {
+		.sender = mesh_node_id(w->nodes[from].n),
+		.peer = { .ip = from + 1, .port = PORT },
+		.type = MESH_WIRE_TYPE_MSGS,
+	};
+
+	assert_true(len > 0);
+	mesh_wire_msgw_init(&mw, payload, sizeof(payload));
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_DIGEST, body, (size_t)len), 0);
+	f.payload = payload;
+	f.len = (uint32_t)mw.len;
+	mesh_node_input(w->nodes[to].n, &f, 1, w->now);
+}
+
+static void
+test_anti_entropy(void **state)
+{
+	struct world *w = world_new(2, false);
+	struct mesh_node *a, *b;
+	uint64_t zeros[128] = { 0 }, sent;
+	uint32_t group;
+	char key[32];
+
+	(void)state;
+	a = w->nodes[0].n;
+	b = w->nodes[1].n;
+	run(w, 500 * 1000 * 1000ull);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "worker:%d", i);
+		request(&w->nodes[0], MESH_NODE_REQ_PUT, key, "v");
+	}
+	run(w, 3000 * 1000 * 1000ull); /* replicated, then a few rounds at rest */
+	assert_int_equal(mesh_node_digest_now(a), mesh_node_digest_now(b));
+	assert_true(mesh_node_counter(a, MESH_NODE_CTR_node_ae_digests_sent) >= 2);
+	assert_true(mesh_node_counter(b, MESH_NODE_CTR_node_ae_digests_rx) >= 2);
+	assert_int_equal(mesh_node_counter(a, MESH_NODE_CTR_node_ae_rounds_diverged), 0);
+	assert_int_equal(mesh_node_counter(b, MESH_NODE_CTR_node_ae_rounds_diverged), 0);
+	assert_int_equal(mesh_node_counter(a, MESH_NODE_CTR_node_ae_ops_pushed), 0);
+
+	/* b claims an empty store (level 0): a names the differing groups in level 1; b, in
+	 * sync, finds no differing bucket there, so nobody pushes anything */
+	sent = mesh_node_counter(a, MESH_NODE_CTR_node_ae_digests_sent);
+	inject_digest(w, 1, 0, &(struct mesh_wire_digest){ .bucket_count = 128, .n_hashes = 128,
+							    .bucket_hash = zeros });
+	assert_true(mesh_node_counter(a, MESH_NODE_CTR_node_ae_digests_sent) > sent);
+	assert_int_equal(mesh_node_counter(a, MESH_NODE_CTR_node_ae_rounds_diverged), 1);
+	run(w, 20 * 1000 * 1000ull);
+	assert_int_equal(mesh_node_counter(a, MESH_NODE_CTR_node_ae_ops_pushed), 0);
+	assert_int_equal(mesh_node_counter(b, MESH_NODE_CTR_node_ae_ops_pushed), 0);
+
+	/* b claims empty buckets in the group of worker:7 (level 1): a pushes that key */
+	group = mesh_crdt_digest_bucket_of("worker:7", 8) / 32;
+	inject_digest(w, 1, 0, &(struct mesh_wire_digest){ .bucket_count = 4096, .n_hashes = 32,
+							    .bucket_hash = zeros, .level = 1,
+							    .n_groups = 1, .groups = &group });
+	assert_true(mesh_node_counter(a, MESH_NODE_CTR_node_ae_ops_pushed) >= 1);
+	run(w, 20 * 1000 * 1000ull);
+	assert_int_equal(mesh_node_digest_now(a), mesh_node_digest_now(b));
+
+	/* malformed: a level-1 group out of range; and a digest from a non-member */
+	group = 999;
+	inject_digest(w, 1, 0, &(struct mesh_wire_digest){ .bucket_count = 4096, .n_hashes = 32,
+							    .bucket_hash = zeros, .level = 1,
+							    .n_groups = 1, .groups = &group });
+	assert_int_equal(mesh_node_counter(a, MESH_NODE_CTR_node_ae_drop_bad), 1);
+	world_delete(w);
+}
+
 static void
 test_reply_copy(void **state)
 {
@@ -350,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_subscribe_members_keys),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_junk_input),
+		cmocka_unit_test(test_anti_entropy),
 		cmocka_unit_test(test_reply_copy),
 	};
 
