@@ -18,6 +18,7 @@ pkgs=(
   libcmocka-dev clang llvm libclang-rt-14-dev
   # demo and integration tests: namespaces, veth, bridge, loss injection
   iproute2 ethtool nftables procps psmisc kmod bc
+  prometheus # promtool and a Prometheus server: tests/integration/test_metrics.sh
 )
 bench_pkgs=(golang-go golang-github-hashicorp-memberlist-dev tarantool gnuplot-nox valgrind linux-perf)
 

@@ -85,7 +85,7 @@ enum meshd_role {
 struct meshd_lcore {
 	unsigned lcore_id;
 	unsigned roles; /* enum meshd_role bits */
-	struct mesh_net_backoff backoff;
+	struct mesh_net_idle idle; /* what it does when a pass found no work (poll mode) */
 };
 
 struct meshd {
@@ -149,24 +149,6 @@ enum meshd_setting {
 	OPT_DRAIN_MS,
 };
 
-/** Parse a decimal number <= @max (digits only: no sign, base prefix or trailing text;
- * "010" is 10). 0 or -EINVAL. */
-int meshd_parse_u64(const char *s, uint64_t max, uint64_t *out);
-
-/**
- * Check and store one setting; @where names its origin ("--port", or "file:12: [node]
- * port") for the error message printed on refusal. 0 or -EINVAL.
- */
-int meshd_setting_apply(struct meshd_cfg *cfg, int setting, const char *val,
-			const char *where);
-
-/**
- * meshd --check-config FILE: validate a configuration file completely (every section and
- * key, namespaces, required settings) without starting EAL or the data plane. Prints
- * "FILE: ok" and returns 0, or prints the errors and returns 2.
- */
-int meshd_config_check(const char *path);
-
 /** Load a cluster key file into @kr (errors name file and line). 0 or -EINVAL. */
 int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);
 
@@ -177,13 +159,6 @@ int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);
  */
 int meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
 		   char ***out_argv);
-
-/**
- * Read the INI file @path into @cfg (no DPDK needed): sections [eal], [node], [hello],
- * [lcores], [cluster], [namespaces] and [namespace PREFIX]. Errors name the file, line,
- * section and key; duplicate sections and keys name both lines. 0 or -EINVAL.
- */
-int meshd_config_load(struct meshd_cfg *cfg, const char *path);
 
 /**
  * Add the configured namespaces (after the defaults unless disabled) to @kv. Errors name
@@ -201,9 +176,6 @@ int meshd_config_namespaces(const struct meshd_cfg *cfg, struct mesh_crdt_store 
  * -EINVAL after printing an error that names the option, or the file, line and key.
  */
 int meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv);
-
-/** Print usage, generated from the settings table, to stdout. */
-void meshd_usage(const char *prog);
 
 /* The node on the merge lcore (meshd_node.c) */
 struct mesh_swim_cfg;

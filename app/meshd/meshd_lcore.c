@@ -6,8 +6,13 @@
  *   tx    owns the tx queue and the neighbour table: ARP, MAC resolution, bursts out
  * Roles on different lcores talk through SPSC rings (lib/handoff; full = drop + count);
  * roles on the same lcore call each other directly, so one lcore running all three is a
- * plain run-to-completion loop with no ring in the way. Every lcore backs off when none of
- * its roles found work (or spins, in busy mode); /mesh/lcores reports each loop.
+ * plain run-to-completion loop with no ring in the way.
+ * When a pass of a loop found no work it idles as the poll mode says (lib/net
+ * mesh_net_idle): busy spins; backoff sleeps on a growing timer; event blocks until the
+ * port receives (rx role), a producer signals (the lcore reading a ring it filled, the
+ * control thread and telemetry queries for the merge role) or the loop's next deadline:
+ * the node's timers (merge), the fault injection's next release (rx), ARP retries (tx).
+ * No sleep runs past that deadline; /mesh/lcores reports each loop and how late it woke.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,24 +39,43 @@ roles_name(unsigned roles)
 	return names[roles & 7];
 }
 
+struct loop_arg {
+	struct meshd *d;
+	struct meshd_lcore *lc;
+	struct meshd_lcore *merge_lc, *tx_lc; /* readers of the rings this loop fills */
+	volatile int *quit;
+};
+
+static struct loop_arg loop_args[3];
+
 /* rx role: returns packets received */
 static unsigned
-step_rx(struct meshd *d, unsigned roles, uint64_t now)
+step_rx(struct loop_arg *a, unsigned roles, uint64_t now)
 {
 	struct rte_mbuf *frames[MESH_NET_BURST], *arp[MESH_NET_BURST];
+	struct meshd *d = a->d;
 	uint16_t nf, na, n;
 
 	n = mesh_net_rx_classify(&d->port, now, frames, &nf, arp, &na);
 	if (roles & MESHD_ROLE_TX)
 		for (uint16_t i = 0; i < na; i++)
 			mesh_net_arp_input(&d->port, arp[i], now);
-	else
-		mesh_handoff_put(&d->rx_tx, arp, na);
+	else if (mesh_handoff_put(&d->rx_tx, arp, na) > 0)
+		mesh_net_idle_wake(&a->tx_lc->idle);
 	if (roles & MESHD_ROLE_MERGE)
 		meshd_node_input(d, frames, nf, now);
-	else
-		mesh_handoff_put(&d->rx_merge, frames, nf);
+	else if (mesh_handoff_put(&d->rx_merge, frames, nf) > 0)
+		mesh_net_idle_wake(&a->merge_lc->idle);
 	return n;
+}
+
+/* the merge lcore ends every loop, waking those blocked in their idle wait */
+static void
+stop_all(struct meshd *d)
+{
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < d->n_lcores; i++)
+		mesh_net_idle_wake(&d->lcores[i].idle);
 }
 
 /*
@@ -79,16 +103,19 @@ merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 		d->leave_deadline_ns = now + (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS;
 		MESH_RTE_LOG(NOTICE, app, "leaving the cluster");
 	} else if (now >= d->leave_deadline_ns) {
-		__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+		stop_all(d);
 	}
 }
 
 /* merge role: frames from the rx ring (when rx is elsewhere), client requests, telemetry
- * queries, protocol timers; then wake the control thread for what the node answered */
+ * queries, protocol timers; then wake the control thread for what the node answered, and
+ * the tx lcore for what it sent */
 static unsigned
-step_merge(struct meshd *d, unsigned roles, uint64_t now)
+step_merge(struct loop_arg *a, unsigned roles, uint64_t now)
 {
 	struct rte_mbuf *frames[MESH_NET_BURST];
+	struct meshd *d = a->d;
+	uint64_t sent = d->merge_tx.enq; /* this lcore is the ring's producer */
 	unsigned n = 0;
 
 	if (!(roles & MESHD_ROLE_RX)) {
@@ -99,6 +126,8 @@ step_merge(struct meshd *d, unsigned roles, uint64_t now)
 	n += mesh_telemetry_node_poll();
 	n += mesh_node_poll(d->node, now);
 	mesh_ctl_merge_kick(d->ctl);
+	if (d->merge_tx.enq != sent)
+		mesh_net_idle_wake(&a->tx_lc->idle);
 	return n;
 }
 
@@ -129,13 +158,29 @@ step_tx(struct meshd *d, unsigned roles, uint64_t now, uint64_t *next_arp)
 	return n;
 }
 
-struct loop_arg {
-	struct meshd *d;
-	struct meshd_lcore *lc;
-	volatile int *quit;
-};
+/*
+ * The earliest time one of this loop's roles has timed work: the node's timers (merge),
+ * the release of a frame the fault injection delays (rx), the ARP retry timer while a
+ * neighbour is unresolved (tx). While shutting down the merge role also polls its drain
+ * and leave deadlines every millisecond.
+ */
+static uint64_t
+loop_deadline(const struct loop_arg *a, unsigned roles, uint64_t next_arp, uint64_t now)
+{
+	struct meshd *d = a->d;
+	uint64_t t = UINT64_MAX;
 
-static struct loop_arg loop_args[3];
+	if (roles & MESHD_ROLE_RX)
+		t = mesh_net_fault_next_ns(&d->port);
+	if (roles & MESHD_ROLE_MERGE) {
+		t = MESH_MIN(t, mesh_node_next_deadline(d->node));
+		if (*a->quit)
+			t = MESH_MIN(t, now + MESH_NS_PER_MS);
+	}
+	if ((roles & MESHD_ROLE_TX) && next_arp < t && mesh_net_arp_pending(&d->port))
+		t = next_arp; /* the table scan only when the ARP timer would be the earliest */
+	return t;
+}
 
 static int
 lcore_loop(void *arg)
@@ -151,17 +196,18 @@ lcore_loop(void *arg)
 		unsigned work = 0;
 
 		if (roles & MESHD_ROLE_RX)
-			work += step_rx(d, roles, now);
+			work += step_rx(a, roles, now);
 		if (roles & MESHD_ROLE_MERGE) {
-			work += step_merge(d, roles, now);
+			work += step_merge(a, roles, now);
 			merge_shutdown(d, a->quit, now);
 		}
 		if (roles & MESHD_ROLE_TX)
 			work += step_tx(d, roles, now, &next_arp);
-		/* the rx role wakes up for frames the fault injection delays */
-		mesh_net_backoff_poll_until(&a->lc->backoff, work, now,
-					    (roles & MESHD_ROLE_RX) ?
-					    mesh_net_fault_next_ns(&d->port) : UINT64_MAX);
+		if (mesh_net_idle_account(&a->lc->idle, work)) {
+			now = mesh_tsc_now_ns();
+			mesh_net_idle_sleep(&a->lc->idle, now,
+					    loop_deadline(a, roles, next_arp, now));
+		}
 	}
 	return 0;
 }
@@ -180,22 +226,38 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *data)
 	}
 	for (unsigned i = 0; i < d->n_lcores; i++) {
 		const struct meshd_lcore *lc = &d->lcores[i];
+		const struct mesh_net_idle *w = &lc->idle;
 		struct rte_tel_data *e = rte_tel_data_alloc();
-		uint64_t polls = __atomic_load_n(&lc->backoff.polls, __ATOMIC_RELAXED);
-		uint64_t busy = __atomic_load_n(&lc->backoff.busy_polls, __ATOMIC_RELAXED);
-		char key[16];
+		uint64_t polls = __atomic_load_n(&w->b.polls, __ATOMIC_RELAXED);
+		uint64_t busy = __atomic_load_n(&w->b.busy_polls, __ATOMIC_RELAXED);
+		const struct { const char *key; const uint64_t *v; } figures[] = {
+			{ "idle_sleeps", &w->b.sleeps },
+			{ "idle_slept_us", &w->b.slept_us },
+			{ "wake_rx", &w->wake_rx },
+			{ "wake_fd", &w->wake_fd_events },
+			{ "wake_timer", &w->wake_timer },
+			{ "timed_wakes", &w->b.timed },
+			{ "late_max_ns", &w->b.late_max_ns },
+		};
+		char key[24];
 
 		if (e == NULL)
 			break;
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_string(e, "roles", roles_name(lc->roles));
+		rte_tel_data_add_dict_string(e, "rx_wake", !w->rx_role ? "-" :
+					     mesh_net_rx_wake_name(w->rx_wake));
 		rte_tel_data_add_dict_u64(e, "polls", polls);
 		rte_tel_data_add_dict_u64(e, "busy_polls", busy);
 		rte_tel_data_add_dict_u64(e, "busy_share_ppm", polls ? busy * 1000000 / polls : 0);
-		rte_tel_data_add_dict_u64(e, "idle_sleeps",
-					  __atomic_load_n(&lc->backoff.sleeps, __ATOMIC_RELAXED));
-		rte_tel_data_add_dict_u64(e, "idle_slept_us",
-					  __atomic_load_n(&lc->backoff.slept_us, __ATOMIC_RELAXED));
+		for (unsigned f = 0; f < MESH_ARRAY_SIZE(figures); f++)
+			rte_tel_data_add_dict_u64(e, figures[f].key,
+						  __atomic_load_n(figures[f].v, __ATOMIC_RELAXED));
+		for (unsigned b = 0; b < MESH_NET_LATE_BUCKETS; b++) {
+			snprintf(key, sizeof(key), "late_%s", mesh_net_late_bucket_name(b));
+			rte_tel_data_add_dict_u64(e, key,
+						  __atomic_load_n(&w->b.late[b], __ATOMIC_RELAXED));
+		}
 		snprintf(key, sizeof(key), "lcore%u", lc->lcore_id);
 		rte_tel_data_add_dict_container(data, key, e, 0);
 	}
@@ -207,6 +269,15 @@ walk_handoff(void *ctx, mesh_telemetry_value_f emit, void *emit_ctx)
 {
 	(void)ctx;
 	mesh_handoff_visit(emit, emit_ctx);
+}
+
+static struct meshd_lcore *
+lcore_of(struct meshd *d, unsigned role)
+{
+	for (unsigned i = 0; i < d->n_lcores; i++)
+		if (d->lcores[i].roles & role)
+			return &d->lcores[i];
+	return NULL; /* not reached: setup gives every role an lcore */
 }
 
 static struct meshd_lcore *
@@ -247,9 +318,18 @@ meshd_lcores_setup(struct meshd *d)
 		}
 		plan_lcore(d, ids[r], roles[r]);
 	}
-	for (unsigned i = 0; i < d->n_lcores; i++)
-		mesh_net_backoff_init(&d->lcores[i].backoff, d->cfg.poll_mode,
-				      d->cfg.idle_sleep_max_us);
+	for (unsigned i = 0; i < d->n_lcores; i++) {
+		ret = mesh_net_idle_init(&d->lcores[i].idle, d->cfg.poll_mode,
+					 d->cfg.idle_sleep_max_us);
+		if (ret < 0) {
+			MESH_RTE_LOG(ERR, app, "idle wait of lcore %u: %s",
+				     d->lcores[i].lcore_id, strerror(-ret));
+			d->n_lcores = i; /* the ones set up are closed below */
+			meshd_lcores_fini(d);
+			return ret;
+		}
+	}
+	mesh_net_idle_add_port(&lcore_of(d, MESHD_ROLE_RX)->idle, d->cfg.port_id);
 	if (ids[0] != ids[1])
 		ret = mesh_handoff_create(&d->rx_merge, "rx_merge", RING_SIZE, socket);
 	if (ret == 0 && ids[0] != ids[2])
@@ -264,7 +344,8 @@ meshd_lcores_setup(struct meshd *d)
 	}
 	tel_node = d;
 	rte_telemetry_register_cmd("/mesh/lcores", cmd_lcores,
-				   "Per lcore: roles, polls, busy share, idle sleeps. No parameters");
+				   "Per lcore: roles, polls, busy share, idle sleeps and wake-ups, "
+				   "deadline lateness. No parameters");
 	mesh_telemetry_group_add("handoff", walk_handoff, NULL);
 	return 0;
 }
@@ -274,9 +355,16 @@ meshd_lcores_run(struct meshd *d, volatile int *quit)
 {
 	unsigned main_lcore = rte_get_main_lcore();
 	struct loop_arg *main_arg = NULL;
+	struct meshd_lcore *merge = lcore_of(d, MESHD_ROLE_MERGE);
 
+	/* the merge lcore also wakes for client requests and telemetry queries */
+	if (mesh_net_idle_add_fd(&merge->idle, mesh_ctl_merge_fd(d->ctl)) < 0 ||
+	    mesh_net_idle_add_fd(&merge->idle, mesh_telemetry_node_wake_fd()) < 0)
+		MESH_RTE_LOG(WARNING, app, "the merge lcore's idle wait misses a wake-up source");
 	for (unsigned i = 0; i < d->n_lcores; i++) {
-		loop_args[i] = (struct loop_arg){ .d = d, .lc = &d->lcores[i], .quit = quit };
+		loop_args[i] = (struct loop_arg){ .d = d, .lc = &d->lcores[i], .merge_lc = merge,
+						  .tx_lc = lcore_of(d, MESHD_ROLE_TX),
+						  .quit = quit };
 		if (d->lcores[i].lcore_id == main_lcore)
 			main_arg = &loop_args[i];
 		else
@@ -296,6 +384,8 @@ void
 meshd_lcores_fini(struct meshd *d)
 {
 	tel_node = NULL;
+	for (unsigned i = 0; i < d->n_lcores; i++)
+		mesh_net_idle_fini(&d->lcores[i].idle);
 	mesh_handoff_destroy(&d->rx_merge);
 	mesh_handoff_destroy(&d->rx_tx);
 	mesh_handoff_destroy(&d->merge_tx);

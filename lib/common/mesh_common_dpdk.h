@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * DPDK side of lib/common: meshd's rte_log types, the bridge that routes pure-code logging
- * (mesh_log) into them, and TSC-based time for lcores.
+ * (mesh_log) into them, TSC-based time for lcores, and EAL's arguments checked before EAL
+ * starts (mesh_common_dpdk_eal.c).
  */
 #ifndef MESH_COMMON_DPDK_H
 #define MESH_COMMON_DPDK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_cycles.h>
@@ -43,5 +45,32 @@ mesh_tsc_now_ns(void)
 {
 	return mesh_tsc_to_ns(rte_rdtsc());
 }
+
+/* ---------------------------------------------------------------- EAL arguments */
+
+#define MESH_COMMON_EAL_ARGS_MAX 64 /* options in one string of EAL arguments */
+
+/**
+ * Check EAL options @tok[0..@n-1] before EAL starts: each is one DPDK 22.11's EAL knows
+ * (short or long), carries its value when it takes one (--opt=V, -lV or the next token)
+ * and none when it takes none; no stray arguments. 0; or -ENOENT for an unknown option,
+ * -EINVAL for anything else, with the reason in @why and the refused token's index in
+ * *@bad.
+ */
+int mesh_common_eal_opts_check(int n, char *const *tok, int *bad, char *why, size_t why_len);
+
+/** Split @s in place on blanks (no quoting) into @tok[0..@max-1]. The count, or -E2BIG. */
+int mesh_common_eal_args_split(char *s, char **tok, int max);
+
+/**
+ * EAL's argv: @argv[0], the options in @args (split on blanks; at most
+ * MESH_COMMON_EAL_ARGS_MAX), then @argv[1..@argc-1]. Allocated for the life of the
+ * process. 0, -E2BIG or -ENOMEM.
+ */
+int mesh_common_eal_argv_build(const char *args, int argc, char **argv, int *out_argc,
+			       char ***out_argv);
+
+/** Have EAL print its usage for @prog, which exits 0; returns (-EIO) only when it did not. */
+int mesh_common_eal_help(const char *prog);
 
 #endif /* MESH_COMMON_DPDK_H */

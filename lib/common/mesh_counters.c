@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-writer counter tables. Each row is padded to a cache line so writers on different
- * lcores never share a line; reads sum rows with relaxed loads.
+ * lcores never share a line; reads sum rows with relaxed loads. Names and descriptions
+ * are the module's X-macro arrays, referenced, not copied.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,15 +11,16 @@
 #include "mesh_common.h"
 
 int
-mesh_counters_create(struct mesh_counters *t, const char *const *names, uint32_t n,
-		     uint32_t n_rows)
+mesh_counters_create(struct mesh_counters *t, const char *const *names,
+		     const char *const *descs, uint32_t n, uint32_t n_rows)
 {
 	size_t bytes;
 	void *mem;
 
-	if (t == NULL || names == NULL || n == 0 || n_rows == 0)
+	if (t == NULL || names == NULL || descs == NULL || n == 0 || n_rows == 0)
 		return -EINVAL;
 	t->names = names;
+	t->descs = descs;
 	t->n_counters = n;
 	t->n_rows = n_rows;
 	t->row_stride = MESH_ALIGN_UP(n, MESH_CACHE_LINE / sizeof(uint64_t));

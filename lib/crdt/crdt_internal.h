@@ -231,6 +231,7 @@ struct crdt_peer {
 	uint64_t acked;
 	uint64_t sent;     /* export cursor (moves back on rewind) */
 	uint64_t sent_max; /* highest seq ever exported: acks up to it are valid */
+	uint64_t gone_ns;  /* removed peers (crdt_store.gone): when it was removed */
 };
 
 /* Tombstones in creation order (= seq order = time order): a ring of (seq, entry). */
@@ -270,7 +271,12 @@ struct mesh_crdt_sub {
 
 struct mesh_crdt_store {
 	uint64_t replica;
-	uint64_t clock;
+	uint64_t clock;    /* hybrid logical clock: highest ts written or accepted */
+	uint64_t wall_ts;  /* mesh_crdt_ts_make(wall clock given by set_wall) */
+	uint64_t ts_limit; /* remote ts above this are refused (skew bound, TS_MAX) */
+	uint64_t max_skew_ns;
+	uint64_t horizon;  /* highest ts of a collected tombstone */
+	uint64_t last_now_ns; /* latest now_ns given (times peer removals) */
 	uint64_t seq;
 	uint64_t grace_ns;
 	struct crdt_table table;
@@ -284,6 +290,9 @@ struct mesh_crdt_store {
 	struct crdt_peer *peers;
 	uint32_t n_peers;
 	uint32_t peers_cap;
+	struct crdt_peer *gone; /* removed peers still holding GC back (crdt_gc.c) */
+	uint32_t n_gone;
+	uint32_t gone_cap;
 	struct mesh_crdt_sub *subs;
 	uint32_t n_subs;
 	uint64_t ctr[MESH_CRDT_CTR_MAX];
@@ -380,6 +389,31 @@ int crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 /* Tombstone queue. */
 int crdt_tombq_push(struct mesh_crdt_store *s, struct crdt_entry *e);
 void crdt_tombq_fini(struct crdt_tombq *q);
+/* A removed peer's acks keep holding GC back for the grace (crdt_gc.c). */
+void crdt_gc_peer_gone(struct mesh_crdt_store *s, const struct crdt_peer *p);
+/* Forget the removed peer @id (it is registered again). */
+void crdt_gc_peer_back(struct mesh_crdt_store *s, uint64_t id);
+
+/* Hybrid logical clock (crdt_clock.c). */
+void crdt_clock_init(struct mesh_crdt_store *s, uint64_t max_skew_ns);
+/* The next local version's ts (ticks the clock); 0 when exhausted (-EOVERFLOW). */
+uint64_t crdt_clock_tick(struct mesh_crdt_store *s);
+/* Check a remote op's version against the bounds: 0 or -ERANGE (counted, errmsg). */
+int crdt_clock_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op);
+
+static inline void
+crdt_clock_seen(struct mesh_crdt_store *s, uint64_t ts)
+{
+	if (ts > s->clock)
+		s->clock = ts;
+}
+
+static inline void
+crdt_now(struct mesh_crdt_store *s, uint64_t now_ns)
+{
+	if (now_ns > s->last_now_ns)
+		s->last_now_ns = now_ns;
+}
 
 /* Subscriptions: deliver one event to every matching subscriber. */
 void crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,

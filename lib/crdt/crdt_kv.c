@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Public key-value entry points: validation, namespace resolution and the Lamport clock,
- * around the shared merge core (crdt_merge.c). Local writes tick the clock and always win
- * for lww (their ts exceeds every ts seen); remote ops move the clock to max(clock, ts)+1.
- * apply_batch is the merge lcore's hot loop: it hashes and prefetches a window of ops
+ * Public key-value entry points: validation, namespace resolution and the clock
+ * (crdt_clock.c), around the shared merge core (crdt_merge.c). Local writes tick the clock
+ * and always win for lww (their ts exceeds every ts seen); remote ops are bounded by the
+ * clock's skew check and move it to max(clock, ts). apply_batch is the merge lcore's hot loop: it hashes and prefetches a window of ops
  * ahead (home slot, then entry) before merging them one by one.
  */
 #include "crdt_internal.h"
@@ -33,9 +33,10 @@ local_write(struct mesh_crdt_store *s, struct crdt_ns *ns, struct mesh_crdt_op *
 {
 	int rc;
 
-	if (s->clock >= MESH_CRDT_TS_MAX)
+	crdt_now(s, now_ns);
+	op->ts = crdt_clock_tick(s);
+	if (op->ts == 0)
 		return crdt_fail(s, -EOVERFLOW, "clock at %" PRIu64, s->clock);
-	op->ts = ++s->clock;
 	op->replica = s->replica;
 	rc = crdt_merge_op(s, ns, crdt_key_hash(op->key, op->key_len), op, now_ns, true);
 	return rc < 0 ? rc : 0;
@@ -158,17 +159,15 @@ mesh_crdt_foreach(const struct mesh_crdt_store *s, const void *prefix, size_t pr
 	return n;
 }
 
-/* Validate a remote op and find its namespace; advances the clock. */
+/* Validate a remote op and find its namespace. */
 static struct crdt_ns *
 remote_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, int *rc)
 {
 	struct crdt_ns *ns;
 
-	if (op->ts > MESH_CRDT_TS_MAX || op->replica == 0) {
-		*rc = crdt_fail(s, -ERANGE, "op ts %" PRIu64 " replica %" PRIx64, op->ts,
-				op->replica);
+	*rc = crdt_clock_check(s, op);
+	if (*rc != 0)
 		return NULL;
-	}
 	ns = crdt_ns_lookup(s, op->key, op->key_len, false, rc);
 	if (ns == NULL)
 		return NULL;
@@ -182,7 +181,6 @@ remote_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, int *rc)
 		if (*rc)
 			return NULL;
 	}
-	s->clock = MESH_MAX(s->clock, op->ts) + 1;
 	return ns;
 }
 
@@ -195,6 +193,7 @@ mesh_crdt_apply(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, uint64
 
 	if (changed)
 		*changed = false;
+	crdt_now(s, now_ns);
 	crdt_ctr(s, MESH_CTR_crdt_apply, 1);
 	ns = remote_check(s, op, &rc);
 	if (ns == NULL) {
@@ -240,6 +239,7 @@ mesh_crdt_apply_batch(struct mesh_crdt_store *s, const struct mesh_crdt_op *ops,
 	struct crdt_entry *ent[APPLY_WINDOW];
 	uint32_t n_changed = 0, n_reject = 0;
 
+	crdt_now(s, now_ns);
 	for (uint32_t base = 0; base < n; base += APPLY_WINDOW) {
 		uint32_t w = MESH_MIN(APPLY_WINDOW, n - base);
 		const struct mesh_crdt_op *win = &ops[base];

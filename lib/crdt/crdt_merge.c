@@ -10,10 +10,14 @@
  *              compare greater (memcmp over the common length, then the longer one).
  *   epoch_max  (epoch, count) ascending; the version travels along as metadata only.
  *
+ * A remote op for a key the store holds no entry for, at or below the GC horizon (the
+ * highest timestamp of a collected tombstone), may be the old value of a key whose
+ * tombstone is gone: a value is refused (-ESTALE), a tombstone ignored as stale (crdt_gc.c).
+ *
  * Everything that can fail (limits, allocation, log/tombstone-queue room) is checked before
  * the entry is touched, so a refused op leaves no trace. A change then updates, in order:
  * value, namespace accounting, tombstone queue, digest bucket, change seq + log record,
- * subscribers.
+ * clock, subscribers.
  */
 #include "crdt_internal.h"
 
@@ -156,7 +160,17 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	uint64_t old_bytes = 0, old_dhash = 0;
 	uint32_t b;
 
-	(void)local;
+	if (e == NULL && !local && op->ts <= s->horizon) {
+		if (op->tombstone) {
+			crdt_ctr(s, MESH_CTR_crdt_apply_stale, 1);
+			return 0;
+		}
+		crdt_ctr(s, MESH_CTR_crdt_apply_horizon, 1);
+		return crdt_fail(s, -ESTALE, "'%.*s' at ts %" PRIu64 " is at or below the GC "
+				 "horizon %" PRIu64 " and not held here (deleted and collected?)",
+				 (int)MESH_MIN(op->key_len, 64u), (const char *)op->key, op->ts,
+				 s->horizon);
+	}
 	if (e != NULL) {
 		int c = op_cmp(ns, op, e);
 
@@ -208,6 +222,7 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 		s->n_tombs -= 1;
 
 	e->ts = op->ts;
+	crdt_clock_seen(s, op->ts);
 	e->replica = op->replica;
 	e->origin_ns = op->origin_ns;
 	e->flags = op->tombstone ? CRDT_F_TOMB : 0;

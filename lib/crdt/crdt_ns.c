@@ -157,6 +157,21 @@ mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int id, struct mesh_crdt_ns_
 	return 0;
 }
 
+int
+mesh_crdt_ns_describe(const struct mesh_crdt_store *s, int id, char *buf, size_t cap)
+{
+	const struct crdt_ns *ns;
+	int n;
+
+	if (id < 0 || (uint32_t)id >= s->n_ns || buf == NULL || cap == 0)
+		return -EINVAL;
+	ns = &s->ns[id];
+	n = snprintf(buf, cap, "%s %s max_value=%" PRIu32 " max_keys=%" PRIu64 " max_bytes=%" PRIu64
+		     "%s", ns->prefix, kind_name(ns->kind), ns->max_value, ns->max_keys,
+		     ns->max_bytes, ns->nested ? " nested" : "");
+	return n < 0 ? -EINVAL : (int)MESH_MIN((size_t)n, cap - 1);
+}
+
 struct crdt_ns *
 crdt_ns_lookup(struct mesh_crdt_store *s, const void *key, size_t key_len, bool stream,
 	       int *rc)

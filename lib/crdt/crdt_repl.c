@@ -12,7 +12,8 @@
  * changes again before the peer acks simply reappears later with its new seq: the log
  * holds one record per key, never a history. ack is cumulative and monotone; rewind
  * (timeout, reconnect) restarts sending from `acked`, giving at-least-once delivery, which
- * apply's idempotence absorbs. Acks also drive tombstone GC (crdt_gc.c).
+ * apply's idempotence absorbs. Acks also drive tombstone GC (crdt_gc.c), and a removed
+ * peer's acks keep doing so for the grace.
  */
 #include "crdt_internal.h"
 
@@ -42,6 +43,7 @@ mesh_crdt_peer_add(struct mesh_crdt_store *s, uint64_t peer)
 		s->peers_cap = cap;
 	}
 	s->peers[s->n_peers++] = (struct crdt_peer){ .id = peer };
+	crdt_gc_peer_back(s, peer); /* its new watermarks hold GC back from 0 */
 	return 0;
 }
 
@@ -52,6 +54,7 @@ mesh_crdt_peer_remove(struct mesh_crdt_store *s, uint64_t peer)
 
 	if (p == NULL)
 		return crdt_fail(s, -ENOENT, "unknown peer %016" PRIx64, peer);
+	crdt_gc_peer_gone(s, p);
 	*p = s->peers[--s->n_peers];
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "crdt_internal.h"
 
 static const char *const ctr_names[] = { MESH_CRDT_COUNTERS(MESH_COUNTER_NAME) };
+static const char *const ctr_descs[] = { MESH_CRDT_COUNTERS(MESH_COUNTER_DESC) };
 
 struct mesh_crdt_store *
 mesh_crdt_store_new(const struct mesh_crdt_config *cfg)
@@ -25,6 +26,7 @@ mesh_crdt_store_new(const struct mesh_crdt_config *cfg)
 	}
 	s->replica = cfg->replica_id;
 	s->grace_ns = cfg->tomb_grace_ns ? cfg->tomb_grace_ns : MESH_CRDT_TOMB_GRACE_DEFAULT_NS;
+	crdt_clock_init(s, cfg->max_skew_ns);
 	if (crdt_table_init(&s->table, cfg->expected_keys) != 0 || crdt_log_init(&s->log) != 0) {
 		crdt_table_fini(&s->table);
 		free(s);
@@ -55,6 +57,7 @@ mesh_crdt_store_delete(struct mesh_crdt_store *s)
 	crdt_sub_free_all(s);
 	crdt_stream_free_all(s);
 	free(s->peers);
+	free(s->gone);
 	free(s);
 }
 
@@ -70,12 +73,6 @@ uint64_t
 mesh_crdt_store_replica(const struct mesh_crdt_store *s)
 {
 	return s->replica;
-}
-
-uint64_t
-mesh_crdt_store_clock(const struct mesh_crdt_store *s)
-{
-	return s->clock;
 }
 
 uint64_t
@@ -135,9 +132,11 @@ mesh_crdt_strerror(int err)
 	case -EOPNOTSUPP:
 		return "operation not supported by this namespace";
 	case -EOVERFLOW:
-		return "Lamport clock exhausted";
+		return "clock exhausted";
 	case -ERANGE:
-		return "value out of range";
+		return "value out of range (a timestamp too far ahead of the local clock?)";
+	case -ESTALE:
+		return "version older than the GC horizon for a key this replica does not hold";
 	case -ENOMEM:
 		return "out of memory";
 	default:
@@ -156,9 +155,13 @@ mesh_crdt_store_counter(const struct mesh_crdt_store *s, enum mesh_crdt_counter 
 const char *
 mesh_crdt_counter_name(enum mesh_crdt_counter c)
 {
-	if ((unsigned)c >= MESH_CRDT_CTR_MAX)
-		return NULL;
-	return ctr_names[c];
+	return (unsigned)c < MESH_CRDT_CTR_MAX ? ctr_names[c] : NULL;
+}
+
+const char *
+mesh_crdt_counter_desc(enum mesh_crdt_counter c)
+{
+	return (unsigned)c < MESH_CRDT_CTR_MAX ? ctr_descs[c] : NULL;
 }
 
 int

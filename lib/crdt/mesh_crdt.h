@@ -4,8 +4,8 @@
  * (single writer, no locks). Keys and values are opaque byte strings; every key belongs to
  * exactly one namespace, chosen by longest configured prefix:
  *
- *   lww        last-writer-wins register per key, ordered by (Lamport ts, replica id),
- *              with tombstones and a tombstone GC;
+ *   lww        last-writer-wins register per key, ordered by (hybrid logical clock ts,
+ *              replica id), with tombstones, a tombstone GC and a GC horizon;
  *   epoch_max  16-byte big-endian {u64 epoch, i64 count}; higher epoch wins, then higher
  *              count (a join semilattice: merges commute, associate and are idempotent);
  *   broadcast / targeted
@@ -21,7 +21,8 @@
  *
  * Conventions: constructors return NULL and set errno; calls return 0 (or a count) or
  * -errno; mesh_crdt_strerror() explains a code, mesh_crdt_store_errmsg() the last failure
- * in detail. Time is a parameter (now_ns, monotonic, non-decreasing per store).
+ * in detail. Time is a parameter (now_ns, monotonic, non-decreasing per store); the wall
+ * clock, which versions are made of, is given with mesh_crdt_store_set_wall().
  * Pointers handed out by get/export/foreach point into the store and stay valid until the
  * next call that mutates entries: put, delete, apply, gc or mesh_crdt_store_delete (export,
  * ack, peer, digest, subscription and stream calls leave them in place).
@@ -49,11 +50,21 @@ extern "C" {
 #define MESH_CRDT_PEER_MAX 1024u
 /** Digest buckets (fixed: part of the anti-entropy protocol). */
 #define MESH_CRDT_DIGEST_BUCKETS 4096u
-/** Remote timestamps above this are refused so the Lamport clock can never be exhausted. */
+/**
+ * Versions are hybrid logical clock timestamps: (wall-clock milliseconds << 16) | a
+ * logical counter (mesh_crdt_ts_make). Remote timestamps above this absolute bound are
+ * refused whatever the wall clock says (2^62: wall time up to about the year 4199).
+ */
 #define MESH_CRDT_TS_MAX (UINT64_C(1) << 62)
+/** Bits of a timestamp that hold the logical counter. */
+#define MESH_CRDT_TS_LOGICAL_BITS 16
+/** Default bound on how far a remote timestamp may be ahead of the local wall clock. */
+#define MESH_CRDT_MAX_SKEW_DEFAULT_NS (60ULL * 1000000000ULL)
+/** No skew bound (MESH_CRDT_TS_MAX still applies). */
+#define MESH_CRDT_MAX_SKEW_NONE UINT64_MAX
 /** Default tombstone grace (issue 3: 300 s). */
 #define MESH_CRDT_TOMB_GRACE_DEFAULT_NS (300ULL * 1000000000ULL)
-/** Disable time-based tombstone GC (acks only). */
+/** Never collect tombstones. */
 #define MESH_CRDT_TOMB_GRACE_NEVER UINT64_MAX
 /** Length of an epoch_max value. */
 #define MESH_CRDT_EPOCH_LEN 16u
@@ -94,13 +105,23 @@ struct mesh_crdt_config {
 	 * its new writes could tie with its old ones.
 	 */
 	uint64_t replica_id;
-	/** Tombstone grace; 0 = MESH_CRDT_TOMB_GRACE_DEFAULT_NS; _NEVER = acks only. */
+	/**
+	 * Tombstone grace (see mesh_crdt_gc): a tombstone lives at least this long, and a
+	 * removed peer holds GC back this long; 0 = MESH_CRDT_TOMB_GRACE_DEFAULT_NS;
+	 * MESH_CRDT_TOMB_GRACE_NEVER = never collect.
+	 */
 	uint64_t tomb_grace_ns;
 	/** Expected keys (pre-sizes the table); 0 = small. */
 	uint64_t expected_keys;
+	/**
+	 * Remote ops whose timestamp is more than this ahead of the wall clock given with
+	 * mesh_crdt_store_set_wall() are refused (-ERANGE, crdt_apply_skew); 0 =
+	 * MESH_CRDT_MAX_SKEW_DEFAULT_NS (60 s), MESH_CRDT_MAX_SKEW_NONE = no bound.
+	 */
+	uint64_t max_skew_ns;
 };
 
-/** Version of a register: (Lamport timestamp, replica id). */
+/** Version of a register: (hybrid logical clock timestamp, replica id). */
 struct mesh_crdt_version {
 	uint64_t ts;
 	uint64_t replica;
@@ -138,12 +159,27 @@ struct mesh_crdt_ns_stats {
 	uint64_t rejected;        /**< puts/applies refused by a limit */
 };
 
-/* Store counters (X-macro: enum MESH_CTR_crdt_*, names are telemetry keys). */
-#define MESH_CRDT_COUNTERS(X)                                                              \
-	X(crdt_put) X(crdt_delete) X(crdt_apply) X(crdt_apply_changed) X(crdt_apply_stale)  \
-	X(crdt_apply_dup) X(crdt_apply_reject) X(crdt_tomb_gc) X(crdt_sub_event)            \
-	X(crdt_sub_drop) X(crdt_stream_publish) X(crdt_stream_drop) X(crdt_stream_deliver)  \
-	X(crdt_export_ops) X(crdt_log_compact)
+/*
+ * Store counters, X(name, description): enum MESH_CTR_crdt_*, names are telemetry keys.
+ */
+#define MESH_CRDT_COUNTERS(X) \
+	X(crdt_put, "local writes (client puts) applied") \
+	X(crdt_delete, "local deletes applied (tombstones written)") \
+	X(crdt_apply, "remote ops offered to the store") \
+	X(crdt_apply_changed, "remote ops that changed the store (newer than what it held)") \
+	X(crdt_apply_stale, "remote ops ignored: older than the version held") \
+	X(crdt_apply_dup, "remote ops ignored: the same version is already held") \
+	X(crdt_apply_reject, "remote ops refused: unknown namespace or a local limit") \
+	X(crdt_apply_skew, "remote ops refused: timestamp too far ahead of the local wall clock") \
+	X(crdt_apply_horizon, "remote ops refused: older than the GC horizon for an absent key") \
+	X(crdt_tomb_gc, "tombstones collected after their grace period") \
+	X(crdt_sub_event, "events queued for subscribers") \
+	X(crdt_sub_drop, "subscriber events lost: the subscriber's queue was full") \
+	X(crdt_stream_publish, "stream messages queued for sending") \
+	X(crdt_stream_drop, "stream messages dropped unsent: the send buffer was full") \
+	X(crdt_stream_deliver, "stream messages received and handed to subscribers") \
+	X(crdt_export_ops, "ops read from the change log for replication") \
+	X(crdt_log_compact, "change log compactions")
 enum mesh_crdt_counter { MESH_CRDT_COUNTERS(MESH_COUNTER_ENUM) MESH_CRDT_CTR_MAX };
 
 struct mesh_crdt_store;
@@ -158,8 +194,33 @@ void mesh_crdt_store_delete(struct mesh_crdt_store *s);
 /** Replica id from a node identity and a per-boot nonce (never 0). */
 uint64_t mesh_crdt_replica_id_derive(const void *node, size_t node_len, uint64_t boot_nonce);
 uint64_t mesh_crdt_store_replica(const struct mesh_crdt_store *s);
-/** Current Lamport clock. */
+/**
+ * Tell the store the wall clock (ns since the Unix epoch) for the calls that follow: local
+ * writes get the version max(clock + 1, mesh_crdt_ts_make(@wall_ns)), and remote ops more
+ * than max_skew ahead of it are refused. Call it per batch (a poll, a burst of requests);
+ * a wall clock that steps back never makes versions go back. Before the first call the
+ * wall clock is 0 (the epoch): versions are then a plain Lamport clock.
+ */
+void mesh_crdt_store_set_wall(struct mesh_crdt_store *s, uint64_t wall_ns);
+/** Current clock: the highest timestamp written or accepted. */
 uint64_t mesh_crdt_store_clock(const struct mesh_crdt_store *s);
+/**
+ * GC horizon: the highest timestamp of a collected tombstone (0 before any). Remote values
+ * at or below it are refused for keys the store holds no entry for (mesh_crdt_gc).
+ */
+uint64_t mesh_crdt_store_horizon(const struct mesh_crdt_store *s);
+/** The timestamp of wall time @wall_ns with logical counter 0. */
+static inline uint64_t
+mesh_crdt_ts_make(uint64_t wall_ns)
+{
+	return wall_ns / 1000000u << MESH_CRDT_TS_LOGICAL_BITS;
+}
+/** The wall-clock part of timestamp @ts, in ns since the epoch (millisecond resolution). */
+static inline uint64_t
+mesh_crdt_ts_wall_ns(uint64_t ts)
+{
+	return (ts >> MESH_CRDT_TS_LOGICAL_BITS) * 1000000u;
+}
 /** Last local change sequence (0 before any change). */
 uint64_t mesh_crdt_store_seq(const struct mesh_crdt_store *s);
 /** Human-readable detail of the last failed call ("" if none). */
@@ -168,8 +229,10 @@ const char *mesh_crdt_store_errmsg(const struct mesh_crdt_store *s);
 const char *mesh_crdt_strerror(int err);
 /** Counter @c (relaxed read; any thread). */
 uint64_t mesh_crdt_store_counter(const struct mesh_crdt_store *s, enum mesh_crdt_counter c);
-/** Name of counter @c. */
+/** Name of counter @c (NULL when out of range). */
 const char *mesh_crdt_counter_name(enum mesh_crdt_counter c);
+/** One-line description of counter @c (NULL when out of range). */
+const char *mesh_crdt_counter_desc(enum mesh_crdt_counter c);
 
 /* ------------------------------------------------------------------ namespaces */
 
@@ -191,6 +254,12 @@ int mesh_crdt_ns_info(const struct mesh_crdt_store *s, int ns, enum mesh_crdt_ns
 		      const char **prefix);
 /** Figures of namespace @ns (any thread); 0 or -EINVAL. */
 int mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int ns, struct mesh_crdt_ns_stats *out);
+/**
+ * One-line configuration of namespace @ns, "PREFIX KIND max_value=N max_keys=N
+ * max_bytes=N" (two stores with equal lines treat the namespace alike), NUL-terminated in
+ * @buf. Returns its length (truncated to @cap - 1) or -EINVAL.
+ */
+int mesh_crdt_ns_describe(const struct mesh_crdt_store *s, int ns, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------ local operations */
 
@@ -199,7 +268,7 @@ int mesh_crdt_ns_stats(const struct mesh_crdt_store *s, int ns, struct mesh_crdt
  * 16-byte value into the current one (the result is the max). 0 or -errno: -ENXIO (no
  * namespace), -EPROTOTYPE (stream namespace), -ENAMETOOLONG / -EINVAL (key), -EINVAL
  * (malformed epoch_max value), -EMSGSIZE (value over max_value), -ENOSPC (max_keys),
- * -EDQUOT (max_bytes), -EOVERFLOW (clock exhausted), -ENOMEM.
+ * -EDQUOT (max_bytes), -EOVERFLOW (clock past MESH_CRDT_TS_MAX), -ENOMEM.
  */
 int mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, const void *value,
 		  size_t value_len, uint64_t now_ns);
@@ -233,9 +302,12 @@ uint64_t mesh_crdt_foreach(const struct mesh_crdt_store *s, const void *prefix,
 
 /**
  * Merge one remote op (idempotent; any order converges). *changed (optional) says whether
- * local state changed. Advances the clock to max(clock, ts) + 1. 0 or -errno: -ERANGE
- * (ts > MESH_CRDT_TS_MAX or replica 0), -EINVAL (malformed: bad epoch value, tombstone on
- * epoch_max), limits as for put. A refused op is counted (crdt_apply_reject).
+ * local state changed. Advances the clock to max(clock, ts). 0 or -errno: -ERANGE
+ * (replica 0, ts > MESH_CRDT_TS_MAX, or ts more than max_skew ahead of the wall clock:
+ * crdt_apply_skew), -ESTALE (a value at or below the GC horizon for a key the store holds
+ * no entry for: crdt_apply_horizon; such a tombstone is ignored as stale), -EINVAL
+ * (malformed: bad epoch value, tombstone on epoch_max), limits as for put. A refused op is
+ * counted (crdt_apply_reject) and leaves no trace; mesh_crdt_store_errmsg() says why.
  */
 int mesh_crdt_apply(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, uint64_t now_ns,
 		    bool *changed);
@@ -248,7 +320,12 @@ uint32_t mesh_crdt_apply_batch(struct mesh_crdt_store *s, const struct mesh_crdt
 
 /** Register a peer for export/ack (watermarks start at 0). 0, -EEXIST, -ENOSPC. */
 int mesh_crdt_peer_add(struct mesh_crdt_store *s, uint64_t peer);
-/** Forget a peer (left or reaped); it no longer holds back tombstone GC. 0 or -ENOENT. */
+/**
+ * Forget a peer (dead, left or reaped). What it acknowledged keeps holding tombstone GC
+ * back for the grace after the removal (timed by the latest now_ns the store was given),
+ * so a member that comes back within the grace still finds every tombstone it missed.
+ * 0 or -ENOENT.
+ */
 int mesh_crdt_peer_remove(struct mesh_crdt_store *s, uint64_t peer);
 /** Acked and sent watermarks of @peer. 0 or -ENOENT. */
 int mesh_crdt_peer_watermarks(const struct mesh_crdt_store *s, uint64_t peer, uint64_t *acked,
@@ -271,8 +348,11 @@ int mesh_crdt_ack(struct mesh_crdt_store *s, uint64_t peer, uint64_t seq);
 int mesh_crdt_peer_rewind(struct mesh_crdt_store *s, uint64_t peer);
 
 /**
- * Collect tombstones that are safe to forget: acknowledged by every registered peer, or
- * older than the grace. At most @budget (0 = no limit). Returns the number collected.
+ * Collect tombstones that are safe to forget: acknowledged by every registered peer (and
+ * by every peer removed less than the grace ago) AND held for at least the grace. Each
+ * collection raises the GC horizon to the tombstone's timestamp. At most @budget (0 = no
+ * limit). Returns the number collected. doc/crdt.md explains why this keeps deleted keys
+ * deleted when a reaped member or a partitioned minority comes back with old data.
  */
 uint64_t mesh_crdt_gc(struct mesh_crdt_store *s, uint64_t now_ns, uint64_t budget);
 

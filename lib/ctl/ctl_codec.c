@@ -36,6 +36,7 @@ answer(struct mesh_ctl *c, unsigned slot, uint64_t id, int status, const char *e
 struct stats_fill {
 	Mesh__Client__StatsResp *sr;
 	Mesh__Client__Stat *st;
+	char (*names)[64];
 };
 
 static void
@@ -48,7 +49,9 @@ add_stat(void *ctx, const char *group, const char *name, uint64_t v)
 		return;
 	mesh__client__stat__init(&f->st[sr->n_stats]);
 	f->st[sr->n_stats].group = (char *)(uintptr_t)group;
-	f->st[sr->n_stats].name = (char *)(uintptr_t)name;
+	/* walks may hand out names built in stack buffers (handoff rings): keep a copy */
+	snprintf(f->names[sr->n_stats], sizeof(f->names[0]), "%s", name);
+	f->st[sr->n_stats].name = f->names[sr->n_stats];
 	f->st[sr->n_stats].value = v;
 	sr->stats[sr->n_stats] = &f->st[sr->n_stats];
 	sr->n_stats++;
@@ -59,9 +62,10 @@ do_stats(struct mesh_ctl *c, unsigned slot, uint64_t id, const char *group)
 {
 	static Mesh__Client__Stat st[STATS_MAX];       /* control thread only */
 	static Mesh__Client__Stat *ptrs[STATS_MAX];
+	static char names[STATS_MAX][64];
 	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
 	Mesh__Client__StatsResp sr = MESH__CLIENT__STATS_RESP__INIT;
-	struct stats_fill f = { .sr = &sr, .st = st };
+	struct stats_fill f = { .sr = &sr, .st = st, .names = names };
 	char groups[256], msg[320];
 
 	sr.stats = ptrs;

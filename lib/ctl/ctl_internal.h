@@ -50,6 +50,7 @@ struct ctl_client {
 struct mesh_ctl {
 	char path[108];
 	int listen_fd, epoll_fd, event_fd, metrics_fd;
+	int merge_fd;               /* eventfd: requests queued for the merge lcore */
 	volatile int stop;
 	pthread_t thread;
 	bool kick;                  /* merge lcore: replies queued since the last wake-up */

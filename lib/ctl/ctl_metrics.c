@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `--metrics-listen ADDR:PORT`: a plain HTTP/1.0 endpoint on the control thread serving
- * GET /metrics with the Prometheus text of the counter registry (lib/telemetry); anything
- * else gets 404. One scrape at a time, its request read under a 200 ms receive timeout so
- * a silent client cannot hold the thread.
+ * GET /metrics with the Prometheus text of lib/telemetry (mesh_telemetry_prom_render),
+ * and HEAD /metrics with the same headers and no body; anything else gets 404, and a
+ * text that outgrew the buffer 500 rather than a cut-off scrape. One scrape at a time,
+ * its request read under a 200 ms receive timeout so a silent client cannot hold the
+ * thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,23 +23,40 @@
 
 #define METRICS_MAX (256 * 1024)
 
+/* "GET /metrics" or "HEAD /metrics", then a space or a query: 1 = GET, 2 = HEAD, else 0 */
+static int
+request_method(const char *req)
+{
+	static const char *const methods[] = { "GET /metrics", "HEAD /metrics" };
+
+	for (int m = 0; m < 2; m++) {
+		size_t len = strlen(methods[m]);
+
+		if (strncmp(req, methods[m], len) == 0 && (req[len] == ' ' || req[len] == '?'))
+			return m + 1;
+	}
+	return 0;
+}
+
 void
 ctl_metrics_serve(struct mesh_ctl *c)
 {
 	static char body[METRICS_MAX]; /* control thread only */
 	static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+	static const char big[] = "HTTP/1.0 500 Internal Server Error\r\n"
+				  "Content-Length: 0\r\n\r\n";
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
 	char req[1024], head[160];
 	ssize_t n;
 	size_t len;
-	int fd = accept4(c->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+	int method, fd = accept4(c->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n <= 0 || (req[n] = '\0', strncmp(req, "GET /metrics", 12) != 0 ||
-				     (req[12] != ' ' && req[12] != '?'))) {
+	method = n > 0 ? (req[n] = '\0', request_method(req)) : 0;
+	if (method == 0) {
 		mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_metrics_bad], 1);
 		if (n > 0)
 			send(fd, nf, sizeof(nf) - 1, MSG_NOSIGNAL);
@@ -45,9 +64,16 @@ ctl_metrics_serve(struct mesh_ctl *c)
 		return;
 	}
 	len = mesh_telemetry_prom_render(body, sizeof(body));
+	if (len >= sizeof(body)) {
+		MESH_RTE_LOG(ERR, app, "metrics text of %zu bytes outgrew its %d-byte buffer",
+			     len, METRICS_MAX);
+		send(fd, big, sizeof(big) - 1, MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
 	snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
 		 "version=0.0.4\r\nContent-Length: %zu\r\n\r\n", len);
-	if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0)
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0 && method == 1)
 		send(fd, body, len, MSG_NOSIGNAL);
 	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_metrics_scrapes], 1);
 	close(fd);

@@ -32,6 +32,7 @@
 #define MERGE_BURST 32
 
 static const char *const ctl_names[] = { MESH_CTL_COUNTERS(MESH_COUNTER_NAME) };
+static const char *const ctl_descs[] = { MESH_CTL_COUNTERS(MESH_COUNTER_DESC) };
 
 /* ---------------------------------------------------------------- sending */
 
@@ -125,8 +126,14 @@ ctl_send_response(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Respons
 static void
 forward(struct mesh_ctl *c, unsigned slot, struct ctl_req *q)
 {
-	if (mesh_handoff_put_ptrs(&c->to_merge, (void *const *)&q, 1) == 1)
+	static const uint64_t one = 1;
+
+	if (mesh_handoff_put_ptrs(&c->to_merge, (void *const *)&q, 1) == 1) {
+		if (write(c->merge_fd, &one, sizeof(one)) < 0) {
+			/* saturated: the merge lcore has not drained it, so it is awake */
+		}
 		return;
+	}
 	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_busy], 1);
 	if (q->req.type != MESH_NODE_REQ_CLOSED) {
 		Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
@@ -315,6 +322,12 @@ mesh_ctl_merge_kick(struct mesh_ctl *c)
 	}
 }
 
+int
+mesh_ctl_merge_fd(const struct mesh_ctl *c)
+{
+	return c->merge_fd;
+}
+
 /* ---------------------------------------------------------------- life */
 
 static int
@@ -362,7 +375,7 @@ static int
 start(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 {
 	int socket_id = (int)rte_socket_id();
-	int ret = mesh_counters_create(&c->ctr, ctl_names, MESH_CTL_CTR_MAX, 2);
+	int ret = mesh_counters_create(&c->ctr, ctl_names, ctl_descs, MESH_CTL_CTR_MAX, 2);
 
 	if (ret == 0)
 		ret = mesh_handoff_create_ptr(&c->to_merge, "ctl_merge", RING_SIZE, socket_id,
@@ -376,7 +389,8 @@ start(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 		return ret;
 	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->epoll_fd < 0 || c->event_fd < 0)
+	c->merge_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->epoll_fd < 0 || c->event_fd < 0 || c->merge_fd < 0)
 		return -errno;
 	epoll_add(c, c->listen_fd, EV_LISTEN);
 	epoll_add(c, c->event_fd, EV_WAKE);
@@ -401,7 +415,7 @@ mesh_ctl_start(const struct mesh_ctl_cfg *cfg)
 
 	if (c == NULL)
 		return NULL;
-	c->listen_fd = c->epoll_fd = c->event_fd = c->metrics_fd = -1;
+	c->listen_fd = c->epoll_fd = c->event_fd = c->metrics_fd = c->merge_fd = -1;
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		c->clients[i].fd = -1;
 	c->rxbuf = malloc(MESH_CLIENT_MAX_MSG);
@@ -439,6 +453,8 @@ mesh_ctl_stop(struct mesh_ctl *c)
 		close(c->metrics_fd);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
+	if (c->merge_fd >= 0)
+		close(c->merge_fd);
 	mesh_handoff_destroy(&c->to_merge);
 	mesh_handoff_destroy(&c->to_ctl);
 	mesh_counters_destroy(&c->ctr);

@@ -21,12 +21,21 @@
 struct mesh_node;
 struct mesh_node_reply;
 
+/* Counters of the control thread, X(name, description) (mesh_common.h convention). */
 #define MESH_CTL_COUNTERS(X) \
-	X(ctl_accepted) X(ctl_refused_full) X(ctl_requests) X(ctl_bad_requests) \
-	X(ctl_busy) X(ctl_responses) X(ctl_response_drops) X(ctl_events) \
-	X(ctl_event_drops) X(ctl_send_errors) X(ctl_metrics_scrapes) X(ctl_metrics_bad)
-#define MESH_CTL_CTR_ENUM(name) MESH_CTR_##name,
-enum mesh_ctl_counter { MESH_CTL_COUNTERS(MESH_CTL_CTR_ENUM) MESH_CTL_CTR_MAX };
+	X(ctl_accepted, "client connections accepted") \
+	X(ctl_refused_full, "client connections refused: every client slot in use") \
+	X(ctl_requests, "client requests received") \
+	X(ctl_bad_requests, "client requests refused: malformed") \
+	X(ctl_busy, "client requests refused: the merge core's request ring was full") \
+	X(ctl_responses, "responses sent to clients") \
+	X(ctl_response_drops, "responses lost: a slow client, a full ring or no memory") \
+	X(ctl_events, "subscription events sent to clients") \
+	X(ctl_event_drops, "subscription events lost on the way to the control thread") \
+	X(ctl_send_errors, "client sockets that failed on send") \
+	X(ctl_metrics_scrapes, "metrics endpoint requests served (GET or HEAD /metrics)") \
+	X(ctl_metrics_bad, "metrics endpoint requests refused: not GET or HEAD /metrics")
+enum mesh_ctl_counter { MESH_CTL_COUNTERS(MESH_COUNTER_ENUM) MESH_CTL_CTR_MAX };
 
 struct mesh_ctl_cfg {
 	const char *socket_path;  /**< created with its directory (one level) */
@@ -52,5 +61,11 @@ void mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r);
 
 /** Merge lcore: wake the control thread if replies were queued since the last call. */
 void mesh_ctl_merge_kick(struct mesh_ctl *c);
+
+/**
+ * An eventfd the control thread signals after each request it queues for the merge lcore,
+ * so an idle merge lcore can block on it (event poll mode). Read-only for the caller.
+ */
+int mesh_ctl_merge_fd(const struct mesh_ctl *c);
 
 #endif /* MESH_CTL_H */

@@ -29,16 +29,32 @@
 #define MESH_NET_REPLAY_SLOTS 1024 /* senders with a replay window (keyed clusters) */
 #define MESH_NET_FAULT_QUEUE_CAP 4096 /* frames the rx fault injection may hold */
 
-/* Plain counters; the per-cause rx/frame drop counters follow them (see below). */
+/*
+ * Plain counters, X(name, description); the per-cause rx/frame drop counters follow them
+ * (see below), described by MESH_NET_PKT_DROPS and MESH_WIRE_COUNTERS.
+ */
 #define MESH_NET_COUNTERS(X) \
-	X(rx_packets) X(rx_bytes) X(rx_frames) X(rx_arp_request) X(rx_arp_reply) \
-	X(rx_drop_multiseg) \
-	X(tx_packets) X(tx_bytes) X(tx_arp_request) X(tx_arp_reply) \
-	X(tx_drop_full) X(tx_drop_nombuf) X(tx_drop_arp_unresolved) X(tx_drop_arp_hold_full) \
-	X(tx_drop_too_big) \
-	X(fault_drop) X(fault_dup) X(fault_delay) X(fault_queue_full)
+	X(rx_packets, "packets received from the port") \
+	X(rx_bytes, "bytes received from the port") \
+	X(rx_frames, "meshd frames that passed every check") \
+	X(rx_arp_request, "ARP requests received") \
+	X(rx_arp_reply, "ARP replies received") \
+	X(rx_drop_multiseg, "packets dropped: chained (multi-segment) mbuf") \
+	X(tx_packets, "packets sent on the port") \
+	X(tx_bytes, "bytes sent on the port") \
+	X(tx_arp_request, "ARP requests sent") \
+	X(tx_arp_reply, "ARP replies sent") \
+	X(tx_drop_full, "packets dropped on send: the port's tx queue was full") \
+	X(tx_drop_nombuf, "packets dropped on send: mbuf pool empty") \
+	X(tx_drop_arp_unresolved, "packets dropped on send: the neighbour never answered ARP") \
+	X(tx_drop_arp_hold_full, "packets dropped on send: too many held for one ARP answer") \
+	X(tx_drop_too_big, "packets dropped on send: frame larger than an mbuf or a datagram") \
+	X(fault_drop, "frames dropped by --fault-inject (testing only)") \
+	X(fault_dup, "frames duplicated by --fault-inject (testing only)") \
+	X(fault_delay, "frames delayed by --fault-inject (testing only)") \
+	X(fault_queue_full, "frames --fault-inject could not delay: its queue was full")
 
-#define MESH_NET_CTR_ENUM(name) MESH_NET_CTR_##name,
+#define MESH_NET_CTR_ENUM(name, desc) MESH_NET_CTR_##name,
 enum mesh_net_counter {
 	MESH_NET_COUNTERS(MESH_NET_CTR_ENUM)
 	/* rx_drop_<mesh_net_pkt drop cause>, one per cause except OK */
@@ -71,6 +87,9 @@ struct mesh_net_port_cfg {
 	/* receive fault injection, testing only (NULL = off); the pool grows by the delay
 	 * queue's capacity */
 	const struct mesh_net_fault_spec *fault;
+	/* Rx queue interrupts (intr_conf.rxq) are asked for, so event polling can block on
+	 * them; a PMD that refuses is configured without. true: never ask */
+	bool no_rx_intr;
 };
 
 /** Replay window of one authenticated sender (rx stage only). */
@@ -200,19 +219,26 @@ void mesh_net_arp_tick(struct mesh_net_port *p, uint64_t now_ns);
  */
 uint64_t mesh_net_fault_next_ns(const struct mesh_net_port *p);
 
-/** Counter names (MESH_NET_CTR_MAX entries), for telemetry. */
+/** Counter names and one-line descriptions (MESH_NET_CTR_MAX entries each). */
 const char *const *mesh_net_counter_names(void);
+const char *const *mesh_net_counter_descs(void);
 
 /* ---------------------------------------------------------------- polling */
 
 enum mesh_net_poll_mode {
 	MESH_NET_POLL_BUSY = 0,    /**< never sleep: dedicated cores */
-	MESH_NET_POLL_BACKOFF = 1, /**< sleep after empty polls: shared cores, tests */
+	MESH_NET_POLL_BACKOFF = 1, /**< timed sleeps after empty polls (no wake-up sources) */
+	MESH_NET_POLL_EVENT = 2,   /**< block until traffic, a wake-up or the next deadline */
 };
 
+/* Lateness of deadline wake-ups: buckets up to 10, 50, 100, 250, 500 us, 1, 5 ms, more. */
+#define MESH_NET_LATE_BUCKETS 8
+
 /**
- * Idle back-off: after @spin empty polls, sleep @min_us, doubling up to @max_us while the
- * port stays idle; any received packet resets it.
+ * Idle pacing of one poll loop. Backoff mode: after @spin empty polls, sleep @min_us,
+ * doubling up to @max_us while the port stays idle; any received packet resets it; a sleep
+ * never runs past the caller's deadline. Also the statistics of every mode (the event
+ * mode's timed fallback uses the same growth).
  */
 struct mesh_net_backoff {
 	enum mesh_net_poll_mode mode;
@@ -225,6 +251,10 @@ struct mesh_net_backoff {
 	uint64_t busy_polls;
 	uint64_t sleeps;
 	uint64_t slept_us;
+	/* sleeps that ended at their deadline, and how late the loop woke for it */
+	uint64_t timed;
+	uint64_t late_max_ns;
+	uint64_t late[MESH_NET_LATE_BUCKETS];
 };
 
 void mesh_net_backoff_init(struct mesh_net_backoff *b, enum mesh_net_poll_mode mode,
@@ -234,13 +264,102 @@ void mesh_net_backoff_poll(struct mesh_net_backoff *b, unsigned n);
 
 /**
  * As mesh_net_backoff_poll, but an idle sleep ends no later than @wake_ns (the poll
- * started at @now_ns): e.g. the next release of a delayed frame. UINT64_MAX = no limit.
+ * started at @now_ns): the loop's next deadline. UINT64_MAX = no limit.
  */
 void mesh_net_backoff_poll_until(struct mesh_net_backoff *b, unsigned n, uint64_t now_ns,
 				 uint64_t wake_ns);
 
+/** One back-off sleep (growing the next), ending no later than @wake_ns (see above). */
+void mesh_net_backoff_sleep(struct mesh_net_backoff *b, uint64_t now_ns, uint64_t wake_ns);
+
+/** Record that a sleep aimed at @deadline_ns ended at @woke_ns (lateness statistics). */
+void mesh_net_backoff_late(struct mesh_net_backoff *b, uint64_t deadline_ns,
+			   uint64_t woke_ns);
+
+/** Name of lateness bucket @i ("le_10us" ... "gt_5ms"), a telemetry key suffix. */
+const char *mesh_net_late_bucket_name(unsigned i);
+
 const char *mesh_net_poll_mode_name(enum mesh_net_poll_mode m);
 int mesh_net_poll_mode_parse(const char *s, enum mesh_net_poll_mode *out);
+
+/** How an idle loop learns that the port received something (event mode). */
+enum mesh_net_rx_wake {
+	MESH_NET_RX_WAKE_NONE = 0, /**< nothing to wait on: timed back-off sleeps */
+	MESH_NET_RX_WAKE_INTR,     /**< the PMD's Rx queue interrupt (net_tap, most NICs) */
+	MESH_NET_RX_WAKE_SOCKET,   /**< the kernel socket under the PMD (af_packet, af_xdp) */
+};
+
+#define MESH_NET_IDLE_FDS 6
+
+/**
+ * Event-driven idle of one lcore (mesh_net_idle.c). In event mode an lcore that found no
+ * work arms its wake-ups, polls once more, then blocks in epoll until the port receives
+ * (when the lcore polls it), another thread signals one of its file descriptors, or its
+ * next deadline (a timerfd, ns precise); an lcore whose port has no wake-up source sleeps
+ * in the same epoll with the back-off's growing timeout instead. Busy and backoff modes
+ * only use @b.
+ */
+struct mesh_net_idle {
+	struct mesh_net_backoff b;
+	int epfd, timer_fd, wake_fd;
+	int sleeping;                /* armed: other lcores must signal wake_fd */
+	bool armed;
+	bool rx_role;                /* this lcore polls the port */
+	enum mesh_net_rx_wake rx_wake;
+	uint16_t port_id;
+	unsigned n_ev;
+	struct rte_epoll_event ev[MESH_NET_IDLE_FDS];
+	uint64_t blocks;             /* epoll waits */
+	uint64_t wake_rx;            /* ... ended by the port */
+	uint64_t wake_fd_events;     /* ... ended by another thread (rings, control, queries) */
+	uint64_t wake_timer;         /* ... ended by the deadline or the back-off timeout */
+};
+
+/**
+ * Set up @w for @mode (event mode: epoll set, timerfd and wake-up eventfd); @max_us caps
+ * the timed sleeps (backoff, and event mode without an Rx wake-up source). 0 or -errno.
+ */
+int mesh_net_idle_init(struct mesh_net_idle *w, enum mesh_net_poll_mode mode,
+		       uint32_t max_us);
+
+/**
+ * Event mode, an lcore with the rx role: wait on @port_id's Rx queue 0 too, through its
+ * interrupt when the PMD has one (the port asked for it, see mesh_net_port_cfg), else
+ * through the PMD's kernel socket (af_packet bound to the port's interface, af_xdp);
+ * neither: timed sleeps. Returns the source (logged). No-op in the other modes.
+ */
+enum mesh_net_rx_wake mesh_net_idle_add_port(struct mesh_net_idle *w, uint16_t port_id);
+
+/**
+ * Event mode: wake up when another thread signals @fd (an eventfd; drained on wake-up,
+ * owned by the caller). 0, -ENOSPC, or -errno. No-op in the other modes or for @fd < 0.
+ */
+int mesh_net_idle_add_fd(struct mesh_net_idle *w, int fd);
+
+/**
+ * Any thread, after handing @w's lcore work (a ring it reads): wake it if it sleeps. A
+ * store-load fence pairs with the arming, so either the lcore's last poll before blocking
+ * sees the work or this call sees it armed and signals it.
+ */
+void mesh_net_idle_wake(struct mesh_net_idle *w);
+
+/**
+ * Account one loop pass that found @work items. Returns true when the loop should sleep
+ * now (then call mesh_net_idle_sleep): never in busy mode; after the spin polls in backoff
+ * mode; in event mode after the spin polls and one more pass with the wake-ups armed.
+ */
+bool mesh_net_idle_account(struct mesh_net_idle *w, unsigned work);
+
+/** Sleep as the mode says, never past @deadline_ns (UINT64_MAX: none); @now_ns is now. */
+void mesh_net_idle_sleep(struct mesh_net_idle *w, uint64_t now_ns, uint64_t deadline_ns);
+
+/** Close what init opened and leave the port's Rx interrupt. The loop must have ended. */
+void mesh_net_idle_fini(struct mesh_net_idle *w);
+
+const char *mesh_net_rx_wake_name(enum mesh_net_rx_wake s);
+
+/** True while a neighbour is being resolved: the tx role's ARP timer then has work. */
+bool mesh_net_arp_pending(const struct mesh_net_port *p);
 
 /* ---------------------------------------------------------------- node environment */
 

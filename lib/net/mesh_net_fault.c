@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +18,6 @@
 #include "mesh_net_pkt.h"
 
 #define TOKEN_MAX 96
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* "12", "0.5", "100.000": digits with an optional fraction, as a probability 0..1. */
 static int
@@ -128,17 +111,17 @@ apply_token(const char *tok, struct mesh_net_fault_spec *o, unsigned *seen, char
 	int ret;
 
 	if (*tok == '\0')
-		return fail(err, err_len, "bad token '': empty (stray comma?)");
+		return mesh_errf(err, err_len, "bad token '': empty (stray comma?)");
 	if (eq == NULL || klen == 0)
-		return fail(err, err_len, "bad token '%s': expected KEY=VALUE", tok);
+		return mesh_errf(err, err_len, "bad token '%s': expected KEY=VALUE", tok);
 	for (k = 0; k < MESH_ARRAY_SIZE(keys); k++)
 		if (strlen(keys[k]) == klen && strncmp(tok, keys[k], klen) == 0)
 			break;
 	if (k == MESH_ARRAY_SIZE(keys))
-		return fail(err, err_len, "bad token '%s': unknown key '%.*s' (loss, dup, delay, "
-			    "seed)", tok, (int)klen, tok);
+		return mesh_errf(err, err_len, "bad token '%s': unknown key '%.*s' (loss, dup, "
+				 "delay, seed)", tok, (int)klen, tok);
 	if (*seen & (1u << k))
-		return fail(err, err_len, "bad token '%s': '%s' given twice", tok, keys[k]);
+		return mesh_errf(err, err_len, "bad token '%s': '%s' given twice", tok, keys[k]);
 	*seen |= 1u << k;
 	switch (k) {
 	case 0:
@@ -156,7 +139,8 @@ apply_token(const char *tok, struct mesh_net_fault_spec *o, unsigned *seen, char
 		break;
 	}
 	if (ret < 0)
-		return fail(err, err_len, "bad token '%s': %s wants %s", tok, keys[k], wants[k]);
+		return mesh_errf(err, err_len, "bad token '%s': %s wants %s", tok, keys[k],
+				 wants[k]);
 	return 0;
 }
 
@@ -170,14 +154,15 @@ mesh_net_fault_spec_parse(const char *text, struct mesh_net_fault_spec *out, cha
 
 	memset(&o, 0, sizeof(o));
 	if (text == NULL || text[0] == '\0')
-		return fail(err, err_len, "empty spec (want loss=P,dup=P,delay=US|MIN-MAX,seed=N)");
+		return mesh_errf(err, err_len, "empty spec (want loss=P,dup=P,delay=US|MIN-MAX,"
+				 "seed=N)");
 	for (;;) {
 		const char *comma = strchr(s, ',');
 		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
 		char tok[TOKEN_MAX];
 
 		if (len >= sizeof(tok))
-			return fail(err, err_len, "bad token '%.*s...': too long", 32, s);
+			return mesh_errf(err, err_len, "bad token '%.*s...': too long", 32, s);
 		memcpy(tok, s, len);
 		tok[len] = '\0';
 		if (apply_token(tok, &o, &seen, err, err_len) < 0)

@@ -9,22 +9,36 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mesh_common.h"
 #include "mesh_net_pkt.h"
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-#define DROP_NAME(name) #name,
 static const char *const drop_names[MESH_NET_PKT_DROP_MAX] = {
 	"ok",
-	MESH_NET_PKT_DROPS(DROP_NAME)
+	MESH_NET_PKT_DROPS(MESH_COUNTER_NAME)
 };
+static const char *const drop_descs[MESH_NET_PKT_DROP_MAX] = {
+	"packets accepted",
+	MESH_NET_PKT_DROPS(MESH_COUNTER_DESC)
+};
+
+static const char *
+drop_lookup(const char *const *table, int drop, const char *unknown)
+{
+	return drop >= 0 && drop < MESH_NET_PKT_DROP_MAX ? table[drop] : unknown;
+}
 
 const char *
 mesh_net_pkt_drop_name(int drop)
 {
-	if (drop >= 0 && drop < MESH_NET_PKT_DROP_MAX)
-		return drop_names[drop];
-	return "unknown";
+	return drop_lookup(drop_names, drop, "unknown");
+}
+
+const char *
+mesh_net_pkt_drop_desc(int drop)
+{
+	return drop_lookup(drop_descs, drop, "unknown drop cause");
 }
 
 static inline uint16_t

@@ -32,23 +32,23 @@ enum mesh_net_pkt_kind {
 };
 
 /**
- * Parse outcomes: 0 = accepted, otherwise the drop cause. The X-macro gives the counter
- * names (rx_drop_<name>) in lib/net.
+ * Parse outcomes: 0 = accepted, otherwise the drop cause, X(name, description). The
+ * X-macro gives lib/net its counters (rx_drop_<name>) and their descriptions.
  */
 #define MESH_NET_PKT_DROPS(X) \
-	X(runt)             /* shorter than an Ethernet header */ \
-	X(not_for_us_mac)   /* unicast to another MAC */ \
-	X(ethertype)        /* neither IPv4 nor ARP (IPv6, VLAN, LLDP ...) */ \
-	X(arp_malformed)    /* truncated or not Ethernet/IPv4 ARP */ \
-	X(ip_header)        /* bad version, IHL or total length */ \
-	X(ip_checksum)      /* IPv4 header checksum mismatch */ \
-	X(ip_fragment)      /* fragments are not reassembled */ \
-	X(ip_not_udp)       /* another IP protocol */ \
-	X(ip_not_for_us)    /* another destination address */ \
-	X(udp_length)       /* UDP length disagrees with the IP packet */ \
-	X(wrong_port)       /* UDP to a port we do not serve */
+	X(runt, "packets dropped: shorter than an Ethernet header") \
+	X(not_for_us_mac, "packets dropped: unicast to another MAC") \
+	X(ethertype, "packets dropped: neither IPv4 nor ARP (IPv6, VLAN, LLDP ...)") \
+	X(arp_malformed, "packets dropped: truncated ARP, or not Ethernet/IPv4 ARP") \
+	X(ip_header, "packets dropped: bad IPv4 version, header length or total length") \
+	X(ip_checksum, "packets dropped: IPv4 header checksum mismatch") \
+	X(ip_fragment, "packets dropped: IPv4 fragment (fragments are not reassembled)") \
+	X(ip_not_udp, "packets dropped: an IP protocol other than UDP") \
+	X(ip_not_for_us, "packets dropped: IPv4 to another address") \
+	X(udp_length, "packets dropped: UDP length disagrees with the IP packet") \
+	X(wrong_port, "packets dropped: UDP to a port this node does not serve")
 
-#define MESH_NET_PKT_DROP_ENUM(name) MESH_NET_PKT_DROP_##name,
+#define MESH_NET_PKT_DROP_ENUM(name, desc) MESH_NET_PKT_DROP_##name,
 enum mesh_net_pkt_drop {
 	MESH_NET_PKT_OK = 0,
 	MESH_NET_PKT_DROPS(MESH_NET_PKT_DROP_ENUM)
@@ -112,6 +112,8 @@ size_t mesh_net_pkt_build_arp(uint8_t *frame, uint16_t op, const uint8_t *src_ma
 
 /** Short name of a drop cause ("runt", "wrong_port", ...). */
 const char *mesh_net_pkt_drop_name(int drop);
+/** One-line description of a drop cause ("packets dropped: ..."). */
+const char *mesh_net_pkt_drop_desc(int drop);
 
 /** Parse "a.b.c.d" into a host-order address. 0 or -EINVAL. */
 int mesh_net_ip_parse(const char *s, uint32_t *ip);

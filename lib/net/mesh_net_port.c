@@ -15,32 +15,52 @@
 #include "net_internal.h"
 
 static const char *counter_names[MESH_NET_CTR_MAX];
+static const char *counter_descs[MESH_NET_CTR_MAX];
 static char drop_names[MESH_NET_CTR_MAX - MESH_NET_CTR_PKT_DROP_BASE][48];
 
 static const char *const plain_names[] = { MESH_NET_COUNTERS(MESH_COUNTER_NAME) };
+static const char *const plain_descs[] = { MESH_NET_COUNTERS(MESH_COUNTER_DESC) };
 _Static_assert(MESH_ARRAY_SIZE(plain_names) == MESH_NET_CTR_PKT_DROP_BASE,
 	       "plain counter list matches the enum");
 
-const char *const *
-mesh_net_counter_names(void)
+/* the per-cause drop counters are named and described from their causes, once */
+static void
+counters_describe(void)
 {
 	if (counter_names[0] != NULL)
-		return counter_names;
-	for (unsigned i = 0; i < MESH_NET_CTR_PKT_DROP_BASE; i++)
+		return;
+	for (unsigned i = 0; i < MESH_NET_CTR_PKT_DROP_BASE; i++) {
 		counter_names[i] = plain_names[i];
+		counter_descs[i] = plain_descs[i];
+	}
 	for (int d = 1; d < MESH_NET_PKT_DROP_MAX; d++) {
 		unsigned idx = MESH_NET_CTR_PKT_DROP_BASE + d - 1;
 		char *n = drop_names[idx - MESH_NET_CTR_PKT_DROP_BASE];
 		snprintf(n, sizeof(drop_names[0]), "rx_drop_%s", mesh_net_pkt_drop_name(d));
 		counter_names[idx] = n;
+		counter_descs[idx] = mesh_net_pkt_drop_desc(d);
 	}
 	for (int e = 1; e < MESH_WIRE_ERR_MAX; e++) {
 		unsigned idx = MESH_NET_CTR_FRAME_DROP_BASE + e - 1;
 		char *n = drop_names[idx - MESH_NET_CTR_PKT_DROP_BASE];
 		snprintf(n, sizeof(drop_names[0]), "rx_drop_frame_%s", mesh_wire_err_name(e));
 		counter_names[idx] = n;
+		counter_descs[idx] = mesh_wire_counter_descs[mesh_wire_err_counter(e)];
 	}
+}
+
+const char *const *
+mesh_net_counter_names(void)
+{
+	counters_describe();
 	return counter_names;
+}
+
+const char *const *
+mesh_net_counter_descs(void)
+{
+	counters_describe();
+	return counter_descs;
 }
 
 uint64_t *
@@ -82,13 +102,42 @@ port_mac(const struct mesh_net_port_cfg *cfg, struct rte_ether_addr *mac)
 	return ret == -ENOTSUP ? 0 : ret;
 }
 
+/* One rx and one tx queue, then start; on failure *@stage names the step that failed. */
+static int
+port_start(const struct mesh_net_port_cfg *cfg, struct rte_mempool *pool, int socket,
+	   bool rx_intr, const char **stage)
+{
+	struct rte_eth_conf conf = { .intr_conf.rxq = rx_intr };
+	uint16_t nrx = cfg->n_rxd ? cfg->n_rxd : 1024, ntx = cfg->n_txd ? cfg->n_txd : 1024;
+	int ret;
+
+	*stage = "configure";
+	ret = rte_eth_dev_configure(cfg->port_id, 1, 1, &conf);
+	if (ret == 0) {
+		*stage = "descriptors";
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(cfg->port_id, &nrx, &ntx);
+	}
+	if (ret == 0) {
+		*stage = "rx queue";
+		ret = rte_eth_rx_queue_setup(cfg->port_id, 0, nrx, socket, NULL, pool);
+	}
+	if (ret == 0) {
+		*stage = "tx queue";
+		ret = rte_eth_tx_queue_setup(cfg->port_id, 0, ntx, socket, NULL);
+	}
+	if (ret == 0) {
+		*stage = "start";
+		ret = rte_eth_dev_start(cfg->port_id);
+	}
+	return ret;
+}
+
 int
 mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 {
-	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr mac;
-	uint16_t nrx = cfg->n_rxd ? cfg->n_rxd : 1024, ntx = cfg->n_txd ? cfg->n_txd : 1024;
+	const char *stage;
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	int ret, socket;
 
@@ -104,8 +153,8 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 			     "or bind a NIC)", cfg->port_id, rte_eth_dev_count_avail());
 		return -ENODEV;
 	}
-	ret = mesh_counters_create(&p->ctr, mesh_net_counter_names(), MESH_NET_CTR_MAX,
-				   RTE_MAX_LCORE + 1);
+	ret = mesh_counters_create(&p->ctr, mesh_net_counter_names(), mesh_net_counter_descs(),
+				   MESH_NET_CTR_MAX, RTE_MAX_LCORE + 1);
 	if (ret < 0)
 		return ret;
 
@@ -132,27 +181,15 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 	ret = rte_eth_dev_info_get(cfg->port_id, &info);
 	if (ret < 0)
 		goto fail;
-	ret = rte_eth_dev_configure(cfg->port_id, 1, 1, &conf);
-	if (ret < 0) {
-		MESH_RTE_LOG(ERR, net, "configure port %u: %s", cfg->port_id, strerror(-ret));
-		goto fail;
+	/* Rx interrupts let event polling block; a PMD that cannot have them runs without */
+	ret = port_start(cfg, p->pool, socket, !cfg->no_rx_intr, &stage);
+	if (ret < 0 && !cfg->no_rx_intr) {
+		MESH_RTE_LOG(INFO, net, "port %u: %s with Rx interrupts failed (%s), retrying "
+			     "without", cfg->port_id, stage, strerror(-ret));
+		ret = port_start(cfg, p->pool, socket, false, &stage);
 	}
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(cfg->port_id, &nrx, &ntx);
-	if (ret < 0)
-		goto fail;
-	ret = rte_eth_rx_queue_setup(cfg->port_id, 0, nrx, socket, NULL, p->pool);
 	if (ret < 0) {
-		MESH_RTE_LOG(ERR, net, "rx queue: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = rte_eth_tx_queue_setup(cfg->port_id, 0, ntx, socket, NULL);
-	if (ret < 0) {
-		MESH_RTE_LOG(ERR, net, "tx queue: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = rte_eth_dev_start(cfg->port_id);
-	if (ret < 0) {
-		MESH_RTE_LOG(ERR, net, "start port %u: %s", cfg->port_id, strerror(-ret));
+		MESH_RTE_LOG(ERR, net, "port %u: %s: %s", cfg->port_id, stage, strerror(-ret));
 		goto fail;
 	}
 	ret = port_mac(cfg, &mac);

@@ -246,8 +246,10 @@ struct mesh_node_peer_info {
 	uint64_t id;
 	char name[MESH_SWIM_NAME_MAX + 1];
 	struct mesh_node_addr addr;
-	struct mesh_stream_peer_stats channel;
+	struct mesh_stream_peer_stats channel; /**< .refused: acks refusing our ops */
 	uint64_t crdt_sent_seq, crdt_acked_seq;
+	uint64_t refused_ops; /**< ops from this peer our store refused (acked as refused) */
+	char refused_ops_reason[MESH_STREAM_REASON_MAX + 1]; /**< the last one's reason */
 };
 uint32_t mesh_node_peer_count(const struct mesh_node *n);
 /** Peer number @i. 0 or -ENOENT. */
@@ -255,6 +257,14 @@ int mesh_node_peer_at(const struct mesh_node *n, uint32_t i, struct mesh_node_pe
 
 /** Folded store digest, republished every 100 ms by poll; readable from any thread. */
 uint64_t mesh_node_digest(const struct mesh_node *n);
+
+/** Member counts by status (this node counted alive) and replication peers. */
+struct mesh_node_members {
+	uint32_t alive, suspect, dead, left;
+	uint32_t peers;
+};
+/** The counts poll republishes with the digest; readable from any thread. */
+void mesh_node_members_published(const struct mesh_node *n, struct mesh_node_members *out);
 /** Store digest computed now (merge thread only). */
 uint64_t mesh_node_digest_now(struct mesh_node *n);
 
@@ -286,6 +296,7 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_rx_unknown_type, "frames of a type the node does not handle") \
 	X(node_rx_drop_bad_container, "MSGS payloads whose record list is malformed") \
 	X(node_rx_unknown_kind, "records of a kind neither membership nor channels handle") \
+	X(node_rx_drop_not_member, "channel records from a sender that is not a member") \
 	X(node_rx_hello, "HELLO frames answered") \
 	X(node_rx_hello_reply, "HELLO_REPLY frames received") \
 	X(node_tx_hello, "HELLO frames sent to configured peers") \

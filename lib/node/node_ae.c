@@ -73,7 +73,8 @@ send_digest(struct mesh_node *n, uint64_t peer, uint32_t level, const uint32_t *
 {
 	n->ae_out.level = level;
 	n->ae_out.n_groups = n_groups;
-	memcpy(n->ae_out.groups, groups, n_groups * sizeof(*groups));
+	if (n_groups > 0)
+		memcpy(n->ae_out.groups, groups, n_groups * sizeof(*groups));
 	if (mesh_stream_digest_send(n->stream, peer, reply, n->now) == 0)
 		NODE_CTR(n, node_ae_digests_sent);
 }

@@ -202,7 +202,7 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 	switch (q->type) {
 	case MESH_NODE_REQ_PUT:
 		ret = mesh_crdt_put_origin(n->kv, q->key, q->key_len, q->value, q->value_len,
-					   now_ns, n->env->wall_ns(n->ctx));
+					   now_ns, node_wall(n));
 		if (ret < 0)
 			set_error(&r, ret);
 		break;
@@ -221,8 +221,7 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 		}
 		break;
 	case MESH_NODE_REQ_DEL:
-		ret = mesh_crdt_delete_origin(n->kv, q->key, q->key_len, now_ns,
-					      n->env->wall_ns(n->ctx));
+		ret = mesh_crdt_delete_origin(n->kv, q->key, q->key_len, now_ns, node_wall(n));
 		if (ret < 0)
 			set_error(&r, ret);
 		break;

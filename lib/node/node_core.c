@@ -129,11 +129,17 @@ mesh_node_join(struct mesh_node *n, uint64_t now_ns)
 	return ret;
 }
 
-/* A MSGS payload: SWIM records to membership, the rest to the channels. */
+/*
+ * A MSGS payload: SWIM records to membership, the rest to the channels. Channel state
+ * (windows, reassembly, repair caches) exists only for members: channel records from a
+ * sender that is not a replication peer are dropped and counted before lib/stream sees
+ * them (a reliable sender retransmits once membership knows it).
+ */
 static void
 msgs_input(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns)
 {
 	struct mesh_swim_addr from = { .ip = f->peer.ip, .port = f->peer.port };
+	bool member = node_repl_peer(n, f->sender) != NULL;
 	struct mesh_wire_msgr r;
 	struct mesh_wire_slice body;
 	uint8_t kind;
@@ -145,8 +151,10 @@ msgs_input(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns
 		if (kind == MESH_WIRE_KIND_SWIM) {
 			NODE_CTR(n, node_rx_swim_records);
 			mesh_swim_input(n->swim, now_ns, &from, body.p, body.len);
-		} else {
+		} else if (member) {
 			mesh_stream_rx(n->stream, f->sender, kind, body.p, body.len, now_ns);
+		} else {
+			NODE_CTR(n, node_rx_drop_not_member);
 		}
 	}
 	if (rc < 0) /* the records before the bad one were handled */
@@ -188,6 +196,23 @@ mesh_node_request(struct mesh_node *n, const struct mesh_node_req *reqs, unsigne
 	node_tx_flush(n);
 }
 
+/* member counts for other threads (telemetry), each field a relaxed store */
+static void
+members_publish(struct mesh_node *n)
+{
+	struct mesh_node_members *m = &n->members_pub;
+
+	__atomic_store_n(&m->alive, mesh_swim_member_count(n->swim, MESH_SWIM_ALIVE) + 1,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&m->suspect, mesh_swim_member_count(n->swim, MESH_SWIM_SUSPECT),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&m->dead, mesh_swim_member_count(n->swim, MESH_SWIM_DEAD),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&m->left, mesh_swim_member_count(n->swim, MESH_SWIM_LEFT),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&m->peers, n->n_peers, __ATOMIC_RELAXED);
+}
+
 unsigned
 mesh_node_poll(struct mesh_node *n, uint64_t now_ns)
 {
@@ -212,6 +237,7 @@ mesh_node_poll(struct mesh_node *n, uint64_t now_ns)
 		mesh_crdt_digest_get(n->kv, &n->digest_scratch);
 		__atomic_store_n(&n->digest, mesh_crdt_digest_fold(&n->digest_scratch),
 				 __ATOMIC_RELAXED);
+		members_publish(n);
 		n->next_digest_ns = now_ns + DIGEST_INTERVAL_NS;
 	}
 	node_tx_flush(n);
@@ -289,6 +315,18 @@ uint64_t
 mesh_node_digest(const struct mesh_node *n)
 {
 	return __atomic_load_n(&n->digest, __ATOMIC_RELAXED);
+}
+
+void
+mesh_node_members_published(const struct mesh_node *n, struct mesh_node_members *out)
+{
+	const struct mesh_node_members *m = &n->members_pub;
+
+	out->alive = __atomic_load_n(&m->alive, __ATOMIC_RELAXED);
+	out->suspect = __atomic_load_n(&m->suspect, __ATOMIC_RELAXED);
+	out->dead = __atomic_load_n(&m->dead, __ATOMIC_RELAXED);
+	out->left = __atomic_load_n(&m->left, __ATOMIC_RELAXED);
+	out->peers = __atomic_load_n(&m->peers, __ATOMIC_RELAXED);
 }
 
 uint64_t

@@ -11,6 +11,11 @@ struct node_peer {
 	uint64_t id;
 	struct mesh_node_addr addr;
 	char name[MESH_SWIM_NAME_MAX + 1];
+	/* refusals (node_refusal.c): ops from this peer the store refused, the last reason,
+	 * and the namespace config mismatch last logged for it (hash) */
+	uint64_t refused_ops;
+	char refused_reason[MESH_STREAM_REASON_MAX + 1];
+	uint64_t mismatch_logged;
 };
 
 /** A HELLO peer from the configuration, and what its replies taught us. */
@@ -65,12 +70,14 @@ struct mesh_node {
 	uint64_t next_gc_ns;
 	/* figures */
 	uint64_t digest;          /* folded store digest, relaxed stores */
+	struct mesh_node_members members_pub; /* relaxed stores, with the digest */
 	uint64_t next_digest_ns;
 	struct mesh_crdt_digest digest_scratch;
 	struct mesh_hist lat[MESH_NODE_LAT_MAX];
 	uint64_t lat_skewed;
 	struct node_hello_peer hello[MESH_NODE_MAX_SEEDS];
 	uint64_t next_hello_ns;
+	struct mesh_ratelimit refusal_rl; /* node_refusal.c */
 	uint64_t ctr[MESH_NODE_CTR_MAX];
 };
 
@@ -110,6 +117,22 @@ void node_hello_tick(struct mesh_node *n, uint64_t now_ns);
 void node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t now_ns);
 unsigned node_client_events(struct mesh_node *n);
 void node_client_fini(struct mesh_node *n);
+
+/* The wall clock, handed to the store too (its versions are made of it): call before
+ * writing to or merging into the store. */
+static inline uint64_t
+node_wall(struct mesh_node *n)
+{
+	uint64_t w = n->env->wall_ns(n->ctx);
+
+	mesh_crdt_store_set_wall(n->kv, w);
+	return w;
+}
+
+/* node_refusal.c: ops the store refused (receiver) and refusals acked to us (sender) */
+void node_refusal_rx(struct mesh_node *n, uint64_t from, uint32_t count,
+		     const struct mesh_crdt_op *last);
+void node_refusal_acked(void *ctx, uint64_t peer, const char *reason, size_t len);
 
 /* node_lat.c: origin-to-apply latency */
 void node_lat_record(struct mesh_node *n, enum mesh_node_lat_kind k, uint64_t origin_ns);

@@ -104,16 +104,23 @@ stream_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 	node_tx_put(n, &p->addr, MESH_WIRE_TYPE_MSGS, payload, len);
 }
 
+/*
+ * A received batch into the store. Ops the store refuses (limits, namespace config,
+ * clock skew, GC horizon, malformed) make the batch's result that refusal: lib/stream
+ * acks it with success = false and the reason node_refusal_rx gives (the last refused
+ * op's), and they are counted per peer.
+ */
 static int
 stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t count)
 {
 	struct mesh_node *n = ctx;
 	struct mesh_crdt_op cops[EXPORT_OPS];
-	int result[EXPORT_OPS];
+	int result[EXPORT_OPS], refusal = 0;
 
-	(void)from;
+	node_wall(n);
 	for (uint32_t done = 0; done < count;) {
-		uint32_t k = MESH_MIN(count - done, (uint32_t)EXPORT_OPS);
+		uint32_t k = MESH_MIN(count - done, (uint32_t)EXPORT_OPS), refused = 0;
+		const struct mesh_crdt_op *last = NULL;
 
 		for (uint32_t i = 0; i < k; i++) {
 			const struct mesh_stream_op *o = &ops[done + i];
@@ -128,13 +135,21 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 				.origin_ns = o->origin_ns,
 			};
 		}
-		if (mesh_crdt_apply_batch(n->kv, cops, k, n->now, result) > 0)
-			for (uint32_t i = 0; i < k; i++)
-				if (result[i] == 1)
-					node_lat_record_op(n, &cops[i]);
+		mesh_crdt_apply_batch(n->kv, cops, k, n->now, result);
+		for (uint32_t i = 0; i < k; i++) {
+			if (result[i] == 1) {
+				node_lat_record_op(n, &cops[i]);
+			} else if (result[i] < 0) {
+				refused++;
+				refusal = result[i];
+				last = &cops[i]; /* the store's errmsg is about this one */
+			}
+		}
+		if (refused > 0)
+			node_refusal_rx(n, from, refused, last);
 		done += k;
 	}
-	return 0; /* refused ops are counted by the store (crdt_apply_reject) */
+	return refusal == -ENOMEM ? -EAGAIN : refusal; /* out of memory: resend later */
 }
 
 static void
@@ -171,6 +186,7 @@ node_repl_init(struct mesh_node *n)
 		.other_rx = stream_other_rx,
 		.digest_build = node_ae_build,
 		.digest_recv = node_ae_recv,
+		.crdt_refused = node_refusal_acked,
 	};
 	struct mesh_stream_config cfg = n->cfg.stream;
 
@@ -295,5 +311,7 @@ mesh_node_peer_at(const struct mesh_node *n, uint32_t i, struct mesh_node_peer_i
 	snprintf(out->name, sizeof(out->name), "%s", p->name);
 	mesh_stream_peer_stats(n->stream, p->id, &out->channel);
 	mesh_crdt_peer_watermarks(n->kv, p->id, &out->crdt_acked_seq, &out->crdt_sent_seq);
+	out->refused_ops = p->refused_ops;
+	memcpy(out->refused_ops_reason, p->refused_reason, sizeof(out->refused_ops_reason));
 	return 0;
 }

@@ -42,37 +42,82 @@ extern "C" {
 
 /* ---------------------------------------------------------------- counters */
 
+/* Counters, X(name, description); telemetry names are "stream_<name>". */
 #define MESH_STREAM_COUNTERS(X) \
-	X(tx_payloads) X(tx_payload_bytes) \
-	X(tx_crdt_ops) X(tx_crdt_batches) X(tx_crdt_retransmits) X(tx_crdt_fast_retransmits) \
-	X(tx_crdt_drop_queue_full) X(tx_crdt_op_too_big) X(tx_crdt_requeued) \
-	X(tx_crdt_big_ops) X(tx_crdt_frag_batches) X(rx_crdt_big_ops) X(rx_crdt_frag_drop) \
-	X(rx_crdt_batches) X(rx_crdt_ops) X(rx_crdt_dup_batches) X(rx_crdt_dup_ops) \
-	X(rx_crdt_drop_window) X(rx_crdt_stale_epoch) X(rx_crdt_wrong_receiver) \
-	X(rx_crdt_state_lost) X(rx_ack_reset) \
-	X(rx_crdt_apply_fail) \
-	X(rx_crdt_apply_retry) \
-	X(tx_acks) X(rx_acks) X(rx_ack_success) X(rx_ack_failure) X(rx_ack_stale_epoch) \
-	X(rx_ack_nacked) X(crdt_ops_acked) \
-	X(tx_heartbeats) X(rx_heartbeats) X(channel_up) X(channel_down) \
-	X(tx_stream_values) X(tx_stream_chunks) X(tx_stream_parked) X(tx_stream_drop_parked) \
-	X(tx_stream_too_big) \
-	X(rx_stream_values) X(rx_stream_chunks) X(rx_chunk_dup) X(rx_chunk_old_gen) \
-	X(rx_chunk_bad) X(rx_chunk_gen_reset) X(rx_assembly_cancelled) \
-	X(rx_assembly_evict_count) X(rx_assembly_evict_bytes) X(rx_assembly_gc) \
-	X(tx_chunk_nacks) X(rx_chunk_nacks) X(tx_chunk_repairs) X(rx_chunk_nack_unknown) \
-	X(repair_cache_evict) \
-	X(relay_crdt_ops) X(relay_stream_values) X(relay_dup_suppressed) \
-	X(tx_digests) X(rx_digests) \
-	X(rx_records) X(rx_drop_bad_container) X(rx_drop_bad_msg) X(rx_unknown_kind) \
-	X(rx_other_kind)
+	X(tx_payloads, "frame payloads handed to the network") \
+	X(tx_payload_bytes, "frame payload bytes handed to the network") \
+	X(tx_crdt_ops, "CRDT ops sent in batches (first transmission)") \
+	X(tx_crdt_batches, "CRDT batches sent (first transmission)") \
+	X(tx_crdt_retransmits, "CRDT batches resent after the retransmission timeout") \
+	X(tx_crdt_fast_retransmits, "CRDT batches resent at once because a peer nacked them") \
+	X(tx_crdt_drop_queue_full, "CRDT ops dropped: the peer's send queue was full") \
+	X(tx_crdt_op_too_big, "CRDT ops not sent: larger than max_op_bytes") \
+	X(tx_crdt_requeued, "unacknowledged CRDT ops queued again for a new channel epoch") \
+	X(tx_crdt_big_ops, "large CRDT ops sent in fragments") \
+	X(tx_crdt_frag_batches, "fragment batches of large CRDT ops sent") \
+	X(rx_crdt_big_ops, "large CRDT ops reassembled from fragments") \
+	X(rx_crdt_frag_drop, "CRDT fragments left unacked: reassembly limits reached") \
+	X(rx_crdt_batches, "CRDT batches received") \
+	X(rx_crdt_ops, "CRDT ops received and handed to the store (duplicates excluded)") \
+	X(rx_crdt_dup_batches, "CRDT batches received again (acked again, not applied)") \
+	X(rx_crdt_dup_ops, "CRDT ops skipped: already applied") \
+	X(rx_crdt_drop_window, "CRDT batches dropped: past the receive window (state lost)") \
+	X(rx_crdt_stale_epoch, "CRDT batches ignored: from an older channel epoch") \
+	X(rx_crdt_wrong_receiver, "CRDT batches ignored: the channel is bound to another node") \
+	X(rx_crdt_state_lost, "channel restarts asked because receive state was lost") \
+	X(rx_ack_reset, "channel restarts asked by a peer's ack") \
+	X(rx_crdt_apply_fail, "CRDT batches the store refused (acked as failed)") \
+	X(rx_crdt_apply_retry, "CRDT batches left unacked to be resent: the store was busy") \
+	X(tx_acks, "acks sent") \
+	X(rx_acks, "acks received") \
+	X(rx_ack_success, "acks received reporting success") \
+	X(rx_ack_failure, "acks received reporting a failed apply") \
+	X(rx_ack_stale_epoch, "acks ignored: for an older channel epoch") \
+	X(rx_ack_nacked, "batches a peer reported missing (nacks)") \
+	X(crdt_ops_acked, "CRDT ops acknowledged by peers") \
+	X(tx_heartbeats, "heartbeats sent to idle channels") \
+	X(rx_heartbeats, "heartbeats received") \
+	X(channel_up, "peer channels that came up (first contact or after silence)") \
+	X(channel_down, "peer channels marked down: nothing heard for the idle timeout") \
+	X(tx_stream_values, "stream values sent") \
+	X(tx_stream_chunks, "stream value fragments sent") \
+	X(tx_stream_parked, "targeted stream values parked until their peer is known") \
+	X(tx_stream_drop_parked, "parked stream values dropped: the park buffer was full") \
+	X(tx_stream_too_big, "stream values refused: bad key or too many fragments") \
+	X(rx_stream_values, "stream values delivered") \
+	X(rx_stream_chunks, "stream value fragments received") \
+	X(rx_chunk_dup, "stream fragments ignored: duplicate or late") \
+	X(rx_chunk_old_gen, "stream fragments ignored: older generation") \
+	X(rx_chunk_bad, "stream fragments dropped: malformed totals or index") \
+	X(rx_chunk_gen_reset, "stream reassemblies restarted by a newer generation") \
+	X(rx_assembly_cancelled, "stream reassemblies cancelled by a whole value") \
+	X(rx_assembly_evict_count, "stream reassemblies evicted: too many pending") \
+	X(rx_assembly_evict_bytes, "stream reassemblies evicted: too many bytes pending") \
+	X(rx_assembly_gc, "stream reassemblies collected after their timeout") \
+	X(tx_chunk_nacks, "fragment nacks sent (missing fragments asked again)") \
+	X(rx_chunk_nacks, "fragment nacks received") \
+	X(tx_chunk_repairs, "stream fragments resent from the repair cache") \
+	X(rx_chunk_nack_unknown, "fragment nacks for values no longer in the repair cache") \
+	X(repair_cache_evict, "values evicted from the repair cache: it was full") \
+	X(relay_crdt_ops, "CRDT ops forwarded to other members (epidemic relay)") \
+	X(relay_stream_values, "stream values forwarded to other members (epidemic relay)") \
+	X(relay_dup_suppressed, "stream values ignored: already seen") \
+	X(tx_digests, "anti-entropy digests sent") \
+	X(rx_digests, "anti-entropy digests received") \
+	X(rx_records, "records received") \
+	X(rx_drop_bad_container, "payloads dropped: malformed record container") \
+	X(rx_drop_bad_msg, "records dropped: malformed body") \
+	X(rx_unknown_kind, "records of an unknown kind, skipped") \
+	X(rx_other_kind, "records handed to another layer")
 
-#define MESH_STREAM_CTR_ENUM(name) MESH_STREAM_CTR_##name,
-#define MESH_STREAM_CTR_NAME(name) "stream_" #name,
+#define MESH_STREAM_CTR_ENUM(name, desc) MESH_STREAM_CTR_##name,
+#define MESH_STREAM_CTR_NAME(name, desc) "stream_" #name,
 /** Indices MESH_STREAM_CTR_<name>; telemetry names are "stream_<name>". */
 enum mesh_stream_counter { MESH_STREAM_COUNTERS(MESH_STREAM_CTR_ENUM) MESH_STREAM_CTR_MAX };
 
+/** Counter names and one-line descriptions, indexed by enum mesh_stream_counter. */
 extern const char *const mesh_stream_counter_names[MESH_STREAM_CTR_MAX];
+extern const char *const mesh_stream_counter_descs[MESH_STREAM_CTR_MAX];
 
 /* ---------------------------------------------------------------- config */
 
@@ -135,7 +180,8 @@ struct mesh_stream_env_ops {
 	/**
 	 * Apply @n ops received from @from (one batch). Return 0 (applied), -EAGAIN (not now:
 	 * the batch stays unacknowledged and comes again) or another -errno (refused: acked
-	 * with success = false, counted). Required.
+	 * with success = false and the reason given with mesh_stream_crdt_refusal(), counted;
+	 * its ops are not remembered as seen, so a later copy is applied again). Required.
 	 */
 	int (*crdt_apply)(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n);
 	/** @peer acknowledged ops carrying these versions. Optional. */
@@ -156,6 +202,9 @@ struct mesh_stream_env_ops {
 	/** A peer's digest: push what it lacks with mesh_stream_crdt_send(), and answer with
 	 *  mesh_stream_digest_send(..., reply = true) unless @d->reply. */
 	void (*digest_recv)(void *ctx, uint64_t from, const struct mesh_wire_digest *d);
+	/** @peer acked ops of ours as refused, with its reason (@len bytes, not
+	 *  NUL-terminated; may be empty). Optional. */
+	void (*crdt_refused)(void *ctx, uint64_t peer, const char *reason, size_t len);
 };
 
 struct mesh_stream;
@@ -186,6 +235,9 @@ int64_t mesh_stream_peer_room(const struct mesh_stream *s, uint64_t peer);
 /** Ops queued or in flight towards @peer (0 when all acknowledged), or -ENOENT. */
 int64_t mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t peer);
 
+/** Longest refusal reason a failed ack carries (bytes). */
+#define MESH_STREAM_REASON_MAX 200
+
 /** One peer channel's figures (for /mesh/peers). */
 struct mesh_stream_peer_stats {
 	bool up;
@@ -196,6 +248,8 @@ struct mesh_stream_peer_stats {
 	uint64_t nacks;       /**< batches the peer reported missing */
 	uint64_t drops;       /**< ops dropped because the peer's queue was full */
 	uint64_t last_rx_ns;  /**< when the peer was last heard */
+	uint64_t refused;     /**< acks in which the peer reported ops of ours it refused */
+	char refused_reason[MESH_STREAM_REASON_MAX + 1]; /**< the last one's reason */
 };
 
 /** Fill @out for @peer. 0 or -ENOENT. */
@@ -213,6 +267,11 @@ int mesh_stream_crdt_publish(struct mesh_stream *s, const struct mesh_stream_op 
 /** Reliable send of one op to one peer (anti-entropy repair). 0, -ENOENT, -EMSGSIZE... */
 int mesh_stream_crdt_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
 			  uint64_t now_ns);
+/**
+ * From inside env->crdt_apply for @peer: why the batch is refused. The failed ack carries
+ * it (truncated to MESH_STREAM_REASON_MAX bytes) as StreamAck.error_message.
+ */
+void mesh_stream_crdt_refusal(struct mesh_stream *s, uint64_t peer, const char *reason);
 /** Send a digest to @peer now (env->digest_build). 0 or -errno. */
 int mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, uint64_t now_ns);
 

@@ -15,6 +15,9 @@
 const char *const mesh_stream_counter_names[MESH_STREAM_CTR_MAX] = {
 	MESH_STREAM_COUNTERS(MESH_STREAM_CTR_NAME)
 };
+const char *const mesh_stream_counter_descs[MESH_STREAM_CTR_MAX] = {
+	MESH_STREAM_COUNTERS(MESH_COUNTER_DESC)
+};
 
 void
 mesh_stream_config_default(struct mesh_stream_config *c)
@@ -351,6 +354,8 @@ mesh_stream_peer_stats(const struct mesh_stream *s, uint64_t id,
 	out->nacks = p->st_nacks;
 	out->drops = p->st_drops;
 	out->last_rx_ns = p->last_rx_ns;
+	out->refused = p->st_refused;
+	memcpy(out->refused_reason, p->refused_reason, sizeof(out->refused_reason));
 	return 0;
 }
 

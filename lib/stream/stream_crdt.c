@@ -13,12 +13,16 @@
  * batch is applied once (duplicates are re-acked, not re-applied) and acked on the next
  * flush with StreamAck {cumulative, sack bitmap, nacks = gaps below the highest seen,
  * success}. An apply that returns -EAGAIN leaves the batch unacked (it comes again);
- * another error acks it with success = false so the sender counts the failure.
+ * another error (the store refused ops: limits, namespace config, clock skew, malformed)
+ * acks it with success = false and the receiver's reason in error_message, and its ops
+ * are not remembered as seen (a later copy is applied again). The sender counts refusals
+ * per peer, keeps the last reason and hands it to env->crdt_refused.
  *
  * Relay (cluster above direct_max): ops applied for the first time (seen table keyed by
  * (key, timestamp, replica)) are forwarded to `fanout` random live members.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -486,9 +490,9 @@ apply_wire_ops(struct mesh_stream *s, struct peer *p, uint32_t n_wire, uint64_t 
 		p->ack_fail = true;
 	}
 	CTR_ADD(s, rx_crdt_ops, n);
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		stream_seen_set(s, s->op_hash[i]);
-		if (rc == 0 && stream_relay_mode(s)) {
+		if (stream_relay_mode(s)) {
 			struct sop *o = sop_new(&s->wops[i], 0);
 
 			if (o != NULL) {
@@ -584,6 +588,7 @@ rx_fragment(struct mesh_stream *s, struct peer *p, const struct mesh_wire_crdt_b
 		CTR(s, rx_drop_bad_msg);
 		stream_log_bad(s, p->id, "crdt large op", now);
 		p->ack_fail = true; /* acked as failed: retransmitting cannot fix it */
+		snprintf(p->ack_reason, sizeof(p->ack_reason), "malformed large CrdtOp");
 		rc = -EBADMSG;
 	} else {
 		CTR(s, rx_crdt_big_ops);
@@ -684,10 +689,13 @@ stream_crdt_emit_ack(struct mesh_stream *s, struct peer *p, uint64_t now)
 		if (!((p->rx_sack >> (q - p->rx_cum - 1)) & 1))
 			a.nacks[a.n_nacks++] = q;
 	if (!a.success) {
-		a.error_message.p = (const uint8_t *)"apply failed";
-		a.error_message.len = 12;
+		const char *why = p->ack_reason[0] != '\0' ? p->ack_reason : "apply failed";
+
+		a.error_message.p = (const uint8_t *)why;
+		a.error_message.len = strlen(why);
 	}
 	p->ack_fail = false;
+	p->ack_reason[0] = '\0';
 	if (mesh_wire_stream_ack_write(s->scratch, sizeof(s->scratch), &len, &a) == 0 &&
 	    stream_emit(s, p, MESH_WIRE_KIND_STREAM_ACK, s->scratch, len, now) == 0)
 		CTR(s, tx_acks);
@@ -733,6 +741,37 @@ rtt_sample(struct peer *p, const struct batch *b, uint64_t now)
 	p->srtt_ns = p->srtt_ns == 0 ? rtt : p->srtt_ns - p->srtt_ns / 8 + rtt / 8;
 }
 
+/* @p acked ops of ours as refused: count, keep the reason, log (rate-limited), tell env */
+static void
+rx_refusal(struct mesh_stream *s, struct peer *p, const struct mesh_wire_slice *why,
+	   uint64_t now)
+{
+	size_t n = why->p != NULL ? MESH_MIN(why->len, (size_t)MESH_STREAM_REASON_MAX) : 0;
+
+	CTR(s, rx_ack_failure);
+	p->st_refused++;
+	for (size_t i = 0; i < n; i++) { /* peer's text: keep it printable and JSON-safe */
+		uint8_t c = why->p[i];
+
+		p->refused_reason[i] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
+	}
+	p->refused_reason[n] = '\0';
+	if (mesh_ratelimit_allow(&s->rl, now))
+		mesh_log(MESH_LOG_WARNING, STREAM_LOG, "peer %016llx refused ops of ours: %s",
+			 (unsigned long long)p->id, p->refused_reason);
+	if (s->env->crdt_refused != NULL)
+		s->env->crdt_refused(s->ctx, p->id, p->refused_reason, n);
+}
+
+void
+mesh_stream_crdt_refusal(struct mesh_stream *s, uint64_t peer, const char *reason)
+{
+	struct peer *p = stream_peer_find(s, peer);
+
+	if (p != NULL)
+		snprintf(p->ack_reason, sizeof(p->ack_reason), "%s", reason);
+}
+
 void
 stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
 		   uint64_t now)
@@ -748,17 +787,10 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 	}
 	CTR(s, rx_acks);
 	p->st_acks++;
-	if (a.success) {
+	if (a.success)
 		CTR(s, rx_ack_success);
-	} else {
-		CTR(s, rx_ack_failure);
-		if (mesh_ratelimit_allow(&s->rl, now))
-			mesh_log(MESH_LOG_WARNING, STREAM_LOG,
-				 "peer %016llx failed to apply a batch: %.*s",
-				 (unsigned long long)p->id, (int)MESH_MIN(a.error_message.len, 64),
-				 a.error_message.p != NULL ? (const char *)a.error_message.p
-							   : "");
-	}
+	else
+		rx_refusal(s, p, &a.error_message, now);
 	if (a.epoch != p->tx_epoch) {
 		CTR(s, rx_ack_stale_epoch);
 		return;

@@ -83,6 +83,10 @@ struct peer {
 	/* per-peer figures for telemetry (mesh_stream_peer_stats) */
 	uint64_t srtt_ns; /* smoothed ack round trip of batches sent once (Karn) */
 	uint64_t st_retransmits, st_acks, st_nacks, st_drops;
+	/* refusals: ours for the next failed ack, the peer's last one (stream_crdt.c) */
+	char ack_reason[MESH_STREAM_REASON_MAX + 1];
+	uint64_t st_refused;
+	char refused_reason[MESH_STREAM_REASON_MAX + 1];
 };
 
 /* One stream value being sent: shared by peer send queues and the repair cache. */

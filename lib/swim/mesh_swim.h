@@ -246,30 +246,71 @@ uint32_t mesh_swim_health(const struct mesh_swim *s);
 
 /* ---------------------------------------------------------------- counters */
 
-/* Counters (xstats-style names, the telemetry keys). */
+/* Counters, X(name, description): xstats-style names, the telemetry keys. */
 #define MESH_SWIM_COUNTERS(X) \
-	X(swim_rx_msgs) X(swim_rx_bytes) X(swim_tx_msgs) X(swim_tx_bytes) X(swim_tx_batches) \
-	X(swim_rx_drop_malformed) X(swim_rx_drop_short) X(swim_rx_drop_version) \
-	X(swim_rx_drop_type) X(swim_rx_drop_flags) X(swim_rx_drop_name) X(swim_rx_drop_meta) \
-	X(swim_rx_drop_status) X(swim_rx_drop_trailing) X(swim_rx_drop_too_many) \
-	X(swim_rx_drop_self) X(swim_rx_drop_wrong_target) X(swim_rx_drop_stale_seq) \
-	X(swim_probe_sent) X(swim_probe_ack) X(swim_probe_indirect) X(swim_probe_failed) \
-	X(swim_ping_rx) X(swim_ack_sent) X(swim_ping_req_rx) X(swim_ping_req_drop) \
-	X(swim_nack_sent) X(swim_nack_rx) X(swim_relay_ack_fwd) \
-	X(swim_suspect) X(swim_suspect_confirm) X(swim_dead) X(swim_left) X(swim_alive) \
-	X(swim_updated) X(swim_reaped) X(swim_refute) X(swim_old_self_rumor) \
-	X(swim_name_conflict) X(swim_rec_stale) X(swim_rec_applied) \
-	X(swim_gossip_sent) X(swim_bcast_queued) X(swim_bcast_sent) X(swim_bcast_expired) \
-	X(swim_push_pull_sent) X(swim_push_pull_rx) X(swim_push_pull_chunks) \
-	X(swim_join_sent) X(swim_join_ok) X(swim_join_retry) X(swim_leave) \
-	X(swim_awareness_up) X(swim_awareness_down) X(swim_tx_drop_oversize)
+	X(swim_rx_msgs, "SWIM messages received") \
+	X(swim_rx_bytes, "SWIM message bytes received") \
+	X(swim_tx_msgs, "SWIM messages sent") \
+	X(swim_tx_bytes, "SWIM message bytes sent") \
+	X(swim_tx_batches, "batches of SWIM messages handed to the network") \
+	X(swim_rx_drop_malformed, "SWIM messages that did not decode (all the causes below)") \
+	X(swim_rx_drop_short, "SWIM messages dropped: truncated") \
+	X(swim_rx_drop_version, "SWIM messages dropped: unknown version") \
+	X(swim_rx_drop_type, "SWIM messages dropped: unknown message type") \
+	X(swim_rx_drop_flags, "SWIM messages dropped: unknown flag bits for the type") \
+	X(swim_rx_drop_name, "SWIM messages dropped: empty, too long or NUL in a member name") \
+	X(swim_rx_drop_meta, "SWIM messages dropped: member metadata longer than the bound") \
+	X(swim_rx_drop_status, "SWIM messages dropped: unknown member status") \
+	X(swim_rx_drop_trailing, "SWIM messages dropped: bytes after the last record") \
+	X(swim_rx_drop_too_many, "SWIM messages dropped: more records than allowed") \
+	X(swim_rx_drop_self, "SWIM messages dropped: sent by this node itself (reflected)") \
+	X(swim_rx_drop_wrong_target, "SWIM messages dropped: a ping meant for another member") \
+	X(swim_rx_drop_stale_seq, "SWIM messages dropped: ack or nack for no pending probe") \
+	X(swim_probe_sent, "direct probes (pings) sent") \
+	X(swim_probe_ack, "probes acknowledged in time") \
+	X(swim_probe_indirect, "indirect probe requests sent to relays") \
+	X(swim_probe_failed, "probes that got no ack, direct or indirect") \
+	X(swim_ping_rx, "pings received") \
+	X(swim_ack_sent, "acks sent in answer to pings") \
+	X(swim_ping_req_rx, "indirect probe requests received") \
+	X(swim_ping_req_drop, "indirect probe requests refused: every relay slot busy") \
+	X(swim_nack_sent, "nacks sent: a relayed probe got no answer") \
+	X(swim_nack_rx, "nacks received from relays") \
+	X(swim_relay_ack_fwd, "acks relayed back to the member that asked for the probe") \
+	X(swim_suspect, "members marked suspect") \
+	X(swim_suspect_confirm, "independent confirmations of a suspicion") \
+	X(swim_dead, "members marked dead") \
+	X(swim_left, "members that left gracefully") \
+	X(swim_alive, "members that became alive (joined or recovered)") \
+	X(swim_updated, "alive members whose address or metadata changed") \
+	X(swim_reaped, "dead or left members forgotten after the dead timeout") \
+	X(swim_refute, "suspicions of this node refuted (higher incarnation sent)") \
+	X(swim_old_self_rumor, "rumors about an earlier run of this node, ignored") \
+	X(swim_name_conflict, "records claiming a live name from another address, refused") \
+	X(swim_rec_stale, "membership records ignored: older than what is known") \
+	X(swim_rec_applied, "membership records that changed the member list") \
+	X(swim_gossip_sent, "gossip messages sent") \
+	X(swim_bcast_queued, "membership updates queued for dissemination") \
+	X(swim_bcast_sent, "membership updates piggybacked on messages") \
+	X(swim_bcast_expired, "membership updates retired after their last transmission") \
+	X(swim_push_pull_sent, "push-pull state exchanges started") \
+	X(swim_push_pull_rx, "push-pull state messages received") \
+	X(swim_push_pull_chunks, "push-pull state messages sent (a state may take several)") \
+	X(swim_join_sent, "join requests sent to seeds") \
+	X(swim_join_ok, "joins answered by a seed") \
+	X(swim_join_retry, "join rounds retried: no seed answered yet") \
+	X(swim_leave, "graceful leaves started by this node") \
+	X(swim_awareness_up, "local health got worse (probe timeouts grow)") \
+	X(swim_awareness_down, "local health got better") \
+	X(swim_tx_drop_oversize, "SWIM messages not sent: larger than a frame")
 
-#define MESH_SWIM_CTR_ENUM(name) MESH_SWIM_CTR_##name,
+#define MESH_SWIM_CTR_ENUM(name, desc) MESH_SWIM_CTR_##name,
 /** Counter indices: MESH_SWIM_CTR_swim_probe_sent ... */
 enum mesh_swim_counter { MESH_SWIM_COUNTERS(MESH_SWIM_CTR_ENUM) MESH_SWIM_CTR_MAX };
 
-/** Counter names, indexed by enum mesh_swim_counter. */
+/** Counter names and one-line descriptions, indexed by enum mesh_swim_counter. */
 const char *const *mesh_swim_counter_names(void);
+const char *const *mesh_swim_counter_descs(void);
 
 /** Copy the counters into @out[MESH_SWIM_CTR_MAX]. */
 void mesh_swim_counters_get(const struct mesh_swim *s, uint64_t *out);

@@ -139,13 +139,21 @@ mesh_swim_event_name(int type)
 	}
 }
 
-#define SWIM_CTR_NAME(name) #name,
 static const char *const counter_names[MESH_SWIM_CTR_MAX] = {
-	MESH_SWIM_COUNTERS(SWIM_CTR_NAME)
+	MESH_SWIM_COUNTERS(MESH_COUNTER_NAME)
+};
+static const char *const counter_descs[MESH_SWIM_CTR_MAX] = {
+	MESH_SWIM_COUNTERS(MESH_COUNTER_DESC)
 };
 
 const char *const *
 mesh_swim_counter_names(void)
 {
 	return counter_names;
+}
+
+const char *const *
+mesh_swim_counter_descs(void)
+{
+	return counter_descs;
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * /mesh/info, /mesh/stats and the counter registry they and the other readers (client
- * stats, Prometheus) walk. DPDK 22.11 telemetry callbacks carry no user pointer, so the
+ * stats, Prometheus) walk. A group is a counter table (names and descriptions from the
+ * module's X-macro), a described walk (name, description, counter or gauge) or a plain
+ * walk (names and counts: the handoff rings); every reader sees them as one stream of
+ * described values. DPDK 22.11 telemetry callbacks carry no user pointer, so the
  * registered tables live in this file; registration happens before the data plane starts
  * and fini flips an "active" flag that callbacks check, so a query racing shutdown answers
  * an error object instead of touching freed memory.
@@ -20,6 +23,7 @@ static struct mesh_telemetry_info info;
 static struct {
 	const char *name;
 	const struct mesh_counters *table;
+	mesh_telemetry_walk_desc_f walk_desc;
 	mesh_telemetry_walk_f walk;
 	void *ctx;
 } groups[MAX_GROUPS];
@@ -59,21 +63,47 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static void
-emit_dict(void *ctx, const char *name, uint64_t v)
+emit_dict(void *ctx, const struct mesh_telemetry_value *v)
 {
-	rte_tel_data_add_dict_u64(ctx, name, v);
+	rte_tel_data_add_dict_u64(ctx, v->name, v->v);
+}
+
+/* a plain walk's counters, passed on as described values without a description */
+struct plain {
+	mesh_telemetry_emit_f emit;
+	void *emit_ctx;
+};
+
+static void
+emit_plain(void *ctx, const char *name, uint64_t v)
+{
+	const struct plain *p = ctx;
+	const struct mesh_telemetry_value val = { .name = name, .v = v };
+
+	p->emit(p->emit_ctx, &val);
 }
 
 static void
-walk_group(unsigned g, mesh_telemetry_value_f emit, void *emit_ctx)
+walk_group(unsigned g, mesh_telemetry_emit_f emit, void *emit_ctx)
 {
 	const struct mesh_counters *t = groups[g].table;
 
 	if (t != NULL)
-		for (uint32_t i = 0; i < t->n_counters; i++)
-			emit(emit_ctx, t->names[i], mesh_counters_sum(t, i));
-	if (groups[g].walk != NULL)
-		groups[g].walk(groups[g].ctx, emit, emit_ctx);
+		for (uint32_t i = 0; i < t->n_counters; i++) {
+			const struct mesh_telemetry_value v = {
+				.name = t->names[i], .desc = t->descs[i],
+				.type = MESH_TELEMETRY_COUNTER, .v = mesh_counters_sum(t, i),
+			};
+
+			emit(emit_ctx, &v);
+		}
+	if (groups[g].walk_desc != NULL)
+		groups[g].walk_desc(groups[g].ctx, emit, emit_ctx);
+	if (groups[g].walk != NULL) {
+		struct plain p = { .emit = emit, .emit_ctx = emit_ctx };
+
+		groups[g].walk(groups[g].ctx, emit_plain, &p);
+	}
 }
 
 static int
@@ -122,20 +152,20 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 
 struct visit {
 	const char *group;
-	mesh_telemetry_counter_f fn;
+	mesh_telemetry_visit_f fn;
 	void *ctx;
 };
 
 static void
-emit_visit(void *ctx, const char *name, uint64_t v)
+emit_visit(void *ctx, const struct mesh_telemetry_value *v)
 {
 	struct visit *w = ctx;
 
-	w->fn(w->ctx, w->group, name, v);
+	w->fn(w->ctx, w->group, v);
 }
 
 int
-mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, void *ctx)
+mesh_telemetry_values_visit(const char *filter, mesh_telemetry_visit_f fn, void *ctx)
 {
 	int found = 0;
 
@@ -148,6 +178,27 @@ mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, v
 		walk_group(g, emit_visit, &w);
 	}
 	return found ? 0 : -ENOENT;
+}
+
+struct counter_visit {
+	mesh_telemetry_counter_f fn;
+	void *ctx;
+};
+
+static void
+visit_counter(void *ctx, const char *group, const struct mesh_telemetry_value *v)
+{
+	const struct counter_visit *cv = ctx;
+
+	cv->fn(cv->ctx, group, v->name, v->v);
+}
+
+int
+mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, void *ctx)
+{
+	struct counter_visit cv = { .fn = fn, .ctx = ctx };
+
+	return mesh_telemetry_values_visit(filter, visit_counter, &cv);
 }
 
 void
@@ -183,14 +234,15 @@ mesh_telemetry_init(const struct mesh_telemetry_info *i)
 }
 
 static int
-group_add(const char *name, const struct mesh_counters *t, mesh_telemetry_walk_f fn,
-	  void *ctx)
+group_add(const char *name, const struct mesh_counters *t, mesh_telemetry_walk_desc_f walk_desc,
+	  mesh_telemetry_walk_f walk, void *ctx)
 {
 	if (n_groups == MAX_GROUPS)
 		return -ENOSPC;
 	groups[n_groups].name = name;
 	groups[n_groups].table = t;
-	groups[n_groups].walk = fn;
+	groups[n_groups].walk_desc = walk_desc;
+	groups[n_groups].walk = walk;
 	groups[n_groups].ctx = ctx;
 	n_groups++;
 	return 0;
@@ -199,13 +251,19 @@ group_add(const char *name, const struct mesh_counters *t, mesh_telemetry_walk_f
 int
 mesh_telemetry_counters_add(const char *group, const struct mesh_counters *t)
 {
-	return group_add(group, t, NULL, NULL);
+	return group_add(group, t, NULL, NULL, NULL);
 }
 
 int
-mesh_telemetry_group_add(const char *group, mesh_telemetry_walk_f fn, void *ctx)
+mesh_telemetry_group_add_desc(const char *group, mesh_telemetry_walk_desc_f walk, void *ctx)
 {
-	return group_add(group, NULL, fn, ctx);
+	return group_add(group, NULL, walk, NULL, ctx);
+}
+
+int
+mesh_telemetry_group_add(const char *group, mesh_telemetry_walk_f walk, void *ctx)
+{
+	return group_add(group, NULL, NULL, walk, ctx);
 }
 
 void

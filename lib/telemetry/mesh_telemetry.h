@@ -34,28 +34,60 @@ int mesh_telemetry_init(const struct mesh_telemetry_info *info);
 
 /* ---------------------------------------------------------------- counter registry */
 
-/** Receives one value of a group's walk. */
+/** What a registry value measures (Prometheus TYPE). */
+enum mesh_telemetry_type {
+	MESH_TELEMETRY_COUNTER = 0, /**< a count since start: it only goes up */
+	MESH_TELEMETRY_GAUGE,       /**< a level: it goes up and down */
+};
+
+/** One value of a group, as the registry's readers see it. */
+struct mesh_telemetry_value {
+	const char *name; /**< the /mesh/stats key ("rx_drop_runt"); valid during the call */
+	const char *desc; /**< one line for people (Prometheus # HELP), or NULL */
+	enum mesh_telemetry_type type;
+	uint64_t v;
+};
+
+/** Receives one value of a described walk. */
+typedef void (*mesh_telemetry_emit_f)(void *emit_ctx, const struct mesh_telemetry_value *v);
+/** Walks a group's values with their descriptions (any thread: relaxed reads). */
+typedef void (*mesh_telemetry_walk_desc_f)(void *ctx, mesh_telemetry_emit_f emit,
+					   void *emit_ctx);
+
+/** Receives one value of an undescribed walk (a counter). */
 typedef void (*mesh_telemetry_value_f)(void *emit_ctx, const char *name, uint64_t v);
-/** Walks a group's values (any thread: relaxed reads of single-writer figures). */
+/** Walks a group's counters without descriptions (any thread: relaxed reads). */
 typedef void (*mesh_telemetry_walk_f)(void *ctx, mesh_telemetry_value_f emit, void *emit_ctx);
 
 /**
- * Publish a counter table under @group (e.g. "net"). The table must stay valid until
- * mesh_telemetry_fini(). 0, or -ENOSPC when too many groups are registered.
+ * Publish a counter table under @group (e.g. "net"), described by the table's descs. The
+ * table must stay valid until mesh_telemetry_fini(). 0, or -ENOSPC when too many groups
+ * are registered.
  */
 int mesh_telemetry_counters_add(const char *group, const struct mesh_counters *t);
 
-/** Publish the values @walk produces as group @group. 0 or -ENOSPC. */
+/** Publish the values @walk produces, with their descriptions and types. 0 or -ENOSPC. */
+int mesh_telemetry_group_add_desc(const char *group, mesh_telemetry_walk_desc_f walk,
+				  void *ctx);
+
+/** Publish the counters @walk produces (no descriptions) as group @group. 0 or -ENOSPC. */
 int mesh_telemetry_group_add(const char *group, mesh_telemetry_walk_f walk, void *ctx);
 
-/** Receives one counter of a walk over every group. */
-typedef void (*mesh_telemetry_counter_f)(void *ctx, const char *group, const char *name,
-					 uint64_t v);
+/** Receives one value of a walk over every group. */
+typedef void (*mesh_telemetry_visit_f)(void *ctx, const char *group,
+				       const struct mesh_telemetry_value *v);
 
 /**
  * Visit every value of group @filter (NULL or "" = all groups, in registration order).
- * Any thread. 0, or -ENOENT for an unknown group.
+ * Any thread. 0, or -ENOENT for an unknown group. @group stays valid until fini.
  */
+int mesh_telemetry_values_visit(const char *filter, mesh_telemetry_visit_f fn, void *ctx);
+
+/** Receives one counter of a walk over every group (name and value only). */
+typedef void (*mesh_telemetry_counter_f)(void *ctx, const char *group, const char *name,
+					 uint64_t v);
+
+/** mesh_telemetry_values_visit() for readers that need names and values only. */
 int mesh_telemetry_counters_visit(const char *filter, mesh_telemetry_counter_f fn, void *ctx);
 
 /** Names of the registered groups, comma separated, into @buf (for error messages). */
@@ -78,10 +110,20 @@ int mesh_telemetry_node_init(struct mesh_node *n);
 /** Merge lcore: answer queued queries. Returns how many were answered. */
 unsigned mesh_telemetry_node_poll(void);
 
+/**
+ * An eventfd signalled after each query queued for the merge lcore, so an idle merge lcore
+ * can block on it (event poll mode); -1 before mesh_telemetry_node_init.
+ */
+int mesh_telemetry_node_wake_fd(void);
+
 /** After the loops stopped: release queries nobody will answer. */
 void mesh_telemetry_node_fini(void);
 
-/** Prometheus text exposition of every counter and the latency histograms. */
+/**
+ * Prometheus text exposition (format 0.0.4) of the registry and the node's gauges and
+ * latency histograms, into @buf. Returns the length of the whole text, like snprintf:
+ * it fit (NUL-terminated) only when the result is < @cap. Any thread.
+ */
 size_t mesh_telemetry_prom_render(char *buf, size_t cap);
 
 #endif /* MESH_TELEMETRY_H */

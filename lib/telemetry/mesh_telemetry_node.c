@@ -265,6 +265,11 @@ q_peers(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 		rte_tel_data_add_dict_u64(e, "drops", p.channel.drops);
 		rte_tel_data_add_dict_u64(e, "crdt_sent_seq", p.crdt_sent_seq);
 		rte_tel_data_add_dict_u64(e, "crdt_acked_seq", p.crdt_acked_seq);
+		/* refusals: the peer's of our ops (its last reason), ours of its ops */
+		rte_tel_data_add_dict_u64(e, "refused_acks", p.channel.refused);
+		rte_tel_data_add_dict_string(e, "refused_reason", p.channel.refused_reason);
+		rte_tel_data_add_dict_u64(e, "refused_ops", p.refused_ops);
+		rte_tel_data_add_dict_string(e, "refused_ops_reason", p.refused_ops_reason);
 		rte_tel_data_add_dict_container(out, p.name, e, 0);
 	}
 	return 0;
@@ -282,49 +287,72 @@ cmd_peers(const char *cmd, const char *params, struct rte_tel_data *d)
 /* ---------------------------------------------------------------- counter groups */
 
 static void
-walk_node(void *ctx, mesh_telemetry_value_f emit, void *ec)
+emit_counter(mesh_telemetry_emit_f emit, void *ec, const char *name, const char *desc,
+	     uint64_t v)
 {
-	for (int i = 0; i < MESH_NODE_CTR_MAX; i++)
-		emit(ec, mesh_node_counter_names[i], mesh_node_counter(ctx, i));
+	const struct mesh_telemetry_value val = {
+		.name = name, .desc = desc, .type = MESH_TELEMETRY_COUNTER, .v = v,
+	};
+
+	emit(ec, &val);
 }
 
 static void
-walk_crdt(void *ctx, mesh_telemetry_value_f emit, void *ec)
+walk_node(void *ctx, mesh_telemetry_emit_f emit, void *ec)
+{
+	for (int i = 0; i < MESH_NODE_CTR_MAX; i++)
+		emit_counter(emit, ec, mesh_node_counter_names[i], mesh_node_counter_descs[i],
+			     mesh_node_counter(ctx, i));
+}
+
+static void
+walk_crdt(void *ctx, mesh_telemetry_emit_f emit, void *ec)
 {
 	const struct mesh_crdt_store *kv = mesh_node_store(ctx);
 
 	for (int i = 0; i < MESH_CRDT_CTR_MAX; i++)
-		emit(ec, mesh_crdt_counter_name(i), mesh_crdt_store_counter(kv, i));
+		emit_counter(emit, ec, mesh_crdt_counter_name(i), mesh_crdt_counter_desc(i),
+			     mesh_crdt_store_counter(kv, i));
 }
 
 static void
-walk_swim(void *ctx, mesh_telemetry_value_f emit, void *ec)
+walk_swim(void *ctx, mesh_telemetry_emit_f emit, void *ec)
 {
 	const struct mesh_swim *s = mesh_node_swim(ctx);
-	const char *const *names = mesh_swim_counter_names();
 
 	for (int i = 0; i < MESH_SWIM_CTR_MAX; i++)
-		emit(ec, names[i], mesh_swim_counter(s, i));
+		emit_counter(emit, ec, mesh_swim_counter_names()[i], mesh_swim_counter_descs()[i],
+			     mesh_swim_counter(s, i));
 }
 
 static void
-walk_stream(void *ctx, mesh_telemetry_value_f emit, void *ec)
+walk_stream(void *ctx, mesh_telemetry_emit_f emit, void *ec)
 {
 	const uint64_t *c = mesh_stream_counters(mesh_node_stream(ctx));
 
 	for (int i = 0; i < MESH_STREAM_CTR_MAX; i++)
-		emit(ec, mesh_stream_counter_names[i], __atomic_load_n(&c[i], __ATOMIC_RELAXED));
+		emit_counter(emit, ec, mesh_stream_counter_names[i], mesh_stream_counter_descs[i],
+			     __atomic_load_n(&c[i], __ATOMIC_RELAXED));
 }
 
+/* levels, not counts: gauges */
 static void
-walk_hello(void *ctx, mesh_telemetry_value_f emit, void *ec)
+walk_hello(void *ctx, mesh_telemetry_emit_f emit, void *ec)
 {
 	struct mesh_node_hello_stats st;
 
 	mesh_node_hello_stats(ctx, &st);
-	emit(ec, "peers_configured", st.peers);
-	emit(ec, "peers_answering", st.answering);
-	emit(ec, "last_rtt_max_us", st.rtt_max_ns / MESH_NS_PER_US);
+	const struct mesh_telemetry_value v[] = {
+		{ "peers_configured", "HELLO peers in the configuration", MESH_TELEMETRY_GAUGE,
+		  st.peers },
+		{ "peers_answering", "HELLO peers that answered at least once", MESH_TELEMETRY_GAUGE,
+		  st.answering },
+		{ "last_rtt_max_us", "largest of the HELLO peers' last round trips",
+		  MESH_TELEMETRY_GAUGE, st.rtt_max_ns / MESH_NS_PER_US },
+	};
+
+	for (size_t i = 0; i < MESH_ARRAY_SIZE(v); i++)
+		emit(ec, &v[i]);
 }
 
 int
@@ -346,7 +374,7 @@ mesh_telemetry_node_init(struct mesh_node *n)
 	};
 	static const struct {
 		const char *name;
-		mesh_telemetry_walk_f walk;
+		mesh_telemetry_walk_desc_f walk;
 	} walks[] = {
 		{ "node", walk_node }, { "crdt", walk_crdt }, { "swim", walk_swim },
 		{ "stream", walk_stream }, { "hello", walk_hello },
@@ -359,6 +387,6 @@ mesh_telemetry_node_init(struct mesh_node *n)
 	for (size_t i = 0; i < MESH_ARRAY_SIZE(cmds) && ret == 0; i++)
 		ret = rte_telemetry_register_cmd(cmds[i].name, cmds[i].fn, cmds[i].help);
 	for (size_t i = 0; i < MESH_ARRAY_SIZE(walks) && ret == 0; i++)
-		ret = mesh_telemetry_group_add(walks[i].name, walks[i].walk, n);
+		ret = mesh_telemetry_group_add_desc(walks[i].name, walks[i].walk, n);
 	return ret == 0 ? tel_latency_init() : ret;
 }

@@ -2,8 +2,9 @@
 /*
  * Questions for the merge lcore. Telemetry runs on DPDK's client threads, which must never
  * touch the merge lcore's tables: a command that needs them (one key, members, peers)
- * enqueues a query on a multi-producer handoff ring and waits up to 500 ms; the merge lcore
- * answers in its loop (mesh_telemetry_node_poll).
+ * enqueues a query on a multi-producer handoff ring, signals an eventfd (an idle merge lcore
+ * blocks on it) and waits up to 500 ms; the merge lcore answers in its loop
+ * (mesh_telemetry_node_poll).
  *
  * The asker abandons a query only while it is still PENDING (one CAS), so the merge lcore
  * never writes into a reply its asker has stopped waiting for: it either claims the query
@@ -13,6 +14,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
@@ -33,6 +36,7 @@ struct query {
 };
 
 static struct mesh_handoff queries;
+static int wake_fd = -1; /* signalled per query: the merge lcore may be blocked */
 
 int
 tel_error(struct rte_tel_data *d, const char *msg)
@@ -45,6 +49,7 @@ tel_error(struct rte_tel_data *d, const char *msg)
 int
 tel_query_run(tel_query_f fn, const char *params, struct rte_tel_data *out)
 {
+	static const uint64_t one = 1;
 	struct query *q;
 	uint64_t deadline;
 	int expected = Q_PENDING;
@@ -60,6 +65,9 @@ tel_query_run(tel_query_f fn, const char *params, struct rte_tel_data *out)
 	if (mesh_handoff_put_ptrs(&queries, (void *const *)&q, 1) != 1) {
 		free(q);
 		return tel_error(out, "merge core busy; retry");
+	}
+	if (write(wake_fd, &one, sizeof(one)) < 0) {
+		/* saturated: nobody drains it, so the merge lcore is polling */
 	}
 	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * WAIT_MS / 1000;
 	while (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == Q_PENDING &&
@@ -113,8 +121,17 @@ query_release(void *p)
 int
 tel_query_init(void)
 {
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0)
+		return -errno;
 	return mesh_handoff_create_ptr(&queries, "tel_queries", RING_SIZE, (int)rte_socket_id(),
 				       true, query_release);
+}
+
+int
+mesh_telemetry_node_wake_fd(void)
+{
+	return wake_fd;
 }
 
 void
@@ -122,4 +139,7 @@ mesh_telemetry_node_fini(void)
 {
 	tel_node = NULL;
 	mesh_handoff_destroy(&queries);
+	if (wake_fd >= 0)
+		close(wake_fd);
+	wake_fd = -1;
 }

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* lib/telemetry private: the node being served and questions for the merge lcore. */
+/*
+ * lib/telemetry private: the node being served, questions for the merge lcore and the
+ * Prometheus text writer shared by the registry's and the node's series.
+ */
 #ifndef TELEMETRY_INTERNAL_H
 #define TELEMETRY_INTERNAL_H
+
+#include <stdbool.h>
 
 #include <rte_telemetry.h>
 
@@ -29,5 +34,24 @@ const char *tel_addr(const struct mesh_node_addr *a, char *buf, size_t cap);
 
 /** Register /mesh/latency. */
 int tel_latency_init(void);
+
+/* ---------------------------------------------------------------- Prometheus text */
+
+/** Text being written: like snprintf, len counts what did not fit too. */
+struct tel_prom {
+	char *buf;
+	size_t cap, len;
+};
+
+void tel_prom_printf(struct tel_prom *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/** @len bytes of @s, escaped for a HELP line, or for a label value when @quoted. */
+void tel_prom_escaped(struct tel_prom *r, const char *s, size_t len, bool quoted);
+/** @ns as decimal seconds, exact ("0.000010239", "2.5", "0"). */
+void tel_prom_seconds(struct tel_prom *r, uint64_t ns);
+/** "# HELP @metric @help" (escaped) and "# TYPE @metric @type" lines. */
+void tel_prom_head(struct tel_prom *r, const char *metric, const char *type, const char *help);
+/** The node's series: members, replication peers, namespaces, latency histograms. */
+void tel_prom_node(struct tel_prom *r, struct mesh_node *n);
 
 #endif

@@ -164,25 +164,44 @@ uint64_t mesh_wire_node_id(const char *name, uint64_t boot_gen);
 /* ================================================================ counters */
 
 /*
- * Receive-side counters of the frame layer (xstats names). rx_drop_<err> has one entry per
- * enum mesh_wire_err value in the same order, so mesh_wire_err_counter() is arithmetic.
+ * Receive-side counters of the frame layer (xstats names), X(name, description).
+ * rx_drop_<err> has one entry per enum mesh_wire_err value in the same order, so
+ * mesh_wire_err_counter() is arithmetic and lib/net describes its rx_drop_frame_<err>
+ * counters with these descriptions.
  */
 #define MESH_WIRE_COUNTERS(X) \
-	X(rx_frames) X(rx_frames_ok) X(tx_frames) \
-	X(rx_drop_short) X(rx_drop_bad_magic) X(rx_drop_bad_version) X(rx_drop_bad_type) \
-	X(rx_drop_bad_flags) X(rx_drop_bad_length) X(rx_drop_bad_checksum) \
-	X(rx_drop_bad_cluster) X(rx_drop_bad_auth) X(rx_drop_nospace) X(rx_drop_no_key) \
-	X(rx_drop_unknown_key) X(rx_drop_plaintext) X(rx_drop_bad_sender) \
-	X(rx_drop_replayed) X(rx_drop_stale_seq) \
-	X(rx_msgs) X(rx_msg_unknown_kind) X(rx_drop_bad_container) X(rx_drop_bad_msg)
+	X(rx_frames, "frames received") \
+	X(rx_frames_ok, "frames that passed every check") \
+	X(tx_frames, "frames sent") \
+	X(rx_drop_short, "frames dropped: shorter than header and trailer") \
+	X(rx_drop_bad_magic, "frames dropped: not a meshd frame (bad magic)") \
+	X(rx_drop_bad_version, "frames dropped: a frame version this node does not speak") \
+	X(rx_drop_bad_type, "frames dropped: unknown frame type") \
+	X(rx_drop_bad_flags, "frames dropped: unknown flag bits") \
+	X(rx_drop_bad_length, "frames dropped: length field disagrees with the datagram") \
+	X(rx_drop_bad_checksum, "frames dropped: xxh3 checksum mismatch (corrupted)") \
+	X(rx_drop_bad_cluster, "frames dropped: another cluster's id") \
+	X(rx_drop_bad_auth, "frames dropped: AEAD tag did not verify") \
+	X(rx_drop_nospace, "frames dropped: no room (an encode-side error, never seen on receive)") \
+	X(rx_drop_no_key, "frames dropped: encrypted but this node has no cluster key") \
+	X(rx_drop_unknown_key, "frames dropped: encrypted under a key id the keyring lacks") \
+	X(rx_drop_plaintext, "frames dropped: unencrypted while the cluster requires keys") \
+	X(rx_drop_bad_sender, "frames dropped: sender id 0 or this node's own (reflected)") \
+	X(rx_drop_replayed, "frames dropped: sequence already seen from this sender (replay)") \
+	X(rx_drop_stale_seq, "frames dropped: sequence older than the replay window") \
+	X(rx_msgs, "messages decoded from accepted frames") \
+	X(rx_msg_unknown_kind, "messages of a kind this node does not know, skipped") \
+	X(rx_drop_bad_container, "frames dropped: malformed message container") \
+	X(rx_drop_bad_msg, "messages dropped: malformed body")
 
-#define MESH_WIRE_CTR_ENUM(name) MESH_WIRE_CTR_##name,
-#define MESH_WIRE_CTR_NAME(name) "wire_" #name,
+#define MESH_WIRE_CTR_ENUM(name, desc) MESH_WIRE_CTR_##name,
+#define MESH_WIRE_CTR_NAME(name, desc) "wire_" #name,
 /** Indices MESH_WIRE_CTR_<name>; telemetry names are "wire_<name>". */
 enum mesh_wire_counter { MESH_WIRE_COUNTERS(MESH_WIRE_CTR_ENUM) MESH_WIRE_CTR_MAX };
 
-/** Counter names indexed by enum mesh_wire_counter. */
+/** Counter names and one-line descriptions, indexed by enum mesh_wire_counter. */
 extern const char *const mesh_wire_counter_names[MESH_WIRE_CTR_MAX];
+extern const char *const mesh_wire_counter_descs[MESH_WIRE_CTR_MAX];
 
 /** The rx_drop_* counter for @err (MESH_WIRE_OK maps to rx_frames_ok). */
 enum mesh_wire_counter mesh_wire_err_counter(enum mesh_wire_err err);
@@ -236,6 +255,18 @@ int mesh_wire_keyring_set_primary(struct mesh_wire_keyring *kr, uint8_t id);
 /** The key with @id, or NULL. */
 const struct mesh_wire_key *mesh_wire_keyring_find(const struct mesh_wire_keyring *kr,
 						   uint8_t id);
+
+/**
+ * Load the cluster key file @path into @kr (initialised here): one key per line, "ID HEX64
+ * [primary]" (ID 0..255, 64 hex digits, "primary" marks the sealing key, else the first);
+ * '#' comments and blank lines. Warns (mesh_log) when group or others may read the file.
+ * 0, or -EINVAL with "PATH:LINE: ..." in @err and @kr empty.
+ */
+int mesh_wire_keyring_load(const char *path, struct mesh_wire_keyring *kr, char *err,
+			   size_t err_len);
+/** The same for the key file text @text[0..@len-1], named @name in messages. */
+int mesh_wire_keyring_parse(const char *text, size_t len, const char *name,
+			    struct mesh_wire_keyring *kr, char *err, size_t err_len);
 
 /** Derive the node key of @sender_id under cluster key @k (see above). */
 void mesh_wire_node_key(const struct mesh_wire_key *k, uint64_t sender_id,

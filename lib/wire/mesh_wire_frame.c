@@ -39,6 +39,9 @@ static const char *const err_names[MESH_WIRE_ERR_MAX] = {
 const char *const mesh_wire_counter_names[MESH_WIRE_CTR_MAX] = {
 	MESH_WIRE_COUNTERS(MESH_WIRE_CTR_NAME)
 };
+const char *const mesh_wire_counter_descs[MESH_WIRE_CTR_MAX] = {
+	MESH_WIRE_COUNTERS(MESH_COUNTER_DESC)
+};
 
 _Static_assert(MESH_WIRE_CTR_rx_drop_stale_seq - MESH_WIRE_CTR_rx_drop_short ==
 		       MESH_WIRE_ERR_STALE - MESH_WIRE_ERR_SHORT,

@@ -90,9 +90,9 @@ ok_if "meshctl metrics: member gauge" grep -q '^meshd_members{status="alive"} 1'
 scrape=$(ip netns exec "${MESH_NS}m1" python3 -c "
 import urllib.request
 print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())")
-ok_if "HTTP /metrics serves the same counters" grep -q '^meshd_crdt_put [1-9]' <<<"$scrape"
-ok_if "HTTP /metrics has TYPE lines" grep -q '^# TYPE meshd_net_rx_packets counter' <<<"$scrape"
-ok_if "HTTP /metrics has the replication latency summary (nothing replicated to a lone node)" \
+ok_if "HTTP /metrics serves the same counters" grep -q '^meshd_crdt_put_total [1-9]' <<<"$scrape"
+ok_if "HTTP /metrics has TYPE lines" grep -q '^# TYPE meshd_net_rx_packets_total counter' <<<"$scrape"
+ok_if "HTTP /metrics has the replication latency histogram (nothing replicated to a lone node)" \
   grep -q '^meshd_replication_latency_seconds_count{kind="lww"} 0$' <<<"$scrape"
 code=$(ip netns exec "${MESH_NS}m1" python3 -c "
 import urllib.request, urllib.error

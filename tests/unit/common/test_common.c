@@ -37,9 +37,10 @@ test_arena_alloc_align_full(void **state)
 	assert_null(mesh_arena_alloc(&a, SIZE_MAX - 8, 1)); /* overflow is refused */
 }
 
-#define TEST_COUNTERS(X) X(alpha) X(beta) X(gamma)
+#define TEST_COUNTERS(X) X(alpha, "first") X(beta, "second") X(gamma, "third")
 enum { TEST_COUNTERS(MESH_COUNTER_ENUM) TEST_CTR_MAX };
 static const char *const test_names[] = { TEST_COUNTERS(MESH_COUNTER_NAME) };
+static const char *const test_descs[] = { TEST_COUNTERS(MESH_COUNTER_DESC) };
 
 static void
 test_counters_rows_sum(void **state)
@@ -50,7 +51,9 @@ test_counters_rows_sum(void **state)
 	(void)state;
 	assert_int_equal(TEST_CTR_MAX, 3);
 	assert_string_equal(test_names[MESH_CTR_beta], "beta");
-	assert_int_equal(mesh_counters_create(&t, test_names, TEST_CTR_MAX, 4), 0);
+	assert_int_equal(mesh_counters_create(&t, test_names, test_descs, TEST_CTR_MAX, 4), 0);
+	assert_ptr_equal(t.descs, test_descs);
+	assert_string_equal(t.descs[MESH_CTR_gamma], "third");
 	assert_int_equal(t.row_stride % 8, 0);
 	mesh_counter_add(&mesh_counters_row(&t, 0)[MESH_CTR_alpha], 2);
 	mesh_counter_add(&mesh_counters_row(&t, 3)[MESH_CTR_alpha], 5);
@@ -62,7 +65,8 @@ test_counters_rows_sum(void **state)
 	assert_int_equal(all[MESH_CTR_alpha], 7);
 	assert_int_equal(all[MESH_CTR_gamma], 1);
 	mesh_counters_destroy(&t);
-	assert_int_equal(mesh_counters_create(&t, test_names, 0, 1), -EINVAL);
+	assert_int_equal(mesh_counters_create(&t, test_names, test_descs, 0, 1), -EINVAL);
+	assert_int_equal(mesh_counters_create(&t, test_names, NULL, TEST_CTR_MAX, 1), -EINVAL);
 }
 
 static void

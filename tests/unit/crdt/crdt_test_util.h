@@ -117,4 +117,74 @@ own_op(struct owned_op *o, const struct mesh_crdt_op *op)
 	o->op.value = o->buf + op->key_len;
 }
 
+/* Export everything pending for @peer from @from into @to (acking it when @ack). */
+static inline int
+export_all(struct mesh_crdt_store *from, uint64_t peer, struct mesh_crdt_store *to,
+	   uint64_t now, bool ack)
+{
+	struct mesh_crdt_op ops[16];
+	int n, total = 0;
+
+	while ((n = mesh_crdt_export(from, peer, ops, 16, SIZE_MAX)) > 0) {
+		for (int i = 0; i < n; i++)
+			assert_int_equal(mesh_crdt_apply(to, &ops[i], now, NULL), 0);
+		if (ack)
+			assert_int_equal(mesh_crdt_ack(from, peer, ops[n - 1].seq), 0);
+		total += n;
+	}
+	assert_true(n == 0);
+	return total;
+}
+
+/* Repair every differing bucket both ways (anti-entropy round). */
+struct bucket_ctx {
+	struct mesh_crdt_store *to;
+	uint64_t now;
+	int n;
+	int refused; /* ops the receiver refused as older than its GC horizon */
+};
+
+static inline int
+bucket_apply(void *ctx, const struct mesh_crdt_op *op)
+{
+	struct bucket_ctx *c = ctx;
+	struct owned_op o;
+	int rc;
+
+	own_op(&o, op); /* the source store is not mutated, but keep the test honest */
+	rc = mesh_crdt_apply(c->to, &o.op, c->now, NULL);
+	if (rc == -ESTALE)
+		c->refused++;
+	else
+		assert_int_equal(rc, 0);
+	free(o.buf);
+	c->n++;
+	return 0;
+}
+
+/* One anti-entropy round between @x and @y: the number of differing buckets; *@refused
+ * (optional) gets the ops either side refused. */
+static inline uint32_t
+anti_entropy(struct mesh_crdt_store *x, struct mesh_crdt_store *y, uint64_t now, int *refused)
+{
+	static uint16_t diff[MESH_CRDT_DIGEST_BUCKETS];
+	struct mesh_crdt_digest dx, dy;
+	uint32_t n;
+
+	if (refused)
+		*refused = 0;
+	mesh_crdt_digest_get(x, &dx);
+	mesh_crdt_digest_get(y, &dy);
+	n = mesh_crdt_digest_diff(&dx, &dy, diff, MESH_CRDT_DIGEST_BUCKETS);
+	for (uint32_t i = 0; i < n; i++) {
+		struct bucket_ctx cx = { .to = y, .now = now }, cy = { .to = x, .now = now };
+
+		assert_true(mesh_crdt_bucket_export(x, diff[i], bucket_apply, &cx) >= 0);
+		assert_true(mesh_crdt_bucket_export(y, diff[i], bucket_apply, &cy) >= 0);
+		if (refused)
+			*refused += cx.refused + cy.refused;
+	}
+	return n;
+}
+
 #endif /* CRDT_TEST_UTIL_H */

@@ -1,32 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Replication, GC and digests: export batches bounded by ops and bytes, per-peer
- * watermarks (ack, rewind, out-of-range ack), re-export of keys changed again, change-log
- * compaction keeping memory O(keys), tombstone GC by acks and by grace including what a
- * returning node with stale data does in each case, digest diff and bucket export.
+ * Replication and digests: export batches bounded by ops and bytes, per-peer watermarks
+ * (ack, rewind, out-of-range ack), re-export of keys changed again, change-log compaction
+ * keeping memory O(keys), digest diff and bucket export (tombstone GC: test_crdt_gc.c).
  */
 #include "crdt_test_util.h"
 #include "crdt_internal.h" /* white-box: change-log size */
 
 #define PEER 0xB0B
-
-static int
-export_all(struct mesh_crdt_store *from, uint64_t peer, struct mesh_crdt_store *to,
-	   uint64_t now, bool ack)
-{
-	struct mesh_crdt_op ops[16];
-	int n, total = 0;
-
-	while ((n = mesh_crdt_export(from, peer, ops, 16, SIZE_MAX)) > 0) {
-		for (int i = 0; i < n; i++)
-			assert_int_equal(mesh_crdt_apply(to, &ops[i], now, NULL), 0);
-		if (ack)
-			assert_int_equal(mesh_crdt_ack(from, peer, ops[n - 1].seq), 0);
-		total += n;
-	}
-	assert_true(n == 0);
-	return total;
-}
 
 static void
 test_export_batches(void **state)
@@ -136,171 +117,6 @@ test_replicate_and_compaction(void **state)
 	assert_int_not_equal(mesh_crdt_digest_fold(&da), 0);
 	mesh_crdt_store_delete(a);
 	mesh_crdt_store_delete(b);
-}
-
-/* Repair every differing bucket both ways (anti-entropy round). */
-struct bucket_ctx {
-	struct mesh_crdt_store *to;
-	uint64_t now;
-	int n;
-};
-
-static int
-bucket_apply(void *ctx, const struct mesh_crdt_op *op)
-{
-	struct bucket_ctx *c = ctx;
-	struct owned_op o;
-
-	own_op(&o, op); /* the source store is not mutated, but keep the test honest */
-	assert_int_equal(mesh_crdt_apply(c->to, &o.op, c->now, NULL), 0);
-	free(o.buf);
-	c->n++;
-	return 0;
-}
-
-static uint32_t
-anti_entropy(struct mesh_crdt_store *x, struct mesh_crdt_store *y, uint64_t now)
-{
-	static uint16_t diff[MESH_CRDT_DIGEST_BUCKETS];
-	struct mesh_crdt_digest dx, dy;
-	uint32_t n;
-
-	mesh_crdt_digest_get(x, &dx);
-	mesh_crdt_digest_get(y, &dy);
-	n = mesh_crdt_digest_diff(&dx, &dy, diff, MESH_CRDT_DIGEST_BUCKETS);
-	for (uint32_t i = 0; i < n; i++) {
-		struct bucket_ctx cx = { .to = y, .now = now }, cy = { .to = x, .now = now };
-
-		assert_true(mesh_crdt_bucket_export(x, diff[i], bucket_apply, &cx) >= 0);
-		assert_true(mesh_crdt_bucket_export(y, diff[i], bucket_apply, &cy) >= 0);
-	}
-	return n;
-}
-
-/* A, B, C hold k; C is cut off; A deletes k; C comes back with its stale copy. */
-static void
-returning_node(uint64_t grace, bool remove_c, bool expect_resurrection)
-{
-	struct mesh_crdt_store *a = store_new_grace(0xA, grace), *b = store_new_grace(0xB, grace),
-			       *c = store_new_grace(0xC, grace);
-	char buf[32];
-
-	assert_int_equal(mesh_crdt_peer_add(a, 0xB), 0);
-	assert_int_equal(mesh_crdt_peer_add(a, 0xC), 0);
-	assert_int_equal(put_s(a, "worker:k", "v1", 0), 0);
-	export_all(a, 0xB, b, 0, true);
-	export_all(a, 0xC, c, 0, true);
-	assert_string_equal(get_s(c, "worker:k", buf, sizeof(buf)), "v1");
-
-	/* partition: C stops acking; A deletes */
-	assert_int_equal(del_s(a, "worker:k", 1 * SEC), 0);
-	export_all(a, 0xB, b, 1 * SEC, true);
-	assert_null(get_s(b, "worker:k", buf, sizeof(buf)));
-	assert_int_equal(mesh_crdt_gc(a, 2 * SEC, 0), 0); /* C has not acked */
-	if (remove_c) /* membership declared C dead and reaped it */
-		assert_int_equal(mesh_crdt_peer_remove(a, 0xC), 0);
-	mesh_crdt_gc(a, 20 * SEC, 0);
-
-	/* C returns with stale data; A and C run anti-entropy */
-	assert_true(anti_entropy(a, c, 30 * SEC) >= 1);
-	assert_int_equal(anti_entropy(a, c, 30 * SEC), 0);
-	if (expect_resurrection) {
-		assert_string_equal(get_s(a, "worker:k", buf, sizeof(buf)), "v1");
-		assert_string_equal(get_s(c, "worker:k", buf, sizeof(buf)), "v1");
-	} else {
-		assert_null(get_s(a, "worker:k", buf, sizeof(buf)));
-		assert_null(get_s(c, "worker:k", buf, sizeof(buf)));
-		/* once C acks the tombstone, A may forget it */
-		export_all(a, 0xC, c, 31 * SEC, true);
-		assert_int_equal(mesh_crdt_gc(a, 31 * SEC, 0), 1);
-		assert_null(get_s(a, "worker:k", buf, sizeof(buf)));
-	}
-	mesh_crdt_store_delete(a);
-	mesh_crdt_store_delete(b);
-	mesh_crdt_store_delete(c);
-}
-
-static void
-test_gc_acks_no_resurrection(void **state)
-{
-	(void)state;
-	/* acks only: the tombstone waits for C, C's stale value loses to it */
-	returning_node(MESH_CRDT_TOMB_GRACE_NEVER, false, false);
-}
-
-static void
-test_gc_grace_resurrects(void **state)
-{
-	(void)state;
-	/* grace 10 s: collected unacked at 20 s, C's stale copy comes back (documented) */
-	returning_node(10 * SEC, false, true);
-	/* acks, but C was reaped from the peer set: same hazard */
-	returning_node(MESH_CRDT_TOMB_GRACE_NEVER, true, true);
-}
-
-static void
-test_gc_rules(void **state)
-{
-	struct mesh_crdt_store *s = store_new(0x10); /* default grace 300 s */
-	struct mesh_crdt_ns_stats st;
-	struct mesh_crdt_op ops[64];
-	char k[32];
-	int n;
-
-	(void)state;
-	assert_int_equal(mesh_crdt_peer_add(s, 1), 0);
-	assert_int_equal(mesh_crdt_peer_add(s, 2), 0);
-	for (int i = 0; i < 10; i++) {
-		snprintf(k, sizeof(k), "worker:%d", i);
-		assert_int_equal(put_s(s, k, "v", 0), 0);
-		assert_int_equal(del_s(s, k, (uint64_t)i * SEC), 0); /* tombstones at 0..9 s */
-	}
-	mesh_crdt_ns_stats(s, mesh_crdt_ns_find(s, "worker:", 7), &st);
-	assert_int_equal(st.tombstones, 10);
-	assert_int_equal(mesh_crdt_gc(s, 299 * SEC, 0), 0);
-	/* grace: the first three are 300 s old at 302 s */
-	assert_int_equal(mesh_crdt_gc(s, 302 * SEC, 0), 3);
-	/* acks: both peers must have acked; peer 1 acks everything, peer 2 up to worker:6 */
-	n = mesh_crdt_export(s, 1, ops, 64, SIZE_MAX);
-	assert_int_equal(mesh_crdt_ack(s, 1, ops[n - 1].seq), 0);
-	assert_int_equal(mesh_crdt_gc(s, 302 * SEC, 0), 0);
-	n = mesh_crdt_export(s, 2, ops, 64, SIZE_MAX);
-	assert_int_equal(n, 7); /* the remaining tombstones, worker:3..9 */
-	assert_int_equal(mesh_crdt_ack(s, 2, ops[3].seq), 0);
-	/* budget */
-	assert_int_equal(mesh_crdt_gc(s, 302 * SEC, 2), 2);
-	assert_int_equal(mesh_crdt_gc(s, 302 * SEC, 0), 2);
-	/* a tombstone revived and deleted again is judged by its newest version */
-	assert_int_equal(put_s(s, "worker:9", "back", 303 * SEC), 0);
-	assert_int_equal(del_s(s, "worker:9", 303 * SEC), 0);
-	assert_int_equal(mesh_crdt_gc(s, 500 * SEC, 0), 2); /* worker:7, 8 by grace */
-	assert_int_equal(mesh_crdt_gc(s, 602 * SEC, 0), 0);
-	assert_int_equal(mesh_crdt_gc(s, 603 * SEC, 0), 1);
-	mesh_crdt_ns_stats(s, mesh_crdt_ns_find(s, "worker:", 7), &st);
-	assert_int_equal(st.tombstones, 0);
-	assert_int_equal(st.keys, 0);
-	assert_int_equal(st.bytes, 0);
-	assert_int_equal(mesh_crdt_store_counter(s, MESH_CTR_crdt_tomb_gc), 10);
-	mesh_crdt_store_delete(s);
-}
-
-static void
-test_tombq_churn(void **state)
-{
-	/* one key deleted and revived many times: the tombstone queue stays small */
-	struct mesh_crdt_store *s = store_new_grace(0x10, MESH_CRDT_TOMB_GRACE_NEVER);
-
-	(void)state;
-	assert_int_equal(mesh_crdt_peer_add(s, 1), 0); /* never acks: nothing collectable */
-	for (int i = 0; i < 50000; i++) {
-		assert_int_equal(put_s(s, "worker:x", "v", 0), 0);
-		assert_int_equal(del_s(s, "worker:x", 0), 0);
-	}
-	assert_true(s->tombq.cap <= 1024);
-	assert_int_equal(mesh_crdt_gc(s, 1, 0), 0);
-	assert_int_equal(mesh_crdt_peer_remove(s, 1), 0);
-	assert_int_equal(mesh_crdt_gc(s, 1, 0), 1);
-	mesh_crdt_store_delete(s);
 }
 
 static int
@@ -434,10 +250,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_export_batches),
 		cmocka_unit_test(test_replicate_and_compaction),
-		cmocka_unit_test(test_gc_acks_no_resurrection),
-		cmocka_unit_test(test_gc_grace_resurrects),
-		cmocka_unit_test(test_gc_rules),
-		cmocka_unit_test(test_tombq_churn),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_origin_carried),
 	};

@@ -197,6 +197,11 @@ test_every_drop_cause(void **state)
 		assert_string_not_equal(mesh_net_pkt_drop_name(d), "unknown");
 	assert_string_equal(mesh_net_pkt_drop_name(MESH_NET_PKT_DROP_wrong_port), "wrong_port");
 	assert_string_equal(mesh_net_pkt_drop_name(-1), "unknown");
+	for (int d = 1; d < MESH_NET_PKT_DROP_MAX; d++)
+		assert_non_null(strstr(mesh_net_pkt_drop_desc(d), "dropped: "));
+	assert_string_equal(mesh_net_pkt_drop_desc(MESH_NET_PKT_DROP_ip_checksum),
+			    "packets dropped: IPv4 header checksum mismatch");
+	assert_string_equal(mesh_net_pkt_drop_desc(MESH_NET_PKT_DROP_MAX), "unknown drop cause");
 }
 
 static void

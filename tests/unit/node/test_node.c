@@ -314,6 +314,8 @@ test_junk_input(void **state)
 	f.type = 77;
 	mesh_node_input(n, &f, 1, w->now);
 	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_frames), 2);
+	/* sender 5 is no member: whatever records the junk held never reached the channels */
+	assert_int_equal(mesh_stream_counters(mesh_node_stream(n))[MESH_STREAM_CTR_rx_records], 0);
 	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_unknown_type), 1);
 	world_delete(w);
 }

@@ -983,6 +983,7 @@ test_bad_input_counted(void **state)
 	mesh_stream_rx(nb.s, A_ID, 99, NULL, 0, 0);
 	assert_int_equal(ctr(&nb, MESH_STREAM_CTR_rx_unknown_kind), 1);
 	assert_string_equal(mesh_stream_counter_names[MESH_STREAM_CTR_tx_acks], "stream_tx_acks");
+	assert_string_equal(mesh_stream_counter_descs[MESH_STREAM_CTR_tx_acks], "acks sent");
 }
 
 int

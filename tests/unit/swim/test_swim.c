@@ -311,6 +311,10 @@ test_formulas(void **state)
 			    "swim_probe_sent");
 	assert_string_equal(mesh_swim_counter_names()[MESH_SWIM_CTR_swim_rx_drop_malformed],
 			    "swim_rx_drop_malformed");
+	assert_string_equal(mesh_swim_counter_descs()[MESH_SWIM_CTR_swim_probe_failed],
+			    "probes that got no ack, direct or indirect");
+	for (int c = 0; c < MESH_SWIM_CTR_MAX; c++)
+		assert_true(strlen(mesh_swim_counter_descs()[c]) > 8);
 }
 
 /* ---------------------------------------------------------------- state machine harness */

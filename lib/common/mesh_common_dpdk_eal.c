@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * EAL's arguments. meshd checks them before EAL starts, so a typo is an argument or
- * config error (exit 2, with the file line for [eal] args) rather than an EAL failure:
- * every option must be one of DPDK 22.11's EAL options (eal_common_options.c), given its
- * value when it takes one. EAL's argv is then argv[0], the --config file's [eal] args
- * (split on white space, no quoting) and the command line's options before "--", so
- *     meshd -- --config drivers-config/af_packet-veth.ini
- * is a complete invocation, and single-valued options given on the command line win.
+ * EAL's arguments, checked before EAL starts, so that a typo is an argument or config
+ * error of the program rather than an EAL failure: every option must be one of DPDK
+ * 22.11's EAL options (eal_common_options.c), given its value when it takes one. Then
+ * EAL's argv: argv[0], options from a configuration file (split on white space, no
+ * quoting), and the command line's, so that single-valued options of the command line win.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +15,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-#include "meshd_settings.h"
+#include "mesh_common_dpdk.h"
 
 static const char eal_short[] = "a:b:c:d:hl:m:n:r:s:S:v";
 
@@ -61,18 +59,6 @@ static const struct option eal_long[] = {
 	{ "vmware-tsc-map", no_argument, NULL, 0 },
 };
 
-/* Whether @tok is one of meshd's own options ("--name", "--port=1"). */
-static bool
-meshd_option(const char *tok)
-{
-	char name[64];
-
-	if (tok[1] != '-')
-		return false;
-	snprintf(name, sizeof(name), "%.*s", (int)strcspn(tok + 2, "="), tok + 2);
-	return meshd_setting_find_option(name) != NULL;
-}
-
 /* The arity of option @tok (no_argument...), or -1 if EAL does not know it. */
 static int
 eal_option(const char *tok)
@@ -92,40 +78,38 @@ eal_option(const char *tok)
 }
 
 int
-meshd_eal_opts_check(int n, char *const *tok, char *why, size_t why_len)
+mesh_common_eal_opts_check(int n, char *const *tok, int *bad, char *why, size_t why_len)
 {
 	for (int i = 0; i < n; i++) {
 		const char *t = tok[i];
 		bool is_long = t[0] == '-' && t[1] == '-';
 		/* the value in the same token: --opt=VALUE or -lVALUE */
 		bool joined = is_long ? strchr(t, '=') != NULL : t[0] == '-' && t[1] && t[2];
-		int arity;
+		int arity = t[0] == '-' && strcmp(t, "--") != 0 ? eal_option(t) : -2;
 
-		if (t[0] != '-' || strcmp(t, "--") == 0)
-			return meshd_why(why, why_len, "unexpected argument '%s'", t);
-		arity = eal_option(t);
-		if (arity < 0 && meshd_option(t))
-			return meshd_why(why, why_len, "'%s' is a meshd option: put it after \"--\"",
-					 t);
-		if (arity < 0)
-			return meshd_why(why, why_len, "unknown EAL option '%s'", t);
+		*bad = i;
+		if (arity == -2)
+			return mesh_errf(why, why_len, "unexpected argument '%s'", t);
+		if (arity < 0) {
+			mesh_errf(why, why_len, "unknown EAL option '%s'", t);
+			return -ENOENT;
+		}
 		if (arity == no_argument && joined)
-			return meshd_why(why, why_len, "EAL option '%s' takes no value", t);
+			return mesh_errf(why, why_len, "EAL option '%s' takes no value", t);
 		if (arity == required_argument && !joined && ++i == n)
-			return meshd_why(why, why_len, "EAL option '%s' needs a value", t);
+			return mesh_errf(why, why_len, "EAL option '%s' needs a value", t);
 	}
 	return 0;
 }
 
-/* Split @s in place on white space into @tok; the count, or -E2BIG. */
-static int
-split(char *s, char **tok)
+int
+mesh_common_eal_args_split(char *s, char **tok, int max)
 {
 	char *save;
 	int n = 0;
 
 	for (char *t = strtok_r(s, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
-		if (n == MESHD_EAL_ARGS_MAX)
+		if (n == max)
 			return -E2BIG;
 		tok[n++] = t;
 	}
@@ -133,45 +117,14 @@ split(char *s, char **tok)
 }
 
 int
-meshd_eal_args_check(const char *args, char *why, size_t why_len)
+mesh_common_eal_argv_build(const char *args, int argc, char **argv, int *out_argc,
+			   char ***out_argv)
 {
-	char *tok[MESHD_EAL_ARGS_MAX];
-	char *copy = strdup(args);
-	int n = copy != NULL ? split(copy, tok) : -ENOMEM;
+	char **v = calloc((size_t)argc + MESH_COMMON_EAL_ARGS_MAX + 1, sizeof(char *));
+	char *copy = strdup(args); /* stays allocated for the life of the process */
+	int n = v != NULL && copy != NULL ?
+		mesh_common_eal_args_split(copy, v + 1, MESH_COMMON_EAL_ARGS_MAX) : -ENOMEM;
 
-	if (n == -E2BIG)
-		meshd_why(why, why_len, "more than %d EAL arguments", MESHD_EAL_ARGS_MAX);
-	else if (n >= 0)
-		n = meshd_eal_opts_check(n, tok, why, why_len);
-	free(copy);
-	return n < 0 ? -EINVAL : 0;
-}
-
-int
-meshd_eal_opts_end(int argc, char **argv)
-{
-	int i = 1;
-
-	while (i < argc && strcmp(argv[i], "--") != 0)
-		i++;
-	return i;
-}
-
-int
-meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
-	       char ***out_argv)
-{
-	int end = meshd_eal_opts_end(argc, argv);
-	char **v = calloc((size_t)end + MESHD_EAL_ARGS_MAX + 1, sizeof(char *));
-	char *copy = strdup(cfg->eal_args); /* stays allocated for the life of the process */
-	int n;
-
-	if (v == NULL || copy == NULL) {
-		free(v);
-		free(copy);
-		return -ENOMEM;
-	}
-	n = split(copy, v + 1); /* meshd_value_eal_args() checked the count */
 	if (n < 0) {
 		free(v);
 		free(copy);
@@ -179,7 +132,7 @@ meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc
 	}
 	v[0] = argv[0];
 	n++;
-	for (int i = 1; i < end; i++)
+	for (int i = 1; i < argc; i++)
 		v[n++] = argv[i];
 	*out_argc = n;
 	*out_argv = v;
@@ -187,11 +140,11 @@ meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc
 }
 
 int
-meshd_eal_help(const char *prog)
+mesh_common_eal_help(const char *prog)
 {
 	char *v[] = { (char *)(uintptr_t)prog, (char *)(uintptr_t)"--help", NULL };
 
 	rte_eal_init(2, v); /* prints EAL's usage and exits 0 while parsing, before any set-up */
-	fprintf(stderr, "meshd: EAL did not print its usage: %s\n", rte_strerror(rte_errno));
+	fprintf(stderr, "%s: EAL did not print its usage: %s\n", prog, rte_strerror(rte_errno));
 	return -EIO;
 }

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Refused ops, on both sides of a channel.
+ *
+ * Receiver: ops of a batch the store refused (limits, namespace config, clock skew, GC
+ * horizon, malformed) are counted per peer, logged (rate-limited), and the batch is acked
+ * with success = false and a reason that names this node's config of the op's namespace
+ * first, then the store's detail:
+ *
+ *   [ns worker: lww max_value=64 max_keys=16777216 max_bytes=4294967296] value larger ...
+ *   [ns none: nope:key] key matches no configured namespace: ...
+ *
+ * Sender: lib/stream counts the failed ack per peer and keeps its reason (/mesh/peers);
+ * here the receiver's namespace config is compared with ours for the same prefix (or key,
+ * when the receiver has none). A difference is logged once per peer and mismatch (and
+ * rate-limited), naming both configs: nodes that disagree on a namespace cannot converge
+ * on it, and the operator must align them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+#define LOG_MOD "node"
+#define TAG "[ns "
+#define TAG_LEN (sizeof(TAG) - 1)
+#define NONE "none: "
+#define NONE_LEN (sizeof(NONE) - 1)
+
+static bool
+log_allowed(struct mesh_node *n)
+{
+	if (n->refusal_rl.burst == 0)
+		n->refusal_rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(MESH_NS_PER_SEC, 5);
+	return mesh_ratelimit_allow(&n->refusal_rl, n->now);
+}
+
+/* Keys and prefixes are bytes: keep the text printable and JSON-safe (telemetry). */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+			*s = '?';
+}
+
+/* This node's config of the namespace that @key (@len bytes) falls in, or "none: KEY". */
+static void
+ns_config(struct mesh_node *n, const void *key, size_t len, char *buf, size_t cap)
+{
+	int ns = mesh_crdt_ns_find(n->kv, key, len);
+
+	if (ns < 0 || mesh_crdt_ns_describe(n->kv, ns, buf, cap) < 0)
+		snprintf(buf, cap, NONE "%.*s", (int)MESH_MIN(len, 40u), (const char *)key);
+	printable(buf);
+}
+
+void
+node_refusal_rx(struct mesh_node *n, uint64_t from, uint32_t count,
+		const struct mesh_crdt_op *last)
+{
+	struct node_peer *p = node_repl_peer(n, from);
+	char cfg[MESH_STREAM_REASON_MAX - 24], why[MESH_STREAM_REASON_MAX + 1];
+
+	ns_config(n, last->key, last->key_len, cfg, sizeof(cfg));
+	snprintf(why, sizeof(why), TAG "%s] %s", cfg, mesh_crdt_store_errmsg(n->kv));
+	printable(why);
+	mesh_stream_crdt_refusal(n->stream, from, why);
+	if (p != NULL) {
+		p->refused_ops += count;
+		memcpy(p->refused_reason, why, sizeof(p->refused_reason));
+	}
+	if (log_allowed(n))
+		mesh_log(MESH_LOG_WARNING, LOG_MOD, "refused %u op(s) from %s: %s", count,
+			 p != NULL ? p->name : "a non-member", why);
+}
+
+void
+node_refusal_acked(void *ctx, uint64_t peer, const char *reason, size_t len)
+{
+	struct mesh_node *n = ctx;
+	struct node_peer *p = node_repl_peer(n, peer);
+	char theirs[MESH_STREAM_REASON_MAX + 1], mine[MESH_STREAM_REASON_MAX];
+	const char *end, *key;
+	size_t tlen, klen;
+	uint64_t h;
+
+	if (p == NULL || len <= TAG_LEN || memcmp(reason, TAG, TAG_LEN) != 0 ||
+	    (end = memchr(reason, ']', len)) == NULL)
+		return; /* no namespace named: nothing to compare */
+	tlen = (size_t)(end - reason) - TAG_LEN;
+	memcpy(theirs, reason + TAG_LEN, tlen);
+	theirs[tlen] = '\0';
+	/* their line names the prefix first (or the key when they have no namespace) */
+	key = strncmp(theirs, NONE, NONE_LEN) == 0 ? theirs + NONE_LEN : theirs;
+	klen = strcspn(key, key == theirs ? " " : "");
+	ns_config(n, key, klen, mine, sizeof(mine));
+	if (strcmp(theirs, mine) == 0)
+		return; /* same config: refused for another reason (limit reached, skew...) */
+	h = mesh_hash64_seed(mine, strlen(mine), mesh_hash64(theirs, tlen));
+	if (h == p->mismatch_logged || !log_allowed(n))
+		return;
+	p->mismatch_logged = h;
+	mesh_log(MESH_LOG_WARNING, LOG_MOD,
+		 "namespace config differs between this node and %s: %s has [ns %s], this node "
+		 "has [ns %s]; %s refused: %.*s", p->name, p->name, theirs, mine, p->name,
+		 (int)(len - (size_t)(end - reason) - 1), end + 1);
+}
