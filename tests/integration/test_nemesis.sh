@@ -32,6 +32,9 @@
 # Logs ($MESH_LOGDIR/nemesis-VARIANT): schedule, events (wall clock), client-*.jsonl (every
 # attempt), acked.tsv (every acknowledged write, its node, killed afterwards or not),
 # check.out, violations.txt, node logs (n3.log.1 ... are earlier lives of restarted nodes).
+# Environment: MESH_NEMESIS_SEED, MESH_NEMESIS_SECONDS (60), MESH_NEMESIS_CONVERGE_S (30),
+# MESH_NEMESIS_CLIENTS (3), MESH_NEMESIS_PRELOAD (keys written before, 0),
+# MESH_NEMESIS_STRICT_ORDER (1: lww must also keep real-time order, see nemesis.py).
 # Usage: test_nemesis.sh MESHD MESHCTL [keyless|keyed]   (root; 77 = skipped)
 set -u
 export MESHD=$1 # used by netns-lib.sh (mesh_node_start)
