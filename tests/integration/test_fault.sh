@@ -111,9 +111,10 @@ is "node 4 queue never overflowed" "$(stat 4 net.fault_queue_full)" 0
 mesh_node_stop 4 TERM
 is "node 4 (delay) exits 0 on SIGTERM" "$?" 0
 
-# delay=5 s: node 1's hellos (every 100 ms) are still held when node 2 stops
-start 2 --fault-inject delay=5000000
-ok_if "node 2 up with delay=5000000" mesh_wait_tel 2 /mesh/info port 1 30
+# delay=10 s (the maximum, so a slow machine still checks inside it): node 1's hellos
+# (every 100 ms) are still held when node 2 stops
+start 2 --fault-inject delay=10000000
+ok_if "node 2 up with delay=10000000" mesh_wait_tel 2 /mesh/info port 1 30
 ok_if "node 2 holds several frames" mesh_wait_tel 2 /mesh/stats net.fault_delay 5 10
 is "node 2 handled none of them yet" "$(stat 2 node.node_rx_hello)" 0
 mesh_node_stop 2 TERM
