@@ -17,7 +17,7 @@
 #define MESHD_MAX_PEERS 64
 #define MESHD_NAME_MAX 63
 
-struct meshd_peer {
+struct meshd_hello_peer {
 	uint32_t ip;
 	uint16_t port;
 	uint64_t hellos_sent;
@@ -71,7 +71,7 @@ struct meshd_cfg {
 	unsigned n_ns;
 	struct meshd_ns_cfg ns[MESHD_MAX_NS];
 	unsigned n_peers;
-	struct meshd_peer peers[MESHD_MAX_PEERS];
+	struct meshd_hello_peer peers[MESHD_MAX_PEERS];
 	char eal_args[1024];   /* [eal] args of the --config file (checked EAL options) */
 };
 

@@ -73,7 +73,7 @@ add_addr(unsigned *n, uint32_t *ip, uint16_t *port, const char *val, char *why, 
 MESH_CONF_SETTER(meshd_value_peer)
 {
 	struct meshd_cfg *cfg = c->obj;
-	struct meshd_peer *p = &cfg->peers[MESH_MIN(cfg->n_peers, MESHD_MAX_PEERS - 1u)];
+	struct meshd_hello_peer *p = &cfg->peers[MESH_MIN(cfg->n_peers, MESHD_MAX_PEERS - 1u)];
 
 	if (cfg->n_peers < MESHD_MAX_PEERS)
 		memset(p, 0, sizeof(*p));

@@ -98,7 +98,7 @@ unsigned node_repl_poll(struct mesh_node *n, uint64_t now_ns);
 struct node_peer *node_peer_find_name(struct mesh_node *n, const char *name, size_t len);
 /* the replication peer @id, or NULL */
 struct node_peer *node_repl_peer(struct mesh_node *n, uint64_t id);
-/* one op into @peer's channel (mesh_stream_crdt_send's result) */
+/* one op into @peer's channel (mesh_stream_op_send's result) */
 int node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op);
 
 /* node_ae.c: anti-entropy digests (lib/stream digest env) */

@@ -65,7 +65,7 @@ node_refusal_rx(struct mesh_node *n, uint64_t from, uint32_t count,
 	ns_config(n, last->key, last->key_len, cfg, sizeof(cfg));
 	snprintf(why, sizeof(why), TAG "%s] %s", cfg, mesh_crdt_store_errmsg(n->kv));
 	printable(why);
-	mesh_stream_crdt_refusal(n->stream, from, why);
+	mesh_stream_op_refuse(n->stream, from, why);
 	if (p != NULL) {
 		p->refused_ops += count;
 		memcpy(p->refused_reason, why, sizeof(p->refused_reason));

@@ -9,7 +9,7 @@
  *   fresh watermarks, so it receives the whole store again (catch-up after a crash,
  *   restart or partition).
  * - CRDT ops: each poll exports, per peer, what changed after that peer's send cursor
- *   (mesh_crdt_export) and hands it to the peer's reliable channel (mesh_stream_crdt_send).
+ *   (mesh_crdt_export) and hands it to the peer's reliable channel (mesh_stream_op_send).
  *   When a peer's channel has nothing in flight, everything exported to it is acknowledged
  *   and the store's ack watermark (tombstone GC) moves to the send cursor. Received
  *   batches are merged with mesh_crdt_apply_batch (idempotent, any order).
@@ -225,7 +225,7 @@ node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op 
 
 	for (int b = 0; b < 8; b++)
 		replica[b] = (uint8_t)(op->replica >> (56 - 8 * b));
-	return mesh_stream_crdt_send(n->stream, peer, &so, n->now);
+	return mesh_stream_op_send(n->stream, peer, &so, n->now);
 }
 
 /*

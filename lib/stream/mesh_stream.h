@@ -19,7 +19,7 @@
  * the instance from one thread (not thread-safe; counters are single-writer):
  *   rx:   mesh_stream_rx_payload() for each opened MSGS frame (or mesh_stream_rx() per
  *         record when it demultiplexes itself);
- *   tx:   mesh_stream_crdt_publish() / mesh_stream_value_send() for local changes;
+ *   tx:   mesh_stream_op_publish() / mesh_stream_value_send() for local changes;
  *   idle: mesh_stream_flush() at the end of each poll iteration (sender idle: partial
  *         batches and pending acks leave now), mesh_stream_tick() on a timer (~1-10 ms:
  *         retransmission, heartbeats, idle timeout, fragment nacks, GC, digests).
@@ -180,7 +180,7 @@ struct mesh_stream_env_ops {
 	/**
 	 * Apply @n ops received from @from (one batch). Return 0 (applied), -EAGAIN (not now:
 	 * the batch stays unacknowledged and comes again) or another -errno (refused: acked
-	 * with success = false and the reason given with mesh_stream_crdt_refusal(), counted;
+	 * with success = false and the reason given with mesh_stream_op_refuse(), counted;
 	 * its ops are not remembered as seen, so a later copy is applied again). Required.
 	 */
 	int (*crdt_apply)(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n);
@@ -199,7 +199,7 @@ struct mesh_stream_env_ops {
 	 * (mesh_wire_digest_encode) with the given reply flag; return its length or -errno.
 	 */
 	int (*digest_build)(void *ctx, uint8_t *buf, size_t cap, bool reply);
-	/** A peer's digest: push what it lacks with mesh_stream_crdt_send(), and answer with
+	/** A peer's digest: push what it lacks with mesh_stream_op_send(), and answer with
 	 *  mesh_stream_digest_send(..., reply = true) unless @d->reply. */
 	void (*digest_recv)(void *ctx, uint64_t from, const struct mesh_wire_digest *d);
 	/** @peer acked ops of ours as refused, with its reason (@len bytes, not
@@ -228,7 +228,7 @@ uint32_t mesh_stream_peer_count(const struct mesh_stream *s);
 /** Channel state: 1 up, 0 down, -ENOENT. */
 int mesh_stream_peer_up(const struct mesh_stream *s, uint64_t peer);
 /**
- * Ops @peer's queue still takes before mesh_stream_crdt_send refuses (-ENOBUFS), or
+ * Ops @peer's queue still takes before mesh_stream_op_send refuses (-ENOBUFS), or
  * -ENOENT. Callers that must not lose ops (the replication export) send at most this many.
  */
 int64_t mesh_stream_peer_room(const struct mesh_stream *s, uint64_t peer);
@@ -262,16 +262,16 @@ int mesh_stream_peer_stats(const struct mesh_stream *s, uint64_t peer,
  * A local change: disseminate by the policy (every member, or fanout + relay). The op is
  * copied. 0, -EMSGSIZE (op larger than max_op_bytes) or -ENOMEM.
  */
-int mesh_stream_crdt_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
+int mesh_stream_op_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
 			     uint64_t now_ns);
 /** Reliable send of one op to one peer (anti-entropy repair). 0, -ENOENT, -EMSGSIZE... */
-int mesh_stream_crdt_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
+int mesh_stream_op_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
 			  uint64_t now_ns);
 /**
  * From inside env->crdt_apply for @peer: why the batch is refused. The failed ack carries
  * it (truncated to MESH_STREAM_REASON_MAX bytes) as StreamAck.error_message.
  */
-void mesh_stream_crdt_refusal(struct mesh_stream *s, uint64_t peer, const char *reason);
+void mesh_stream_op_refuse(struct mesh_stream *s, uint64_t peer, const char *reason);
 /** Send a digest to @peer now (env->digest_build). 0 or -errno. */
 int mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, uint64_t now_ns);
 

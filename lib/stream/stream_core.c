@@ -4,7 +4,7 @@
  * member list used for dissemination, per-peer output frames, record dispatch and the
  * timer entry points. Each peer accumulates records in one open frame payload that
  * leaves through env->send() when the next record would not fit, or on flush (sender
- * idle). Reliable CRDT channels live in stream_crdt.c, stream values in stream_value.c.
+ * idle). Reliable CRDT channels live in stream_chan.c, stream values in stream_value.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -107,7 +107,7 @@ mesh_stream_new(const struct mesh_stream_config *cfg, const struct mesh_stream_e
 }
 
 static void
-peer_free(struct mesh_stream *s, struct peer *p)
+peer_free(struct mesh_stream *s, struct stream_peer *p)
 {
 	stream_crdt_peer_release(s, p);
 	stream_value_peer_release(p);
@@ -155,7 +155,7 @@ slot_of(uint64_t id, uint32_t cap)
 	return (uint32_t)id & (cap - 1);
 }
 
-struct peer *
+struct stream_peer *
 stream_peer_find(const struct mesh_stream *s, uint64_t id)
 {
 	for (uint32_t i = slot_of(id, s->tab_cap);; i = (i + 1) & (s->tab_cap - 1)) {
@@ -167,7 +167,7 @@ stream_peer_find(const struct mesh_stream *s, uint64_t id)
 }
 
 static void
-tab_insert(struct peer **tab, uint32_t cap, struct peer *p)
+tab_insert(struct stream_peer **tab, uint32_t cap, struct stream_peer *p)
 {
 	uint32_t i = slot_of(p->id, cap);
 
@@ -180,7 +180,7 @@ static int
 tab_grow(struct mesh_stream *s)
 {
 	uint32_t cap = s->tab_cap * 2;
-	struct peer **t = calloc(cap, sizeof(*t));
+	struct stream_peer **t = calloc(cap, sizeof(*t));
 
 	if (t == NULL)
 		return -ENOMEM;
@@ -216,10 +216,10 @@ tab_remove(struct mesh_stream *s, uint64_t id)
 	s->n_peers--;
 }
 
-struct peer *
+struct stream_peer *
 stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now)
 {
-	struct peer *p = stream_peer_find(s, id);
+	struct stream_peer *p = stream_peer_find(s, id);
 
 	if (p != NULL)
 		return p;
@@ -246,7 +246,7 @@ stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now)
 int
 mesh_stream_peer_add(struct mesh_stream *s, uint64_t id, uint64_t now_ns)
 {
-	struct peer *p;
+	struct stream_peer *p;
 
 	if (id == 0 || id == s->cfg.self_id)
 		return -EINVAL;
@@ -257,7 +257,7 @@ mesh_stream_peer_add(struct mesh_stream *s, uint64_t id, uint64_t now_ns)
 		return -EEXIST;
 	if (s->n_members == s->members_cap) {
 		uint32_t cap = s->members_cap ? s->members_cap * 2 : 16;
-		struct peer **m = realloc(s->members, cap * sizeof(*m));
+		struct stream_peer **m = realloc(s->members, cap * sizeof(*m));
 
 		if (m == NULL)
 			return -ENOMEM;
@@ -273,7 +273,7 @@ mesh_stream_peer_add(struct mesh_stream *s, uint64_t id, uint64_t now_ns)
 int
 mesh_stream_peer_remove(struct mesh_stream *s, uint64_t id)
 {
-	struct peer *p = stream_peer_find(s, id);
+	struct stream_peer *p = stream_peer_find(s, id);
 
 	if (p == NULL || p->member_idx < 0)
 		return -ENOENT;
@@ -302,7 +302,7 @@ mesh_stream_peer_count(const struct mesh_stream *s)
 int
 mesh_stream_peer_up(const struct mesh_stream *s, uint64_t id)
 {
-	const struct peer *p = stream_peer_find(s, id);
+	const struct stream_peer *p = stream_peer_find(s, id);
 
 	return p == NULL ? -ENOENT : p->up ? 1 : 0;
 }
@@ -310,7 +310,7 @@ mesh_stream_peer_up(const struct mesh_stream *s, uint64_t id)
 int64_t
 mesh_stream_peer_room(const struct mesh_stream *s, uint64_t id)
 {
-	const struct peer *p = stream_peer_find(s, id);
+	const struct stream_peer *p = stream_peer_find(s, id);
 
 	if (p == NULL)
 		return -ENOENT;
@@ -320,7 +320,7 @@ mesh_stream_peer_room(const struct mesh_stream *s, uint64_t id)
 int64_t
 mesh_stream_peer_backlog(const struct mesh_stream *s, uint64_t id)
 {
-	const struct peer *p = stream_peer_find(s, id);
+	const struct stream_peer *p = stream_peer_find(s, id);
 	int64_t n;
 
 	if (p == NULL)
@@ -341,7 +341,7 @@ int
 mesh_stream_peer_stats(const struct mesh_stream *s, uint64_t id,
 		       struct mesh_stream_peer_stats *out)
 {
-	const struct peer *p = stream_peer_find(s, id);
+	const struct stream_peer *p = stream_peer_find(s, id);
 	int64_t backlog = mesh_stream_peer_backlog(s, id);
 
 	if (p == NULL || backlog < 0)
@@ -368,13 +368,13 @@ stream_relay_mode(const struct mesh_stream *s)
 }
 
 uint32_t
-stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2, struct peer **out,
+stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2, struct stream_peer **out,
 		    uint32_t k)
 {
 	uint32_t n = 0;
 
 	for (uint32_t tries = 0; n < k && tries < 8 * k + 16; tries++) {
-		struct peer *p = s->members[mesh_rng_below(&s->rng, s->n_members)];
+		struct stream_peer *p = s->members[mesh_rng_below(&s->rng, s->n_members)];
 		bool dup = p->id == ex1 || p->id == ex2 || !p->up;
 
 		for (uint32_t i = 0; i < n && !dup; i++)
@@ -424,13 +424,13 @@ stream_log_bad(struct mesh_stream *s, uint64_t from, const char *what, uint64_t 
  * in flush once the peer has no queued ops or paced fragments left.
  */
 void
-stream_mark_dirty(struct mesh_stream *s, struct peer *p)
+stream_mark_dirty(struct mesh_stream *s, struct stream_peer *p)
 {
 	if (p->dirty)
 		return;
 	if (s->n_dirty == s->dirty_cap) {
 		uint32_t cap = s->dirty_cap ? s->dirty_cap * 2 : 64;
-		struct peer **d = realloc(s->dirty, cap * sizeof(*d));
+		struct stream_peer **d = realloc(s->dirty, cap * sizeof(*d));
 
 		if (d == NULL)
 			return; /* tick still visits every peer */
@@ -442,7 +442,7 @@ stream_mark_dirty(struct mesh_stream *s, struct peer *p)
 }
 
 void
-stream_frame_flush(struct mesh_stream *s, struct peer *p)
+stream_frame_flush(struct mesh_stream *s, struct stream_peer *p)
 {
 	if (p->out == NULL || p->w.len == 0)
 		return;
@@ -453,7 +453,7 @@ stream_frame_flush(struct mesh_stream *s, struct peer *p)
 }
 
 int
-stream_emit(struct mesh_stream *s, struct peer *p, uint8_t kind, const uint8_t *body,
+stream_emit(struct mesh_stream *s, struct stream_peer *p, uint8_t kind, const uint8_t *body,
 	    size_t len, uint64_t now)
 {
 	if (len + MESH_WIRE_REC_HDR_LEN > s->cfg.max_payload)
@@ -477,7 +477,7 @@ stream_emit(struct mesh_stream *s, struct peer *p, uint8_t kind, const uint8_t *
 /* ---------------------------------------------------------------- receive */
 
 static void
-heard_from(struct mesh_stream *s, struct peer *p, uint64_t now)
+heard_from(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	p->last_rx_ns = now;
 	if (!p->up) {
@@ -493,7 +493,7 @@ void
 mesh_stream_rx(struct mesh_stream *s, uint64_t from, uint8_t kind, const uint8_t *body,
 	       size_t len, uint64_t now_ns)
 {
-	struct peer *p;
+	struct stream_peer *p;
 
 	CTR(s, rx_records);
 	if (kind == MESH_WIRE_KIND_SWIM || kind > MESH_WIRE_KIND_MAX_KNOWN) {
@@ -581,7 +581,7 @@ mesh_stream_rx_payload(struct mesh_stream *s, uint64_t from, const uint8_t *payl
 /* ---------------------------------------------------------------- driving */
 
 static void
-flush_peer(struct mesh_stream *s, struct peer *p, uint64_t now_ns)
+flush_peer(struct mesh_stream *s, struct stream_peer *p, uint64_t now_ns)
 {
 	if (p->up && (p->q_len > 0 || p->cur_big != NULL))
 		stream_crdt_pump(s, p, now_ns, true);
@@ -602,7 +602,7 @@ mesh_stream_flush(struct mesh_stream *s, uint64_t now_ns)
 	for (uint32_t i = 0; i < n && i < s->n_dirty; i++)
 		flush_peer(s, s->dirty[i], now_ns);
 	for (uint32_t i = 0; i < s->n_dirty;) {
-		struct peer *p = s->dirty[i];
+		struct stream_peer *p = s->dirty[i];
 
 		if (p->q_len > 0 || p->cur_big != NULL || p->vq_head != NULL || p->ack_pending ||
 		    (p->out != NULL && p->w.len > 0)) {
@@ -621,7 +621,7 @@ mesh_stream_flush(struct mesh_stream *s, uint64_t now_ns)
 int
 mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, uint64_t now_ns)
 {
-	struct peer *p = stream_peer_find(s, peer);
+	struct stream_peer *p = stream_peer_find(s, peer);
 	int n;
 
 	if (p == NULL)
@@ -639,7 +639,7 @@ void
 mesh_stream_tick(struct mesh_stream *s, uint64_t now_ns)
 {
 	for (uint32_t i = 0; i < s->tab_cap; i++) {
-		struct peer *p = s->tab[i];
+		struct stream_peer *p = s->tab[i];
 
 		if (p == NULL)
 			continue;
@@ -658,7 +658,7 @@ mesh_stream_tick(struct mesh_stream *s, uint64_t now_ns)
 	stream_value_timers(s, now_ns);
 	if (s->cfg.digest_interval_ns != 0 && s->env->digest_build != NULL &&
 	    now_ns >= s->next_digest_ns && s->n_members > 0) {
-		struct peer *t;
+		struct stream_peer *t;
 
 		s->next_digest_ns = now_ns + s->cfg.digest_interval_ns;
 		if (stream_pick_targets(s, 0, 0, &t, 1) == 1)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* lib/stream private structures shared by stream_core.c, stream_crdt.c, stream_value.c. */
+/* lib/stream private structures shared by stream_core.c, stream_chan.c, stream_value.c. */
 #ifndef STREAM_INTERNAL_H
 #define STREAM_INTERNAL_H
 
@@ -53,7 +53,7 @@ struct batch {
 	size_t len;
 };
 
-struct peer {
+struct stream_peer {
 	uint64_t id;
 	int32_t member_idx; /* index in s->members, -1 when not a member */
 	bool up;
@@ -83,7 +83,7 @@ struct peer {
 	/* per-peer figures for telemetry (mesh_stream_peer_stats) */
 	uint64_t srtt_ns; /* smoothed ack round trip of batches sent once (Karn) */
 	uint64_t st_retransmits, st_acks, st_nacks, st_drops;
-	/* refusals: ours for the next failed ack, the peer's last one (stream_crdt.c) */
+	/* refusals: ours for the next failed ack, the peer's last one (stream_chan.c) */
 	char ack_reason[MESH_STREAM_REASON_MAX + 1];
 	uint64_t st_refused;
 	char refused_reason[MESH_STREAM_REASON_MAX + 1];
@@ -142,11 +142,11 @@ struct mesh_stream {
 	uint64_t ctr[MESH_STREAM_CTR_MAX];
 	struct mesh_ratelimit rl;
 	/* peers: open addressing by id, plus the member list */
-	struct peer **tab;
+	struct stream_peer **tab;
 	uint32_t tab_cap, n_peers;
-	struct peer **members;
+	struct stream_peer **members;
 	uint32_t n_members, members_cap;
-	struct peer **dirty; /* peers flush must visit */
+	struct stream_peer **dirty; /* peers flush must visit */
 	uint32_t n_dirty, dirty_cap;
 	/* relay dedup */
 	uint64_t *seen;
@@ -176,43 +176,43 @@ struct mesh_stream {
 #define CTR_ADD(s, name, n) ((s)->ctr[MESH_STREAM_CTR_##name] += (n))
 
 /* stream_core.c */
-void stream_mark_dirty(struct mesh_stream *s, struct peer *p);
-struct peer *stream_peer_find(const struct mesh_stream *s, uint64_t id);
-struct peer *stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now); /* creates */
-int stream_emit(struct mesh_stream *s, struct peer *p, uint8_t kind, const uint8_t *body,
+void stream_mark_dirty(struct mesh_stream *s, struct stream_peer *p);
+struct stream_peer *stream_peer_find(const struct mesh_stream *s, uint64_t id);
+struct stream_peer *stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now); /* creates */
+int stream_emit(struct mesh_stream *s, struct stream_peer *p, uint8_t kind, const uint8_t *body,
 		size_t len, uint64_t now);
-void stream_frame_flush(struct mesh_stream *s, struct peer *p);
+void stream_frame_flush(struct mesh_stream *s, struct stream_peer *p);
 uint32_t stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2,
-			     struct peer **out, uint32_t k);
+			     struct stream_peer **out, uint32_t k);
 bool stream_relay_mode(const struct mesh_stream *s);
 bool stream_seen_test_set(struct mesh_stream *s, uint64_t h);
 bool stream_seen_test(const struct mesh_stream *s, uint64_t h);
 void stream_seen_set(struct mesh_stream *s, uint64_t h);
 void stream_log_bad(struct mesh_stream *s, uint64_t from, const char *what, uint64_t now);
 
-/* stream_crdt.c */
+/* stream_chan.c */
 size_t stream_crdt_body_cap(const struct mesh_stream *s);
-void stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+void stream_crdt_rx_batch(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body,
 			  size_t len, uint64_t now);
-void stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+void stream_crdt_rx_ack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 			uint64_t now);
-void stream_crdt_rx_heartbeat(struct mesh_stream *s, struct peer *p,
+void stream_crdt_rx_heartbeat(struct mesh_stream *s, struct stream_peer *p,
 			      const struct mesh_wire_heartbeat *hb, uint64_t now);
-void stream_crdt_pump(struct mesh_stream *s, struct peer *p, uint64_t now, bool force);
-void stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now);
-void stream_crdt_emit_ack(struct mesh_stream *s, struct peer *p, uint64_t now);
-void stream_crdt_channel_reset(struct mesh_stream *s, struct peer *p);
-void stream_crdt_peer_release(struct mesh_stream *s, struct peer *p);
+void stream_crdt_pump(struct mesh_stream *s, struct stream_peer *p, uint64_t now, bool force);
+void stream_crdt_timers(struct mesh_stream *s, struct stream_peer *p, uint64_t now);
+void stream_crdt_emit_ack(struct mesh_stream *s, struct stream_peer *p, uint64_t now);
+void stream_crdt_channel_reset(struct mesh_stream *s, struct stream_peer *p);
+void stream_crdt_peer_release(struct mesh_stream *s, struct stream_peer *p);
 
 /* stream_value.c */
-void stream_value_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+void stream_value_rx_batch(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body,
 			   size_t len, uint64_t now);
-void stream_value_rx_nack(struct mesh_stream *s, struct peer *p, const uint8_t *body,
+void stream_value_rx_nack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body,
 			  size_t len, uint64_t now);
 void stream_value_timers(struct mesh_stream *s, uint64_t now);
-void stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now);
+void stream_value_peer_added(struct mesh_stream *s, struct stream_peer *p, uint64_t now);
 void stream_value_fini(struct mesh_stream *s);
-void stream_value_pace(struct mesh_stream *s, struct peer *p, uint64_t now);
-void stream_value_peer_release(struct peer *p);
+void stream_value_pace(struct mesh_stream *s, struct stream_peer *p, uint64_t now);
+void stream_value_peer_release(struct stream_peer *p);
 
 #endif /* STREAM_INTERNAL_H */

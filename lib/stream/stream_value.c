@@ -83,7 +83,7 @@ vbuf_put(struct vbuf *v)
 }
 
 static void
-send_chunk(struct mesh_stream *s, struct peer *p, const struct vbuf *v, uint32_t idx,
+send_chunk(struct mesh_stream *s, struct stream_peer *p, const struct vbuf *v, uint32_t idx,
 	   uint64_t now)
 {
 	struct mesh_wire_stream_entry e = {
@@ -105,7 +105,7 @@ send_chunk(struct mesh_stream *s, struct peer *p, const struct vbuf *v, uint32_t
 
 /* Send what the token bucket allows of @p's queued fragments. */
 void
-stream_value_pace(struct mesh_stream *s, struct peer *p, uint64_t now)
+stream_value_pace(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	uint64_t add = (now - p->tok_ns) * s->cfg.chunk_rate / MESH_NS_PER_SEC;
 
@@ -129,7 +129,7 @@ stream_value_pace(struct mesh_stream *s, struct peer *p, uint64_t now)
 }
 
 static void
-send_value(struct mesh_stream *s, struct peer *p, struct vbuf *v, uint64_t now)
+send_value(struct mesh_stream *s, struct stream_peer *p, struct vbuf *v, uint64_t now)
 {
 	struct vjob *j;
 
@@ -154,7 +154,7 @@ send_value(struct mesh_stream *s, struct peer *p, struct vbuf *v, uint64_t now)
 }
 
 void
-stream_value_peer_release(struct peer *p)
+stream_value_peer_release(struct stream_peer *p)
 {
 	while (p->vq_head != NULL) {
 		struct vjob *j = p->vq_head;
@@ -196,7 +196,7 @@ repair_add(struct mesh_stream *s, struct vbuf *v, uint64_t now)
 static void
 disseminate_value(struct mesh_stream *s, uint64_t ex, struct vbuf *v, uint64_t now)
 {
-	struct peer *t[64];
+	struct stream_peer *t[64];
 	uint32_t n;
 
 	if (!stream_relay_mode(s)) {
@@ -273,7 +273,7 @@ mesh_stream_value_send_origin(struct mesh_stream *s, uint64_t target, const void
 	uint32_t total = mesh_stream_chunk_count(len, chunk);
 	struct vbuf *v;
 	uint64_t gen;
-	struct peer *p = NULL;
+	struct stream_peer *p = NULL;
 
 	if (target == s->cfg.self_id)
 		return -EINVAL;
@@ -309,7 +309,7 @@ mesh_stream_value_send_origin(struct mesh_stream *s, uint64_t target, const void
 }
 
 void
-stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now)
+stream_value_peer_added(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	for (uint32_t i = 0; i < s->n_parked;) {
 		struct parked *pk = &s->parked[i];
@@ -337,7 +337,7 @@ stream_value_peer_added(struct mesh_stream *s, struct peer *p, uint64_t now)
 /* ---------------------------------------------------------------- receive */
 
 static void
-deliver(struct mesh_stream *s, struct peer *p, uint64_t origin, uint64_t gen,
+deliver(struct mesh_stream *s, struct stream_peer *p, uint64_t origin, uint64_t gen,
 	const uint8_t *key, size_t key_len, const uint8_t *value, size_t len, uint64_t origin_ns,
 	uint64_t now)
 {
@@ -382,7 +382,7 @@ sync_reasm_counters(struct mesh_stream *s)
 }
 
 void
-stream_value_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+stream_value_rx_batch(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 		      uint64_t now)
 {
 	uint32_t n;
@@ -438,7 +438,7 @@ stream_value_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body
 }
 
 void
-stream_value_rx_nack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+stream_value_rx_nack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 		     uint64_t now)
 {
 	struct mesh_wire_stream_nack nk;
@@ -480,7 +480,7 @@ nack_cb(void *arg, uint64_t peer, uint64_t origin, const uint8_t *key, size_t ke
 {
 	struct nack_ctx *c = arg;
 	struct mesh_stream *s = c->s;
-	struct peer *p = stream_peer_find(s, peer);
+	struct stream_peer *p = stream_peer_find(s, peer);
 	struct mesh_wire_stream_nack nk = {
 		.key = { key, key_len },
 		.generation = gen,

@@ -139,7 +139,7 @@ main(int argc, char **argv)
 
 		op.key_len = (uint32_t)snprintf(key, sizeof(key), "worker:%llu",
 						(unsigned long long)(i % 5000));
-		mesh_stream_crdt_publish(sa, &op, now);
+		mesh_stream_op_publish(sa, &op, now);
 		if (i % 64 == 63) { /* one poll iteration: idle flush, deliver, acks back */
 			mesh_stream_flush(sa, now);
 			drain(now);

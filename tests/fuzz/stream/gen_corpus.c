@@ -124,14 +124,14 @@ stream_seeds(void)
 	cfg.self_id = 2; /* frames appear to come from peer 2 in the fuzzer */
 	a = mesh_stream_new(&cfg, &env, NULL);
 	mesh_stream_peer_add(a, 100, 0);
-	mesh_stream_crdt_publish(a, &op, 0);
+	mesh_stream_op_publish(a, &op, 0);
 	op.tombstone = true;
 	op.timestamp = 6;
-	mesh_stream_crdt_publish(a, &op, 0);
+	mesh_stream_op_publish(a, &op, 0);
 	op.value = big; /* a large op: fragment batches */
 	op.value_len = 2000;
 	op.timestamp = 7;
-	mesh_stream_crdt_publish(a, &op, 0);
+	mesh_stream_op_publish(a, &op, 0);
 	mesh_stream_value_send(a, 0, "td:m", 4, "small", 5, 0);
 	mesh_stream_value_send(a, 100, "tree:page:1", 11, big, sizeof(big), 0);
 	mesh_stream_flush(a, 0);

@@ -92,7 +92,7 @@ struct nsim {
 	uint32_t lww_keys, epoch_keys;
 	uint64_t write_chain;        /* the running workload timer chain */
 	uint64_t next_req_id;
-	uint64_t requests, acked, refused;
+	uint64_t acked, refused;
 	uint64_t bad_acks;          /* no reply, or acked but not in the acking store */
 	struct nsim_write *writes;
 	uint32_t n_writes, cap_writes;
@@ -101,8 +101,9 @@ struct nsim {
 	/* figures */
 	uint64_t frames_bad;        /* frames that did not open */
 	uint64_t frames_sent;
-	uint64_t max_frames;        /* more in one run is a storm: sends are dropped, and the
-				     * run fails (default 1.5 M) */
+	uint64_t max_frames;        /* more within 10 ms of virtual time is a storm: the run
+				     * fails and nothing is sent any more (20,000 + 8 N^2) */
+	uint64_t window_start, window_frames, peak_frames;
 	bool storm;
 	uint64_t dead_events;       /* DEAD events seen about members that were running */
 	uint64_t settle_ns;         /* virtual time the last nsim_settle took */

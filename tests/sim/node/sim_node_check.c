@@ -291,7 +291,7 @@ nsim_check(struct nsim *c, bool report)
 	if (c->frames_bad)
 		fail(&r, "%" PRIu64 " frames did not open", c->frames_bad);
 	if (c->storm)
-		fail(&r, "traffic storm: over %" PRIu64 " frames", c->max_frames);
+		fail(&r, "traffic storm: over %" PRIu64 " frames within 10 ms", c->max_frames);
 	before = r.n;
 	check_digests(&r);
 	c->fail_digest = r.n - before;

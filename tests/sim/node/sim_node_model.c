@@ -116,7 +116,6 @@ nsim_write(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key)
 		q.value_len = sizeof(ev);
 	}
 	nd->replied = false;
-	c->requests++;
 	mesh_node_request(nd->node, &q, 1, sim_now(c->w));
 	nd->poll_soon = true;
 	sim_node_poke(c->w, i);

@@ -10,8 +10,9 @@
  *   partition      a random minority cut off long enough to be declared dead, then healed;
  *   crash_restart  one node crashes and restarts under its name (higher generation, empty
  *                  store); a second one crashes and stays down or restarts;
- *   pause          one node stopped (SIGSTOP-like) briefly (suspected at most), then for
- *                  300 ms (declared dead; it refutes when resumed and gets its queued input);
+ *   pause          one node stopped (SIGSTOP-like) briefly (suspected at most), then long
+ *                  enough to be declared dead (it refutes when resumed, its queued input
+ *                  is delivered then);
  *   flap           one node isolated twice, long enough to be declared dead, then healed;
  *   flap_reorder   the same while 30 % of datagrams are 100 ms late, far beyond the
  *                  channel's first retransmission timeout (20 ms);
@@ -24,7 +25,16 @@
  *                  mesh_wire_node_id("n21", 1) (XXH3 of a 1..3-byte input only mixes the
  *                  seed in linearly), so when n20 restarts it takes n21's node id: frames
  *                  between them are dropped as reflections (bad_sender), peers conflate
- *                  the two, and the restarted n20 never catches up.
+ *                  the two, and the restarted n20 never catches up;
+ *   relay_storm    N = 50 with the default stream.direct_max (32), a node flapping:
+ *                  lib/stream relays every op it applies to 3 random peers and dedups with
+ *                  a direct-mapped "seen" table (16,384 slots, same slot on every node);
+ *                  two live ops in one slot evict each other on every node, so each is
+ *                  "new" again wherever it arrives and is relayed again: an endless,
+ *                  growing relay loop (cut at 40,000 frames within 10 ms).
+ * Cuts and flaps at N = 50 usually leave some node declared dead without knowing it (the
+ * death gossip is over before the heal): lib/swim then readmits it only at a push-pull
+ * (every 5 s in the fast profile), hence the 12 s settle bound.
  */
 #include <string.h>
 
@@ -36,8 +46,9 @@
 /*
  * With the fast SWIM profile a node is declared dead at least 6 x max(1, log10 N) x 10 ms
  * after a failed probe (60 ms at N = 5, 102 ms at N = 50): short pauses stay below that,
- * cuts and flaps well above it. An isolated node suspects its peers one probe at a time
- * (slower still under Lifeguard), so at N = 50 it declares only some of them dead.
+ * cuts, flaps and long pauses above it. An isolated node suspects its peers one probe at
+ * a time (slower still under Lifeguard), so at N = 50 it declares few of them dead: the
+ * flaps there are one-sided.
  */
 const struct nsim_plan nsim_plan_n5 = {
 	.start_spread_ns = 20 * MS,
@@ -49,6 +60,7 @@ const struct nsim_plan nsim_plan_n5 = {
 	.flap_ns = 500 * MS,
 	.flap_rounds = 2,
 	.pause_max_ns = 50 * MS,
+	.pause_long_ns = 300 * MS,
 	.settle_ns = 12 * SEC,
 };
 
@@ -67,6 +79,7 @@ const struct nsim_plan nsim_plan_n50 = {
 	.flap_ns = 120 * MS,
 	.flap_rounds = 2,
 	.pause_max_ns = 60 * MS,
+	.pause_long_ns = 150 * MS,
 	.settle_ns = 12 * SEC,
 	.direct_max = 64,
 };
@@ -202,7 +215,7 @@ f_pause(struct nsim *c, const struct nsim_plan *p)
 	uint32_t x = (uint32_t)below(c, c->n);
 	uint64_t off = pause_once(c, x, t0, w / 10, short_pause(c, p)) + w / 10;
 
-	at(c, t0, MESH_MAX(w, pause_once(c, x, t0, off, 300 * MS) + w / 10));
+	at(c, t0, MESH_MAX(w, pause_once(c, x, t0, off, p->pause_long_ns) + w / 10));
 }
 
 static void
@@ -299,14 +312,14 @@ f_id_collision(struct nsim *c, const struct nsim_plan *p)
 static void
 t_relay(struct nsim *c, struct nsim_plan *p)
 {
+	(void)c;
 	*p = nsim_plan_n50;
 	p->direct_max = 0;
 	p->settle_ns = 2 * SEC;
-	c->max_frames = 400000; /* a flap run takes 40 000 to 120 000 */
 }
 
 const struct nsim_scenario nsim_scenarios_known[] = {
-	{ "id_collision", 22, t_small_gens, f_id_collision, { 901, 902, 903 } },
+	{ "id_collision", 22, t_small_gens, f_id_collision, { 901, 902 } },
 	{ "relay_storm", 50, t_relay, f_flap, { 50061 } },
 };
 const size_t nsim_n_scenarios_known = MESH_ARRAY_SIZE(nsim_scenarios_known);

@@ -11,7 +11,7 @@
 
 #include "sim_node.h"
 
-/** Durations of one run (virtual ns). */
+/** Durations (virtual ns) and sizes of one run. */
 struct nsim_plan {
 	uint64_t start_spread_ns; /* nodes start within this */
 	uint64_t join_ns;         /* then run this long before the workload starts */
@@ -19,11 +19,12 @@ struct nsim_plan {
 	uint64_t write_gap_ns;    /* mean time between client request bursts */
 	uint32_t write_burst;     /* requests per burst (at random nodes, same instant) */
 	uint64_t cut_ns;          /* a minority partition lasts this long */
-	uint64_t flap_ns;         /* isolation long enough for both sides to declare the
-				   * other dead (the isolated node probes one member per
-				   * probe interval, then waits out the suspicion) */
+	uint64_t flap_ns;         /* one node isolated this long: declared dead by the
+				   * others (it declares them dead much later, one probe
+				   * at a time) */
 	uint32_t flap_rounds;
 	uint64_t pause_max_ns;    /* short pauses last 10 ms .. this: suspected, never dead */
+	uint64_t pause_long_ns;   /* a long pause: declared dead */
 	uint64_t settle_ns;       /* after healing, the invariants must hold within this */
 	uint32_t direct_max;      /* stream.direct_max (0: default 32; above it lib/stream
 				   * also relays every op it applies) */

@@ -3,8 +3,10 @@
  * Every check must be able to fail. Three nodes settle cleanly; then n2 is cut off and
  *   1. its store is written directly (mesh_crdt_put, bypassing the node): the digest
  *      check (a) must report it;
- *   2. n0 acknowledges an lww PUT, a DEL and an epoch_max PUT that cannot reach n2: the
- *      acknowledged-write check (b) must report each of them on n2;
+ *   2. n0 acknowledges a PUT and a DEL of worker:1 that cannot reach n2, and an epoch_max
+ *      PUT whose recorded value is then raised above anything written (an acknowledgement
+ *      no store honours): the acknowledged-write check (b) must report worker:1 on n2
+ *      (older version) and rl:0 on all three nodes (older value);
  * and after healing the cluster must settle clean again (the stray write replicates too).
  */
 #include <inttypes.h>

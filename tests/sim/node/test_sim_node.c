@@ -5,12 +5,15 @@
  * (identical digests; every acknowledged write present or superseded everywhere).
  *
  *   test_sim_node n5 [scenario|all [first count]]
- *                                   N = 5, 200 seeds, the scenarios below in turn
+ *                                   N = 5, 200 seeds, the scenarios of sim_node_scen.c
+ *                                   in turn
  *   test_sim_node n50 [...]         N = 50, 200 seeds, shorter runs, fewer writes
  *   test_sim_node catchup           a restarted node catching up from a 70,000-key store
- *   test_sim_node known [scenario]  replication failures of today's code (meson
- *                                   should_fail: this exits non-zero while they exist)
+ *   test_sim_node known [scenario]  replication failures of today's code on fixed seeds
+ *                                   (meson should_fail: exits 1 while all reproduce)
  *   test_sim_node selftest          the checker catches a corrupted store and a lost write
+ * One line per test sums it up (seeds, failures, virtual seconds, writes, wall time);
+ * $MESH_SIM_VERBOSE adds one per seed, $MESH_SIM_TRACE member events and traffic.
  * Seed i of a suite is base + i and runs scenario (seed % scenarios); MESH_SEED=<n> runs
  * that seed only (and its scenario), which is how a printed failure is replayed. "first
  * count" runs seeds first .. first + count - 1 of the suite (meson shards the suites).
@@ -90,10 +93,10 @@ run_seed(const struct suite *su, const struct nsim_scenario *sc, uint64_t seed,
 	}
 	if (su->verbose || !ok)
 		printf("seed %" PRIu64 " %s: settled in %.3f s, %" PRIu64 " acked, %" PRIu64
-		       " live nodes declared dead, %" PRIu64 " events, %" PRIu64 " datagrams, %"
-		       PRIu64 " lost\n",
+		       " live nodes declared dead, %" PRIu64 " events, %" PRIu64 " datagrams (at most %"
+		       PRIu64 " in 10 ms), %" PRIu64 " lost\n",
 		       seed, sc->name, ok ? (double)c->settle_ns / 1e9 : -1.0, c->acked,
-		       c->dead_events, sim_events(c->w), sim_net_stats(c->w)->sent,
+		       c->dead_events, sim_events(c->w), sim_net_stats(c->w)->sent, c->peak_frames,
 		       sim_net_stats(c->w)->dropped_loss + sim_net_stats(c->w)->dropped_partition);
 	t->seeds++;
 	t->failed += !ok;

@@ -180,9 +180,9 @@ publish_to(struct snode *nd, uint64_t peer, uint32_t op, uint64_t now)
 	o.timestamp = op + 1;
 	o.version = op;
 	if (peer == 0)
-		mesh_stream_crdt_publish(nd->s, &o, now);
+		mesh_stream_op_publish(nd->s, &o, now);
 	else
-		mesh_stream_crdt_send(nd->s, peer, &o, now);
+		mesh_stream_op_send(nd->s, peer, &o, now);
 }
 
 static void

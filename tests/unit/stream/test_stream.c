@@ -647,7 +647,7 @@ publish_n(int n, int base)
 
 		snprintf(key, sizeof(key), "k%d", base + i);
 		op = mkop(key, (uint64_t)(base + i + 1), (uint64_t)(base + i + 1));
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, 0), 0);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, 0), 0);
 	}
 }
 
@@ -754,7 +754,7 @@ test_window_bound(void **state)
 		op = mkop(key, 1, (uint64_t)i);
 		op.value = (const uint8_t *)big;
 		op.value_len = sizeof(big);
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, 0), 0);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, 0), 0);
 	}
 	mesh_stream_flush(na.s, 0);
 	/* one op per batch at this size: only the window's worth is in flight */
@@ -773,7 +773,7 @@ test_window_bound(void **state)
 		op = mkop("huge", 1, 1);
 		op.value = (const uint8_t *)huge;
 		op.value_len = (1u << 20) + 1;
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, 0), -EMSGSIZE);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, 0), -EMSGSIZE);
 		assert_int_equal(ctr(&na, MESH_STREAM_CTR_tx_crdt_op_too_big), 1);
 		free(huge);
 	}
@@ -804,7 +804,7 @@ test_large_ops(void **state)
 
 		op.value = (const uint8_t *)v;
 		op.value_len = sizes[i];
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, now), 0);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, now), 0);
 	}
 	publish_n(3, 10);
 	mesh_stream_flush(na.s, now);
@@ -829,7 +829,7 @@ test_large_ops(void **state)
 		op.value = (const uint8_t *)v;
 		op.value_len = 4000;
 		nb.apply_rc = -EAGAIN;
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, now), 0);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, now), 0);
 		mesh_stream_flush(na.s, now);
 		pump_net(now, NULL);
 		assert_int_equal(nb.applied, 9);
@@ -856,7 +856,7 @@ test_large_op_channel_reset(void **state)
 	(void)state;
 	op.value = (const uint8_t *)v;
 	op.value_len = 60000; /* 44 fragments: more than the window of 32 */
-	assert_int_equal(mesh_stream_crdt_publish(na.s, &op, 0), 0);
+	assert_int_equal(mesh_stream_op_publish(na.s, &op, 0), 0);
 	mesh_stream_flush(na.s, 0);
 	assert_int_equal(fq_n, 32);
 	pump_net(0, drop_b_to_a); /* B stores 32 fragments; every ack is lost */
@@ -894,7 +894,7 @@ test_selective_ack(void **state)
 		op = mkop(key, 1, (uint64_t)i + 1);
 		op.value = (const uint8_t *)big;
 		op.value_len = sizeof(big);
-		assert_int_equal(mesh_stream_crdt_publish(na.s, &op, 0), 0);
+		assert_int_equal(mesh_stream_op_publish(na.s, &op, 0), 0);
 	}
 	mesh_stream_flush(na.s, 0);
 	assert_int_equal(fq_n, 3); /* one batch per frame at this size */

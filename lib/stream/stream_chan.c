@@ -80,7 +80,7 @@ stream_crdt_body_cap(const struct mesh_stream *s)
 }
 
 static int
-enqueue(struct mesh_stream *s, struct peer *p, struct sop *o)
+enqueue(struct mesh_stream *s, struct stream_peer *p, struct sop *o)
 {
 	if (p->q_len >= s->cfg.max_pending_ops) {
 		CTR(s, tx_crdt_drop_queue_full);
@@ -108,13 +108,13 @@ enqueue(struct mesh_stream *s, struct peer *p, struct sop *o)
 }
 
 static inline struct sop *
-q_at(const struct peer *p, uint32_t i)
+q_at(const struct stream_peer *p, uint32_t i)
 {
 	return p->q[(p->q_head + i) % p->q_cap];
 }
 
 static void
-send_batch(struct mesh_stream *s, struct peer *p, struct batch *b, uint64_t now)
+send_batch(struct mesh_stream *s, struct stream_peer *p, struct batch *b, uint64_t now)
 {
 	stream_emit(s, p, MESH_WIRE_KIND_CRDT_BATCH, b->body, b->len, now);
 	b->attempts++;
@@ -140,7 +140,7 @@ bigop_put(struct bigop *g)
 }
 
 static struct batch *
-win_slot(struct peer *p)
+win_slot(struct stream_peer *p)
 {
 	if (p->win == NULL) {
 		p->win = calloc(STREAM_WIN_MAX, sizeof(*p->win));
@@ -152,7 +152,7 @@ win_slot(struct peer *p)
 
 /* Take the large op at the head of the queue: encode it once, fragments go out next. */
 static int
-start_big(struct mesh_stream *s, struct peer *p)
+start_big(struct mesh_stream *s, struct stream_peer *p)
 {
 	struct sop *o = q_at(p, 0);
 	struct bigop *g = calloc(1, sizeof(*g));
@@ -176,7 +176,7 @@ start_big(struct mesh_stream *s, struct peer *p)
 }
 
 static int
-send_fragment(struct mesh_stream *s, struct peer *p, uint64_t now)
+send_fragment(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	struct bigop *g = p->cur_big;
 	struct batch *b = win_slot(p);
@@ -210,7 +210,7 @@ send_fragment(struct mesh_stream *s, struct peer *p, uint64_t now)
 }
 
 void
-stream_crdt_pump(struct mesh_stream *s, struct peer *p, uint64_t now, bool force)
+stream_crdt_pump(struct mesh_stream *s, struct stream_peer *p, uint64_t now, bool force)
 {
 	size_t cap = stream_crdt_body_cap(s);
 
@@ -271,12 +271,12 @@ stream_crdt_pump(struct mesh_stream *s, struct peer *p, uint64_t now, bool force
 static int
 disseminate(struct mesh_stream *s, struct sop *o, uint64_t exclude, uint64_t now)
 {
-	struct peer *t[64];
+	struct stream_peer *t[64];
 	uint32_t n;
 
 	if (!stream_relay_mode(s)) {
 		for (uint32_t i = 0; i < s->n_members; i++) {
-			struct peer *p = s->members[i];
+			struct stream_peer *p = s->members[i];
 
 			if (p->id == exclude)
 				continue;
@@ -328,7 +328,7 @@ make_sop(struct mesh_stream *s, const struct mesh_stream_op *op, int *rc)
 }
 
 int
-mesh_stream_crdt_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
+mesh_stream_op_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
 			 uint64_t now_ns)
 {
 	int rc;
@@ -341,10 +341,10 @@ mesh_stream_crdt_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
 }
 
 int
-mesh_stream_crdt_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
+mesh_stream_op_send(struct mesh_stream *s, uint64_t peer, const struct mesh_stream_op *op,
 		      uint64_t now_ns)
 {
-	struct peer *p = stream_peer_find(s, peer);
+	struct stream_peer *p = stream_peer_find(s, peer);
 	struct sop *o;
 	int rc;
 
@@ -365,7 +365,7 @@ mesh_stream_crdt_send(struct mesh_stream *s, uint64_t peer, const struct mesh_st
 /* ---------------------------------------------------------------- receiver */
 
 static void
-rxbig_free(struct peer *p, uint32_t i)
+rxbig_free(struct stream_peer *p, uint32_t i)
 {
 	struct rxbig *g = p->rxbig[i];
 
@@ -378,7 +378,7 @@ rxbig_free(struct peer *p, uint32_t i)
 }
 
 static void
-rxbig_clear(struct peer *p)
+rxbig_clear(struct stream_peer *p)
 {
 	while (p->n_rxbig > 0)
 		rxbig_free(p, p->n_rxbig - 1);
@@ -409,7 +409,7 @@ stream_epoch_next(struct mesh_stream *s, uint64_t peer)
  * a heartbeat or ack never moves a receiver to another epoch on its own.
  */
 static bool
-rx_epoch_ok(struct mesh_stream *s, struct peer *p, uint64_t epoch, bool may_switch)
+rx_epoch_ok(struct mesh_stream *s, struct stream_peer *p, uint64_t epoch, bool may_switch)
 {
 	if (epoch == p->rx_epoch)
 		return true;
@@ -433,7 +433,7 @@ rx_epoch_ok(struct mesh_stream *s, struct peer *p, uint64_t epoch, bool may_swit
 }
 
 static void
-mark_received(struct mesh_stream *s, struct peer *p, uint64_t seq, uint64_t now)
+mark_received(struct mesh_stream *s, struct stream_peer *p, uint64_t seq, uint64_t now)
 {
 	p->rx_sack |= 1ULL << (seq - p->rx_cum - 1);
 	while (p->rx_sack & 1) {
@@ -452,7 +452,7 @@ mark_received(struct mesh_stream *s, struct peer *p, uint64_t seq, uint64_t now)
  * call, then remember and (relay mode) forward them. Returns crdt_apply's result.
  */
 static int
-apply_wire_ops(struct mesh_stream *s, struct peer *p, uint32_t n_wire, uint64_t now)
+apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, uint64_t now)
 {
 	uint32_t n = 0;
 	int rc;
@@ -510,7 +510,7 @@ apply_wire_ops(struct mesh_stream *s, struct peer *p, uint32_t n_wire, uint64_t 
  * leaves it missing and its retransmission retries the apply.
  */
 static void
-rx_fragment(struct mesh_stream *s, struct peer *p, const struct mesh_wire_crdt_batch *b,
+rx_fragment(struct mesh_stream *s, struct stream_peer *p, const struct mesh_wire_crdt_batch *b,
 	    uint64_t now)
 {
 	struct mesh_wire_crdt_batch inner;
@@ -609,7 +609,7 @@ forget_last:
 }
 
 void
-stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+stream_crdt_rx_batch(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 		     uint64_t now)
 {
 	struct mesh_wire_crdt_batch b;
@@ -654,7 +654,7 @@ stream_crdt_rx_batch(struct mesh_stream *s, struct peer *p, const uint8_t *body,
 }
 
 void
-stream_crdt_rx_heartbeat(struct mesh_stream *s, struct peer *p,
+stream_crdt_rx_heartbeat(struct mesh_stream *s, struct stream_peer *p,
 			 const struct mesh_wire_heartbeat *hb, uint64_t now)
 {
 	(void)now;
@@ -670,7 +670,7 @@ stream_crdt_rx_heartbeat(struct mesh_stream *s, struct peer *p,
 }
 
 void
-stream_crdt_emit_ack(struct mesh_stream *s, struct peer *p, uint64_t now)
+stream_crdt_emit_ack(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	struct mesh_wire_stream_ack a;
 	size_t len = 0;
@@ -731,7 +731,7 @@ release(struct mesh_stream *s, struct batch *b, uint32_t nv)
 
 /* Karn: only batches transmitted once give an unambiguous round trip. */
 static void
-rtt_sample(struct peer *p, const struct batch *b, uint64_t now)
+rtt_sample(struct stream_peer *p, const struct batch *b, uint64_t now)
 {
 	uint64_t rtt;
 
@@ -743,7 +743,7 @@ rtt_sample(struct peer *p, const struct batch *b, uint64_t now)
 
 /* @p acked ops of ours as refused: count, keep the reason, log (rate-limited), tell env */
 static void
-rx_refusal(struct mesh_stream *s, struct peer *p, const struct mesh_wire_slice *why,
+rx_refusal(struct mesh_stream *s, struct stream_peer *p, const struct mesh_wire_slice *why,
 	   uint64_t now)
 {
 	size_t n = why->p != NULL ? MESH_MIN(why->len, (size_t)MESH_STREAM_REASON_MAX) : 0;
@@ -764,16 +764,16 @@ rx_refusal(struct mesh_stream *s, struct peer *p, const struct mesh_wire_slice *
 }
 
 void
-mesh_stream_crdt_refusal(struct mesh_stream *s, uint64_t peer, const char *reason)
+mesh_stream_op_refuse(struct mesh_stream *s, uint64_t peer, const char *reason)
 {
-	struct peer *p = stream_peer_find(s, peer);
+	struct stream_peer *p = stream_peer_find(s, peer);
 
 	if (p != NULL)
 		snprintf(p->ack_reason, sizeof(p->ack_reason), "%s", reason);
 }
 
 void
-stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, size_t len,
+stream_crdt_rx_ack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 		   uint64_t now)
 {
 	struct mesh_wire_stream_ack a;
@@ -849,7 +849,7 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct peer *p, const uint8_t *body, s
 }
 
 void
-stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now)
+stream_crdt_timers(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 {
 	if (p->member_idx >= 0 && now - p->last_tx_ns >= s->cfg.heartbeat_ns) {
 		struct mesh_wire_heartbeat hb = { .epoch = p->tx_epoch, .next_seq = p->next_seq,
@@ -884,7 +884,7 @@ stream_crdt_timers(struct mesh_stream *s, struct peer *p, uint64_t now)
 }
 
 void
-stream_crdt_channel_reset(struct mesh_stream *s, struct peer *p)
+stream_crdt_channel_reset(struct mesh_stream *s, struct stream_peer *p)
 {
 	uint32_t n = 0, k = 0, requeued = 0;
 	struct sop **q;
@@ -955,7 +955,7 @@ stream_crdt_channel_reset(struct mesh_stream *s, struct peer *p)
 }
 
 void
-stream_crdt_peer_release(struct mesh_stream *s, struct peer *p)
+stream_crdt_peer_release(struct mesh_stream *s, struct stream_peer *p)
 {
 	(void)s;
 	if (p->win != NULL) {
