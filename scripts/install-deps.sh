@@ -19,6 +19,10 @@ pkgs=(
   # demo and integration tests: namespaces, veth, bridge, loss injection
   iproute2 ethtool nftables procps psmisc kmod bc
   prometheus # promtool and a Prometheus server: tests/integration/test_metrics.sh
+  # client libraries in other languages (lib/client/python, lib/client/rust): protoc,
+  # python3-protobuf, and cargo with Debian's crates for an offline build
+  protobuf-compiler python3-protobuf
+  cargo librust-tokio-dev librust-prost-dev librust-prost-build-dev librust-libc-dev
 )
 bench_pkgs=(golang-go golang-github-hashicorp-memberlist-dev tarantool gnuplot-nox valgrind linux-perf)
 

@@ -1,0 +1,124 @@
+//! A non-blocking AF_UNIX SOCK_SEQPACKET socket on tokio's reactor (tokio has no
+//! SEQPACKET type): libc for the calls, `AsyncFd` for readiness. Each send or receive is
+//! one whole message, so several tasks may send at once without interleaving.
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+
+use tokio::io::unix::AsyncFd;
+
+pub(crate) struct SeqPacket {
+    fd: AsyncFd<OwnedFd>,
+}
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+impl SeqPacket {
+    /// Connects to the socket at @path. A local connect completes at once (or fails), so
+    /// it is done blocking before the descriptor turns non-blocking.
+    pub(crate) fn connect(path: &Path) -> io::Result<SeqPacket> {
+        // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
+        let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= sa.sun_path.len() || bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "bad socket path",
+            ));
+        }
+        sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, s) in sa.sun_path.iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        // SAFETY: plain system calls on a descriptor this function owns.
+        let fd = unsafe {
+            let raw = cvt(libc::socket(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+            ))?;
+            OwnedFd::from_raw_fd(raw)
+        };
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        // SAFETY: sa is a valid sockaddr_un of len bytes; fd is open.
+        unsafe {
+            cvt(libc::connect(
+                fd.as_raw_fd(),
+                &sa as *const _ as *const libc::sockaddr,
+                len,
+            ))?;
+            let fl = cvt(libc::fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+            cvt(libc::fcntl(
+                fd.as_raw_fd(),
+                libc::F_SETFL,
+                fl | libc::O_NONBLOCK,
+            ))?;
+        }
+        Ok(SeqPacket {
+            fd: AsyncFd::new(fd)?,
+        })
+    }
+
+    /// Sends @msg as one message.
+    pub(crate) async fn send(&self, msg: &[u8]) -> io::Result<()> {
+        loop {
+            let mut guard = self.fd.writable().await?;
+            let r = guard.try_io(|fd| {
+                // SAFETY: msg is a valid buffer of msg.len() bytes.
+                let n = unsafe {
+                    libc::send(
+                        fd.as_raw_fd(),
+                        msg.as_ptr() as *const libc::c_void,
+                        msg.len(),
+                        libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match r {
+                Ok(Ok(n)) if n == msg.len() => return Ok(()),
+                Ok(Ok(_)) => return Err(io::Error::new(io::ErrorKind::WriteZero, "short send")),
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives one message into @buf; Ok(0) when the peer closed the connection.
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let r = guard.try_io(|fd| {
+                // SAFETY: buf is a valid writable buffer of buf.len() bytes.
+                let n = unsafe {
+                    libc::recv(
+                        fd.as_raw_fd(),
+                        buf.as_mut_ptr() as *mut libc::c_void,
+                        buf.len(),
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match r {
+                Ok(res) => return res,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Integration: the Python client (lib/client/python, package meshclient) against a live
+# 3-node cluster: its unittest suite (sync Client and asyncio AsyncClient: binary keys and
+# values, refusals, keys pages, watch of a change made on another node, a multi-part
+# value, many requests in flight, members, stats). One TAP line per unittest test.
+# Usage: test_client_py.sh MESHD PKGDIR PB2DIR   (root; 77 = skipped: python3-protobuf
+# or protoc missing)
+set -u
+MESHD=$1
+PKG=$2
+PB2=$3
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/tap.sh"
+
+py=
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import google.protobuf' 2>/dev/null; then py=$p; break; fi
+done
+[ -n "$py" ] || { echo "skip: no python3 with google.protobuf (python3-protobuf)"; exit 77; }
+[ -f "$PB2/client_pb2.py" ] ||
+  { echo "skip: client_pb2.py not generated (protoc missing)"; exit 77; }
+
+mesh_test_netns tq 'rm -f /tmp/${MESH_NS}-*.sock'
+mesh_topo_up 3
+for i in 1 2 3; do
+  seed=(); [ "$i" -gt 1 ] && seed=(--seed 10.99.0.1)
+  mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "${seed[@]}"
+done
+for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 60; done
+for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 30; done
+
+out=/tmp/${MESH_NS}-unittest.log
+MESH_SOCKS="/tmp/${MESH_NS}-1.sock:/tmp/${MESH_NS}-2.sock:/tmp/${MESH_NS}-3.sock" \
+  PYTHONPATH="$PKG:$PB2" PYTHONDONTWRITEBYTECODE=1 \
+  timeout 240 "$py" -m unittest discover -s "$PKG/tests" -t "$PKG/tests" -v >"$out" 2>&1
+rc=$?
+cat "$out"
+n=0
+while IFS= read -r line; do
+  what=${line%% ... *}
+  n=$((n + 1))
+  case "$line" in
+    *" ... ok") ok_if "python: $what" true ;;
+    *) ok_if "python: $what (${line##* ... })" false ;;
+  esac
+done < <(grep -E '^test_.* \.\.\. ' "$out")
+ok_if "python: unittest ran tests ($n) and exited 0 (rc $rc)" test "$rc" -eq 0 -a "$n" -gt 0
+rm -f "$out"
+tap_done

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Integration: the Rust client (lib/client/rust, crate meshclient on tokio + prost, built
+# offline from Debian's crate registry) against a live 3-node cluster: `cargo test
+# --offline` (binary keys and values, refusals, keys pages, watch of a change made on
+# another node, a multi-part value, many requests in flight, members) and the put_get
+# example. One TAP line per cargo test. Build output goes to TARGET (the meson build dir).
+# Usage: test_client_rust.sh MESHD CRATEDIR TARGET   (root; 77 = skipped: cargo, protoc
+# or the Debian crates missing)
+set -u
+MESHD=$1
+CRATE=$2
+export CARGO_TARGET_DIR=$3
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/tap.sh"
+
+# Debian's toolchain first: the crates in /usr/share/cargo/registry are chosen for it
+cargo=$(command -v /usr/bin/cargo || command -v cargo) ||
+  { echo "skip: cargo missing"; exit 77; }
+command -v protoc >/dev/null || { echo "skip: protoc missing (protobuf-compiler)"; exit 77; }
+for c in tokio prost prost-build; do
+  ls -d /usr/share/cargo/registry/"$c"-[0-9]* >/dev/null 2>&1 ||
+    { echo "skip: Debian crate $c missing (librust-$c-dev)"; exit 77; }
+done
+cd "$CRATE" || exit 1
+# build before the nodes start: a cold build takes minutes on a small machine
+build_start=$SECONDS
+"$cargo" test --offline --no-run --all-targets -j "$(nproc)" >/tmp/tr$$-build.log 2>&1
+rc=$?
+tail -n 5 /tmp/tr$$-build.log
+[ $rc -eq 0 ] || cat /tmp/tr$$-build.log
+rm -f /tmp/tr$$-build.log
+echo "# cargo build: $((SECONDS - build_start)) s"
+
+mesh_test_netns tr 'rm -f /tmp/${MESH_NS}-*.sock'
+ok_if "cargo builds the crate, its tests and example offline" test $rc -eq 0
+mesh_topo_up 3
+for i in 1 2 3; do
+  seed=(); [ "$i" -gt 1 ] && seed=(--seed 10.99.0.1)
+  mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "${seed[@]}"
+done
+for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 60; done
+for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 30; done
+
+out=/tmp/${MESH_NS}-cargo.log
+MESH_SOCKS="/tmp/${MESH_NS}-1.sock:/tmp/${MESH_NS}-2.sock:/tmp/${MESH_NS}-3.sock" \
+  timeout 240 "$cargo" test --offline -- --test-threads 2 >"$out" 2>&1
+rc=$?
+cat "$out"
+n=0
+while IFS= read -r line; do
+  what=${line#test }
+  what=${what%% ... *}
+  n=$((n + 1))
+  case "$line" in
+    *" ... ok") ok_if "rust: $what" true ;;
+    *) ok_if "rust: $what (${line##* ... })" false ;;
+  esac
+done < <(grep -E '^test .* \.\.\. ' "$out")
+ok_if "rust: cargo test ran tests ($n) and exited 0 (rc $rc)" test "$rc" -eq 0 -a "$n" -gt 0
+
+ex=$("$cargo" run --offline -q --example put_get -- "/tmp/${MESH_NS}-2.sock" 2>&1)
+echo "$ex"
+ok_if "rust: example put_get reads back its write" grep -q '^get: hello' <<<"$ex"
+ok_if "rust: example put_get sees its own event" grep -q '^event: worker:example = hello' <<<"$ex"
+rm -f "$out"
+tap_done
