@@ -11,9 +11,23 @@
 # --soak 600). Writes bench/results/<date>-<host>.md (tables with meshd/peer ratios), PNG
 # plots next to it (dissemination CDFs, detection and leave times) and keeps the raw JSON
 # under build-bench/. Never part of the test suite.
+#   sudo ./scripts/bench.sh --converge [ARGS...]   (issue 13's convergence figures instead:
+#        bench/cluster/converge.sh ARGS, then bench/results/<date>-converge.md and .png)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 quick=0 nodes_list="3 5 8" soak=120 soak_nodes=8 report_only=""
+if [ "${1:-}" = --converge ]; then
+  shift
+  [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 2; }
+  b=${BENCH_BUILD:-build}
+  [ -f "$b/build.ninja" ] || meson setup "$b" >/dev/null
+  ninja -C "$b" app/meshd/meshd bench/cluster/mesh_load | tail -n 1
+  raw=build-bench/converge-$(date -u +%Y-%m-%d)-$$
+  bench/cluster/converge.sh --build "$b" --out "$raw" "$@" || exit 1
+  python3 bench/cluster/converge_report.py "$raw/converge.json" \
+    "bench/results/$(date -u +%Y-%m-%d)-converge"
+  exit 0
+fi
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; nodes_list="3 8"; soak=30 ;;

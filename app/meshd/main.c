@@ -3,7 +3,8 @@
  * meshd: a thin main. Settings first (command line and INI, no EAL needed: --help,
  * --version and every argument or config error answer before EAL starts), then EAL, the
  * port, the node (meshd_node.c), telemetry, the control thread (lib/ctl), the lcore role
- * loops (meshd_lcore.c) and a clean shutdown on SIGINT/SIGTERM.
+ * loops (meshd_lcore.c), systemd's READY/watchdog/SIGHUP reload (meshd_service.c) and a
+ * clean shutdown on SIGINT/SIGTERM.
  * Exit codes: 0 clean shutdown, 1 runtime failure (EAL, port), 2 bad arguments or config.
  */
 #include <errno.h>
@@ -53,6 +54,8 @@ telemetry_start(struct meshd *d)
 		ret = mesh_telemetry_counters_add("ctl", mesh_ctl_counters(d->ctl));
 	if (ret == 0)
 		ret = mesh_telemetry_node_init(d->node);
+	if (ret == 0)
+		ret = mesh_telemetry_log_init();
 	if (ret < 0)
 		MESH_RTE_LOG(ERR, app, "telemetry: %s", strerror(-ret));
 	return ret;
@@ -113,6 +116,7 @@ main(int argc, char **argv)
 		return ret > 0 ? 0 : 2;
 	if (meshd_eal_argv(&d.cfg, argc, argv, &eal_argc, &eal_argv) < 0)
 		return 1;
+	meshd_service_signals_block(); /* SIGHUP: reload, on the service thread */
 	ret = rte_eal_init(eal_argc, eal_argv);
 	if (ret < 0) {
 		fprintf(stderr, "meshd: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -123,6 +127,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 
 	ret = setup(&d);
+	if (ret >= 0)
+		ret = meshd_service_start(&d, meshd_eal_opts_count(argc, argv), argv);
 	if (ret < 0) {
 		MESH_RTE_LOG(ERR, app, "start-up failed: %s", strerror(-ret));
 		mesh_ctl_stop(d.ctl); /* removes the socket file */
@@ -135,6 +141,7 @@ main(int argc, char **argv)
 		     d.cfg.profile_fast ? "fast" : "lan", d.cfg.n_seeds);
 	meshd_lcores_run(&d, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
+	meshd_service_stop();
 	teardown(&d);
 	rte_eal_cleanup();
 	return 0;

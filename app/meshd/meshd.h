@@ -106,6 +106,7 @@ struct meshd {
 	uint64_t drain_deadline_ns;    /* shutdown: leave when drained or when reached */
 	uint64_t leave_deadline_ns;    /* shutdown: stop when reached (0 = not leaving) */
 	volatile int stop;             /* set by the merge lcore when the node may stop */
+	uint64_t merge_beat_ns;        /* the merge loop's last pass (systemd watchdog) */
 };
 
 /**
@@ -154,11 +155,15 @@ int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);
 
 /**
  * EAL's argv: argv[0], the [eal] args of the --config file (cfg->eal_args), then the
- * command line's EAL options (those before "--"; meshd's own options are not passed).
+ * command line's EAL options (those before "--"; meshd's own options are not passed),
+ * then "--file-prefix <node name>" unless either set a file prefix.
  * Call after meshd_args_parse() accepted the command line. 0 or -ENOMEM.
  */
 int meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
 		   char ***out_argv);
+
+/** Index of the "--" that ends the command line's EAL options in @argv, or @argc. */
+int meshd_eal_opts_count(int argc, char **argv);
 
 /**
  * Add the configured namespaces (after the defaults unless disabled) to @kv. Errors name
@@ -188,6 +193,18 @@ int meshd_node_create(struct meshd *d);
 /** Merge lcore: hand @n received frames to the node, then free them. */
 void meshd_node_input(struct meshd *d, struct rte_mbuf **m, unsigned n, uint64_t now_ns);
 void meshd_node_destroy(struct meshd *d);
+
+/* systemd service (meshd_service.c) */
+/** Block SIGHUP in this thread and those it creates later (before rte_eal_init). */
+void meshd_service_signals_block(void);
+/**
+ * Start the service thread (SIGHUP reload, watchdog) and tell systemd READY=1. Call once
+ * the port is up and the client socket listens. @eal_argc, @argv: the command line's EAL
+ * options (argv[1 .. eal_argc-1]), re-applied after the file's on reload. 0 or -errno.
+ */
+int meshd_service_start(struct meshd *d, int eal_argc, char **argv);
+/** Tell systemd STOPPING=1 and end the service thread. */
+void meshd_service_stop(void);
 
 /* Lcore roles (meshd_lcore.c) */
 /** Plan the lcores from the configuration and create the rings. 0 or -errno (logged). */

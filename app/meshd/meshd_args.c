@@ -8,9 +8,13 @@
  * through lib/common's mesh_conf: first passes answer commands (before "--" too) and find
  * --config, whose file is applied, then the options override it. Nothing is silently defaulted: every
  * error names the option (or the file, line, section and key) and the bad value.
+ * EAL's file prefix defaults to the node name (one name for meshctl -n and
+ * dpdk-telemetry.py -f).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mesh_client.h"
@@ -174,9 +178,45 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 }
 
 int
+meshd_eal_opts_count(int argc, char **argv)
+{
+	return eal_opts_end(argc, argv);
+}
+
+static bool
+has_file_prefix(int n, char **v)
+{
+	for (int i = 1; i < n; i++)
+		if (strcmp(v[i], "--file-prefix") == 0 || strncmp(v[i], "--file-prefix=", 14) == 0)
+			return true;
+	return false;
+}
+
+int
 meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
 	       char ***out_argv)
 {
-	return mesh_common_eal_argv_build(cfg->eal_args, eal_opts_end(argc, argv), argv,
-					  out_argc, out_argv);
+	char **v;
+	int n, ret = mesh_common_eal_argv_build(cfg->eal_args, eal_opts_end(argc, argv), argv,
+						&n, &v);
+
+	if (ret < 0)
+		return ret;
+	if (!has_file_prefix(n, v)) {
+		/* one name: the DPDK runtime directory, hence dpdk-telemetry.py -f, is the
+		 * node's name, like meshctl -n (its socket /run/meshd/NAME.sock) */
+		char **w = realloc(v, ((size_t)n + 3) * sizeof(*w));
+
+		if (w == NULL) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = w;
+		v[n++] = (char *)(uintptr_t)"--file-prefix";
+		v[n++] = (char *)(uintptr_t)cfg->name; /* cfg outlives EAL */
+		v[n] = NULL;
+	}
+	*out_argc = n;
+	*out_argv = v;
+	return 0;
 }

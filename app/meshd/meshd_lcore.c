@@ -198,6 +198,7 @@ lcore_loop(void *arg)
 		if (roles & MESHD_ROLE_RX)
 			work += step_rx(a, roles, now);
 		if (roles & MESHD_ROLE_MERGE) {
+			__atomic_store_n(&d->merge_beat_ns, now, __ATOMIC_RELAXED); /* watchdog */
 			work += step_merge(a, roles, now);
 			merge_shutdown(d, a->quit, now);
 		}

@@ -37,8 +37,9 @@ const struct mesh_conf_def meshd_settings[] = {
 	{ OPT_CLUSTER, "cluster-id", "node", "cluster_id", "N", "0x4d455348",
 	  "cluster id carried in every frame (decimal, or hex with 0x)",
 	  mesh_conf_set_hex, CFG(cluster_id), .min = 1, .max = UINT32_MAX },
-	{ OPT_POLL, "poll-mode", "node", "poll_mode", "MODE", "backoff",
-	  "backoff (sleep when idle) or busy (dedicated cores)", meshd_value_poll },
+	{ OPT_POLL, "poll-mode", "node", "poll_mode", "MODE", "event",
+	  "event (when idle, block until traffic or the next timer), backoff (timed idle "
+	  "sleeps) or busy (dedicated cores)", meshd_value_poll },
 	{ OPT_IDLE_SLEEP, "idle-sleep-us", "node", "idle_sleep_us", "N", "500",
 	  "longest idle sleep in backoff mode, microseconds",
 	  mesh_conf_set_num, CFG(idle_sleep_max_us), .max = 1000000 },

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * rte_log bridge. Pure modules log through mesh_log(level, module, ...); this hook maps the
- * module name to a lazily registered "meshd.<module>" log type so operators control every
- * module with the usual --log-level=meshd.swim:debug.
+ * module name to a "meshd.<module>" log type so operators control every module with the
+ * usual --log-level=meshd.swim:debug. meshd's types and the known modules' are registered
+ * by a constructor (like RTE_LOG_REGISTER), before EAL parses --log-level: the options
+ * apply to them and --log-level=help lists them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +26,9 @@ static struct {
 	int type;
 } pure_types[MAX_PURE_TYPES];
 static unsigned n_pure_types;
+
+/* the modules that log through mesh_log() (their names as they pass them) */
+static const char *const pure_modules[] = { "common", "wire", "crdt", "swim", "stream", "node" };
 
 static int
 pure_logtype(const char *module)
@@ -53,13 +58,19 @@ log_to_rte(void *ctx, enum mesh_log_level level, const char *module, const char 
 	rte_log((uint32_t)level, (uint32_t)pure_logtype(module), "meshd.%s: %s\n", module, msg);
 }
 
-void
-mesh_common_dpdk_init(void)
+RTE_INIT(mesh_logtypes_register)
 {
 	mesh_logtype_app = rte_log_register_type_and_pick_level("meshd.app", RTE_LOG_INFO);
 	mesh_logtype_net = rte_log_register_type_and_pick_level("meshd.net", RTE_LOG_NOTICE);
 	mesh_logtype_telemetry =
 		rte_log_register_type_and_pick_level("meshd.telemetry", RTE_LOG_NOTICE);
+	for (unsigned i = 0; i < RTE_DIM(pure_modules); i++)
+		pure_logtype(pure_modules[i]);
+}
+
+void
+mesh_common_dpdk_init(void)
+{
 	mesh_tsc_hz = rte_get_tsc_hz();
 	/* rte_log filters by type level; let everything through the pure-side filter. */
 	mesh_log_level_set(MESH_LOG_DEBUG);

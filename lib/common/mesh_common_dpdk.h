@@ -24,8 +24,9 @@ extern int mesh_logtype_telemetry;
 	rte_log(RTE_LOG_##level, mesh_logtype_##type, "meshd." #type ": " fmt "\n", ##__VA_ARGS__)
 
 /**
- * Register meshd's log types (level from --log-level=meshd.*:...) and route mesh_log()
- * through rte_log under "meshd.<module>". Call once after rte_eal_init.
+ * Route mesh_log() through rte_log under "meshd.<module>" (the log types themselves are
+ * registered by a constructor, before EAL parses --log-level=meshd.*:...) and read the
+ * TSC frequency. Call once after rte_eal_init.
  */
 void mesh_common_dpdk_init(void);
 

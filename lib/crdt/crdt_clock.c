@@ -78,11 +78,12 @@ crdt_clock_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op)
 	if (op->replica == 0)
 		return crdt_fail(s, -ERANGE, "op with replica id 0");
 	crdt_ctr(s, MESH_CTR_crdt_apply_skew, 1);
+	/* the bound first: a refusal reason carries the start of this text (lib/node) */
 	return crdt_fail(s, -ERANGE,
-			 "op ts %" PRIu64 " (wall %" PRIu64 " ms) is more than max_skew %" PRIu64
-			 " ms ahead of local wall clock %" PRIu64 " ms (replica %016" PRIx64 ")",
-			 op->ts, op->ts >> MESH_CRDT_TS_LOGICAL_BITS, s->max_skew_ns / 1000000u,
-			 s->wall_ts >> MESH_CRDT_TS_LOGICAL_BITS, op->replica);
+			 "max_skew %" PRIu64 " ms: op wall %" PRIu64 " ms, local wall %" PRIu64
+			 " ms (ts %" PRIu64 ", replica %016" PRIx64 ")",
+			 s->max_skew_ns / 1000000u, op->ts >> MESH_CRDT_TS_LOGICAL_BITS,
+			 s->wall_ts >> MESH_CRDT_TS_LOGICAL_BITS, op->ts, op->replica);
 }
 
 uint64_t

@@ -26,6 +26,8 @@
 #define MESH_NET_BURST 32
 #define MESH_NET_ARP_SLOTS 256
 #define MESH_NET_ARP_HOLD 4 /* packets held per unresolved neighbour */
+#define MESH_NET_LEARN_Q 64 /* (address, MAC) of valid frames, rx stage to tx stage */
+#define MESH_NET_LEARN_SEEN 64 /* rx stage: what it last passed on, per address hash */
 #define MESH_NET_REPLAY_SLOTS 1024 /* senders with a replay window (keyed clusters) */
 #define MESH_NET_FAULT_QUEUE_CAP 4096 /* frames the rx fault injection may hold */
 
@@ -39,6 +41,18 @@
 	X(rx_frames, "meshd frames that passed every check") \
 	X(rx_arp_request, "ARP requests received") \
 	X(rx_arp_reply, "ARP replies received") \
+	X(rx_arp_learned, "ARP replies that resolved one of our outstanding requests") \
+	X(rx_arp_ignored_invalid, "ARP ignored: sender 0.0.0.0 or a multicast/zero sender MAC") \
+	X(rx_arp_ignored_claims_self, "ARP ignored: it claims our own address for another MAC") \
+	X(rx_arp_ignored_gratuitous, "ARP ignored: gratuitous (sender address = target address)") \
+	X(rx_arp_ignored_request, "ARP requests not learned from (those for us are answered)") \
+	X(rx_arp_ignored_unsolicited, "ARP replies ignored: not to us or no request outstanding") \
+	X(rx_arp_ignored_conflict, "ARP replies ignored: a resolved neighbour with another MAC") \
+	X(neigh_learn_frame, "neighbour entries created or refreshed from valid meshd frames") \
+	X(neigh_moved_frame, "neighbours moved to a new MAC by a valid meshd frame") \
+	X(neigh_learn_no_slot, "valid frames whose sender got no entry: no free slot (no eviction)") \
+	X(neigh_learn_queue_full, "neighbour updates from valid frames lost: rx-to-tx queue full") \
+	X(neigh_evicted, "neighbour entries evicted to resolve an address we send to") \
 	X(rx_drop_multiseg, "packets dropped: chained (multi-segment) mbuf") \
 	X(tx_packets, "packets sent on the port") \
 	X(tx_bytes, "bytes sent on the port") \
@@ -99,6 +113,25 @@ struct mesh_net_replay_slot {
 	struct mesh_wire_replay w;
 };
 
+/*
+ * Neighbour learning from valid frames: the rx stage knows a frame's source MAC and IP,
+ * the tx stage owns the table. The rx stage passes (ip, mac) through this SPSC queue when
+ * the pair is new to it or it passed it on more than a second ago (seen[], rx only), so a
+ * busy peer costs one entry a second; the tx stage applies them before it sends.
+ */
+struct mesh_net_learn {
+	uint32_t ip;
+	uint8_t mac[6];
+	uint64_t ns;
+};
+
+struct mesh_net_learn_q {
+	uint32_t head;                              /* tx stage: next to read */
+	uint32_t tail;                              /* rx stage: next to write */
+	struct mesh_net_learn e[MESH_NET_LEARN_Q];
+	struct mesh_net_learn seen[MESH_NET_LEARN_SEEN]; /* rx stage only */
+};
+
 struct mesh_net_fault_rx;
 
 struct mesh_net_port {
@@ -116,6 +149,7 @@ struct mesh_net_port {
 	struct rte_mempool *pool;
 	struct mesh_counters ctr;
 	struct mesh_net_neigh neigh[MESH_NET_ARP_SLOTS];
+	struct mesh_net_learn_q learn;
 	uint16_t tx_n;
 	struct rte_mbuf *tx_buf[MESH_NET_BURST];
 	struct mesh_ratelimit drop_log;
@@ -209,6 +243,12 @@ void mesh_net_udp_send(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst
 
 /** Tx stage: transmit what is queued; what the NIC refuses is freed, counted tx_drop_full. */
 void mesh_net_tx_flush(struct mesh_net_port *p);
+
+/**
+ * Tx stage: apply the neighbour updates the rx stage passed on from valid frames (also
+ * done by mesh_net_tx_submit and mesh_net_arp_tick).
+ */
+void mesh_net_neigh_sync(struct mesh_net_port *p, uint64_t now_ns);
 
 /** Retry or expire unresolved neighbours (call every few ms). */
 void mesh_net_arp_tick(struct mesh_net_port *p, uint64_t now_ns);

@@ -1,49 +1,92 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ARP for lib/net: answer requests for our address, learn neighbours from ARP and from
- * authenticated meshd frames, resolve unknown next hops with retried requests while holding
- * a few packets per neighbour. A direct-mapped table with short linear probing: lookups on
- * the send path touch one or two cache lines.
+ * ARP for lib/net, on the tx stage (it owns the neighbour table): answer requests for our
+ * address, resolve unknown next hops with retried requests while holding a few packets
+ * per neighbour, learn neighbours. A direct-mapped table with short linear probing:
+ * lookups on the send path touch one or two cache lines.
+ *
+ * Learning is closed to strangers (doc/security.md, "ARP"): a MAC comes only from a reply
+ * to a request of ours that is still outstanding (mesh_net_arp_policy.c decides) or from
+ * a valid meshd frame (authenticated when keyed), which the rx stage passes on through
+ * the port's learn queue. Requests are answered, never learned from; gratuitous ARP and
+ * unsolicited or contradicting replies are counted and dropped. Only our own resolution
+ * may evict an entry (an unresolved one first, else the least recently refreshed), a
+ * frame creates one only in a free slot, and valid traffic keeps entries fresh.
  */
 #include <string.h>
 
 #include "mesh_common_dpdk.h"
 #include "mesh_net.h"
+#include "mesh_net_arp_policy.h"
 #include "net_internal.h"
 
 #define PROBE 8
 #define RETRY_NS (200 * MESH_NS_PER_MS)
 #define MAX_REQUESTS 5
 #define STALE_NS (300 * MESH_NS_PER_SEC)
+#define LEARN_REFRESH_NS MESH_NS_PER_SEC
+#define IPV4_FMT "%u.%u.%u.%u"
+#define IPV4_ARGS(ip) (ip) >> 24, ((ip) >> 16) & 255, ((ip) >> 8) & 255, (ip) & 255
+
+_Static_assert(MESH_NET_CTR_rx_arp_ignored_conflict - MESH_NET_CTR_rx_arp_learned ==
+		       MESH_NET_ARP_conflict - MESH_NET_ARP_learn,
+	       "one counter per ARP verdict, in the same order");
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static struct mesh_net_neigh *
+slot(struct mesh_net_port *p, uint32_t ip, unsigned i)
+{
+	return &p->neigh[(ip + i) & (MESH_NET_ARP_SLOTS - 1)];
+}
+
+static struct mesh_net_neigh *
+neigh_lookup(struct mesh_net_port *p, uint32_t ip)
+{
+	for (unsigned i = 0; i < PROBE; i++)
+		if (slot(p, ip, i)->ip == ip)
+			return slot(p, ip, i);
+	return NULL;
+}
+
+static struct mesh_net_neigh *
+neigh_free_slot(struct mesh_net_port *p, uint32_t ip)
+{
+	for (unsigned i = 0; i < PROBE; i++)
+		if (slot(p, ip, i)->ip == 0)
+			return slot(p, ip, i);
+	return NULL;
+}
+
+static void
+neigh_claim(struct mesh_net_neigh *n, uint32_t ip, uint64_t now_ns)
+{
+	memset(n, 0, sizeof(*n));
+	n->ip = ip;
+	n->updated_ns = now_ns;
+}
 
 struct mesh_net_neigh *
 net_neigh_find(struct mesh_net_port *p, uint32_t ip, bool create, uint64_t now_ns)
 {
-	struct mesh_net_neigh *victim = NULL;
+	struct mesh_net_neigh *victim = neigh_lookup(p, ip);
 
-	for (unsigned i = 0; i < PROBE; i++) {
-		struct mesh_net_neigh *n = &p->neigh[(ip + i) & (MESH_NET_ARP_SLOTS - 1)];
-		if (n->ip == ip)
-			return n;
-		if (n->ip == 0 && victim == NULL)
-			victim = n;
-	}
-	if (!create)
-		return NULL;
+	if (victim != NULL || !create)
+		return victim;
+	victim = neigh_free_slot(p, ip);
 	if (victim == NULL) {
-		/* evict the oldest resolved entry in the probe window */
+		/* our own resolution: evict an unresolved entry first, else the least recently
+		 * refreshed one (members' entries are refreshed by their traffic) */
 		for (unsigned i = 0; i < PROBE; i++) {
-			struct mesh_net_neigh *n = &p->neigh[(ip + i) & (MESH_NET_ARP_SLOTS - 1)];
-			if (victim == NULL || n->updated_ns < victim->updated_ns)
+			struct mesh_net_neigh *n = slot(p, ip, i);
+			if (victim == NULL || (!n->resolved && victim->resolved) ||
+			    (n->resolved == victim->resolved && n->updated_ns < victim->updated_ns))
 				victim = n;
 		}
 		rte_pktmbuf_free_bulk(victim->hold, victim->n_hold);
+		mesh_counter_add(&mesh_net_ctr(p)[MESH_NET_CTR_neigh_evicted], 1);
 	}
-	memset(victim, 0, sizeof(*victim));
-	victim->ip = ip;
-	victim->updated_ns = now_ns;
+	neigh_claim(victim, ip, now_ns);
 	return victim;
 }
 
@@ -55,22 +98,82 @@ neigh_flush(struct mesh_net_port *p, struct mesh_net_neigh *n)
 	n->n_hold = 0;
 }
 
-void
-net_neigh_learn(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, bool create,
-		uint64_t now_ns)
+static void
+neigh_set(struct mesh_net_port *p, struct mesh_net_neigh *n, const uint8_t *mac,
+	  uint64_t now_ns)
 {
-	struct mesh_net_neigh *n;
-
-	if (ip == 0 || ip == p->self.ip || (mac[0] & 1) != 0)
-		return;
-	n = net_neigh_find(p, ip, create, now_ns);
-	if (n == NULL)
-		return;
 	memcpy(n->mac.addr_bytes, mac, 6);
 	n->resolved = true;
 	n->updated_ns = now_ns;
 	n->requests = 0;
 	neigh_flush(p, n);
+}
+
+/* a valid frame from @ip came from @mac: refresh, move, or create in a free slot */
+static void
+neigh_learn_frame(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, uint64_t now_ns)
+{
+	uint64_t *ctr = mesh_net_ctr(p);
+	struct mesh_net_neigh *n;
+
+	if (ip == 0 || ip == p->self.ip || (mac[0] & 1) != 0)
+		return;
+	n = neigh_lookup(p, ip);
+	if (n == NULL && (n = neigh_free_slot(p, ip)) != NULL)
+		neigh_claim(n, ip, now_ns);
+	if (n == NULL) {
+		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_learn_no_slot], 1);
+		return;
+	}
+	if (n->resolved && memcmp(n->mac.addr_bytes, mac, 6) != 0) {
+		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_moved_frame], 1);
+		if (mesh_ratelimit_allow(&p->drop_log, now_ns))
+			MESH_RTE_LOG(INFO, net, "neighbour " IPV4_FMT " moved to "
+				     RTE_ETHER_ADDR_PRT_FMT " (valid frame)", IPV4_ARGS(ip),
+				     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
+	mesh_counter_add(&ctr[MESH_NET_CTR_neigh_learn_frame], 1);
+	neigh_set(p, n, mac, now_ns);
+}
+
+void
+net_neigh_learn_post(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac,
+		     uint64_t now_ns)
+{
+	struct mesh_net_learn_q *q = &p->learn;
+	struct mesh_net_learn *seen = &q->seen[(ip ^ (ip >> 8)) & (MESH_NET_LEARN_SEEN - 1)];
+	uint32_t tail = q->tail;
+	struct mesh_net_learn *e;
+
+	if (seen->ip == ip && memcmp(seen->mac, mac, 6) == 0 &&
+	    now_ns - seen->ns < LEARN_REFRESH_NS)
+		return;
+	if (tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == MESH_NET_LEARN_Q) {
+		mesh_counter_add(&mesh_net_ctr(p)[MESH_NET_CTR_neigh_learn_queue_full], 1);
+		return;
+	}
+	seen->ip = ip;
+	memcpy(seen->mac, mac, 6);
+	seen->ns = now_ns;
+	e = &q->e[tail & (MESH_NET_LEARN_Q - 1)];
+	e->ip = ip;
+	memcpy(e->mac, mac, 6);
+	e->ns = now_ns;
+	__atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
+}
+
+void
+mesh_net_neigh_sync(struct mesh_net_port *p, uint64_t now_ns)
+{
+	struct mesh_net_learn_q *q = &p->learn;
+	uint32_t head = q->head, tail = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+
+	(void)now_ns;
+	for (; head != tail; head++) {
+		const struct mesh_net_learn *e = &q->e[head & (MESH_NET_LEARN_Q - 1)];
+		neigh_learn_frame(p, e->ip, e->mac, e->ns);
+	}
+	__atomic_store_n(&q->head, head, __ATOMIC_RELEASE);
 }
 
 static void
@@ -96,8 +199,10 @@ void
 mesh_net_arp_input(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns)
 {
 	uint64_t *ctr = mesh_net_ctr(p);
+	enum mesh_net_arp_entry state = MESH_NET_ARP_ENTRY_NONE;
+	enum mesh_net_arp_verdict v;
+	struct mesh_net_neigh *n;
 	struct mesh_net_pkt pkt;
-	bool for_us;
 
 	/* classified as ARP by the rx stage; parse again here, it is 42 bytes */
 	if (mesh_net_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
@@ -105,12 +210,19 @@ mesh_net_arp_input(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	for_us = pkt.arp_tpa == p->self.ip;
 	mesh_counter_add(&ctr[pkt.arp_op == MESH_NET_ARP_OP_REQUEST ? MESH_NET_CTR_rx_arp_request
 								    : MESH_NET_CTR_rx_arp_reply], 1);
-	/* RFC 826: update an existing entry always; create one only if the ARP targets us */
-	net_neigh_learn(p, pkt.arp_spa, pkt.arp_sha, for_us, now_ns);
-	if (for_us && pkt.arp_op == MESH_NET_ARP_OP_REQUEST)
+	n = pkt.arp_spa != 0 ? neigh_lookup(p, pkt.arp_spa) : NULL;
+	if (n != NULL)
+		state = n->resolved ? MESH_NET_ARP_ENTRY_RESOLVED : MESH_NET_ARP_ENTRY_PENDING;
+	v = mesh_net_arp_decide(&pkt, p->self.ip, state, n != NULL ? n->mac.addr_bytes : NULL);
+	mesh_counter_add(&ctr[MESH_NET_CTR_rx_arp_learned + v], 1);
+	if (v == MESH_NET_ARP_learn)
+		neigh_set(p, n, pkt.arp_sha, now_ns);
+	else if (v != MESH_NET_ARP_request && mesh_ratelimit_allow(&p->drop_log, now_ns))
+		MESH_RTE_LOG(DEBUG, net, "ARP from " IPV4_FMT " ignored: %s",
+			     IPV4_ARGS(pkt.arp_spa), mesh_net_arp_verdict_name(v));
+	if (mesh_net_arp_answer(&pkt, p->self.ip))
 		send_arp(p, MESH_NET_ARP_OP_REPLY, pkt.eth_src, pkt.arp_sha, pkt.arp_spa);
 	rte_pktmbuf_free(m);
 }
@@ -141,12 +253,13 @@ mesh_net_arp_tick(struct mesh_net_port *p, uint64_t now_ns)
 {
 	uint64_t *ctr = mesh_net_ctr(p);
 
+	mesh_net_neigh_sync(p, now_ns);
 	for (unsigned i = 0; i < MESH_NET_ARP_SLOTS; i++) {
 		struct mesh_net_neigh *n = &p->neigh[i];
 		if (n->ip == 0)
 			continue;
 		if (n->resolved) {
-			if (now_ns - n->updated_ns > STALE_NS)
+			if (now_ns > n->updated_ns && now_ns - n->updated_ns > STALE_NS)
 				memset(n, 0, sizeof(*n)); /* re-resolve on next use */
 			continue;
 		}

@@ -302,17 +302,17 @@ mesh_net_idle_sleep(struct mesh_net_idle *w, uint64_t now_ns, uint64_t deadline_
 void
 mesh_net_idle_fini(struct mesh_net_idle *w)
 {
+	int *fds[] = { &w->epfd, &w->timer_fd, &w->wake_fd };
+
 	if (w->rx_wake == MESH_NET_RX_WAKE_INTR)
 		rte_eth_dev_rx_intr_ctl_q(w->port_id, 0, w->epfd, RTE_INTR_EVENT_DEL, NULL);
 	w->rx_wake = MESH_NET_RX_WAKE_NONE;
 	/* closing the epoll set drops the callers' descriptors from it; theirs stay open */
-	if (w->epfd >= 0)
-		close(w->epfd);
-	if (w->timer_fd >= 0)
-		close(w->timer_fd);
-	if (w->wake_fd >= 0)
-		close(w->wake_fd);
-	w->epfd = w->timer_fd = w->wake_fd = -1;
+	for (unsigned i = 0; i < MESH_ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
 	w->n_ev = 0;
 }
 

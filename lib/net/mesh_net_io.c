@@ -6,8 +6,8 @@
  * dropped under its own counter; counters are accumulated per burst and written once.
  * Tx: frames are built directly in mbufs; the tx stage resolves next-hop MACs (it owns the
  * neighbour table) and sends in bursts.
- * Neighbour learning from frames happens only in run-to-completion mode (mesh_net_rx),
- * where one lcore owns both stages; split lcores rely on ARP alone.
+ * The source MAC and IP of every valid frame (authenticated when keyed) go to the tx
+ * stage's neighbour table through the port's learn queue (mesh_net_arp.c).
  * With receive fault injection on (testing only), valid frames pass through it last
  * (mesh_net_fault_rx.c).
  */
@@ -116,6 +116,7 @@ classify(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, uint64_t no
 			   mesh_wire_err_name(werr), now_ns);
 		goto free;
 	}
+	net_neigh_learn_post(p, pkt.src_ip, pkt.eth_src, now_ns);
 	meta = mesh_net_meta(m);
 	meta->sender_id = hdr.sender_id;
 	meta->seq = hdr.seq;
@@ -179,12 +180,8 @@ mesh_net_rx(struct mesh_net_port *p, mesh_net_frame_f cb, void *ctx, uint64_t no
 	n = mesh_net_rx_classify(p, now_ns, frames, &nf, arp, &na);
 	for (uint16_t i = 0; i < na; i++)
 		mesh_net_arp_input(p, arp[i], now_ns);
-	for (uint16_t i = 0; i < nf; i++) {
-		const uint8_t *eth = rte_pktmbuf_mtod(frames[i], const uint8_t *);
-		/* an authenticated frame proves where its sender lives */
-		net_neigh_learn(p, mesh_net_meta(frames[i])->peer_ip, eth + 6, true, now_ns);
+	for (uint16_t i = 0; i < nf; i++)
 		cb(ctx, p, frames[i], now_ns);
-	}
 	return n;
 }
 
@@ -242,8 +239,11 @@ mesh_net_udp_prepare(struct mesh_net_port *p, struct rte_mbuf *m, uint32_t dst_i
 void
 mesh_net_tx_submit(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t now_ns)
 {
-	struct mesh_net_neigh *n = net_neigh_find(p, mesh_net_meta(m)->peer_ip, true, now_ns);
+	struct mesh_net_neigh *n;
 
+	if (p->learn.head != __atomic_load_n(&p->learn.tail, __ATOMIC_RELAXED))
+		mesh_net_neigh_sync(p, now_ns);
+	n = net_neigh_find(p, mesh_net_meta(m)->peer_ip, true, now_ns);
 	if (n->resolved)
 		net_tx_enqueue_resolved(p, m, &n->mac);
 	else

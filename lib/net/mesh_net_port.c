@@ -198,6 +198,8 @@ mesh_net_port_init(struct mesh_net_port *p, const struct mesh_net_port_cfg *cfg)
 	memcpy(p->self.mac, mac.addr_bytes, 6);
 	MESH_RTE_LOG(INFO, net, "port %u (%s) up, mac " RTE_ETHER_ADDR_PRT_FMT,
 		     cfg->port_id, info.driver_name, RTE_ETHER_ADDR_BYTES(&mac));
+	if (net_neigh_tel_init(p) < 0)
+		MESH_RTE_LOG(WARNING, net, "/mesh/neighbours not registered");
 	return 0;
 
 fail_started:
@@ -213,6 +215,7 @@ fail:
 void
 mesh_net_port_fini(struct mesh_net_port *p)
 {
+	net_neigh_tel_fini(p);
 	for (unsigned i = 0; i < MESH_NET_ARP_SLOTS; i++) {
 		struct mesh_net_neigh *n = &p->neigh[i];
 		rte_pktmbuf_free_bulk(n->hold, n->n_hold);

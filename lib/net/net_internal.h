@@ -7,8 +7,12 @@
 
 struct mesh_net_neigh *net_neigh_find(struct mesh_net_port *p, uint32_t ip, bool create,
 				      uint64_t now_ns);
-void net_neigh_learn(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, bool create,
-		     uint64_t now_ns);
+/** Rx stage: a valid frame from @ip came from @mac; pass it on to the tx stage's table. */
+void net_neigh_learn_post(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac,
+			  uint64_t now_ns);
+/** /mesh/neighbours (mesh_net_neigh_tel.c): show @p's table; fini forgets it. */
+int net_neigh_tel_init(const struct mesh_net_port *p);
+void net_neigh_tel_fini(const struct mesh_net_port *p);
 void net_arp_resolve(struct mesh_net_port *p, struct mesh_net_neigh *n, struct rte_mbuf *m,
 		     uint64_t now_ns);
 

@@ -304,7 +304,9 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_tx_drop_no_peer, "channel output for a peer that is no longer a member") \
 	X(node_tx_drop_too_big, "payloads larger than a frame") \
 	X(node_peer_added, "replication peers added (alive members)") \
-	X(node_peer_removed, "replication peers removed (dead, left, restarted)") \
+	X(node_peer_removed, "replication peers removed (left, reaped, restarted)") \
+	X(node_peer_parked, "peers declared dead: channel and watermarks kept until reaped") \
+	X(node_peer_resumed, "parked peers alive again in the same life: resumed, no re-export") \
 	X(node_peer_drop_full, "members not replicated to: peer table full") \
 	X(node_export_backpressure, "polls that left ops for a peer because its channel was full") \
 	X(node_export_too_big, "ops larger than a channel carries (max_op_bytes), not sent") \
@@ -316,6 +318,8 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_ae_rounds_diverged, "digest rounds that found differing buckets") \
 	X(node_ae_ops_pushed, "ops pushed to repair differing buckets") \
 	X(node_ae_backpressure, "repairs cut short by a full channel (next round goes on)") \
+	X(node_ae_skip_refused, "ops a repair did not push: the peer refused that version") \
+	X(node_ae_skip_catchup, "AE rounds or pushes skipped: the export to that peer is catching up") \
 	X(node_gc_tombstones, "tombstones collected") \
 	X(node_requests, "client requests handled") \
 	X(node_request_errors, "client requests answered with an error") \

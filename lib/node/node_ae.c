@@ -16,6 +16,10 @@
  * key sent twice costs bandwidth only. While rounds find differences, the next round
  * comes after ae_fast_ns instead of ae_interval_ns.
  * Digests are accepted from replication peers (members) only.
+ * While the export to a peer is far behind the store (a new life's catch-up, a resume
+ * after a partition), it already carries every change to that peer, losslessly: rounds
+ * skip that peer and a repair does not push to it, so the catch-up does not send the
+ * store twice. It still answers, so the peer pushes its side when its export is idle.
  */
 #include <string.h>
 
@@ -25,6 +29,9 @@
 #define AE_GROUPS (MESH_CRDT_DIGEST_BUCKETS / AE_GROUP_BUCKETS)
 #define AE_GROUPS_PER_FRAME 4u
 #define AE_FRAMES 8u
+/* export this far behind the store (ops of change sequence not exported, or exported and
+ * still queued or in flight in the channel): a catch-up is running */
+#define AE_EXPORT_BEHIND 4096u
 
 _Static_assert(AE_GROUPS * 8 + 64 <= 1400, "a level-0 digest must fit a frame");
 
@@ -93,6 +100,10 @@ push_op(void *ctx, const struct mesh_crdt_op *op)
 
 	if (p->room <= 0)
 		return 1;
+	if (node_refusal_known(p->n, p->peer, op)) {
+		NODE_CTR(p->n, node_ae_skip_refused); /* the peer refused this version */
+		return 0;
+	}
 	if (node_repl_send_op(p->n, p->peer, op) == 0) {
 		p->room--;
 		p->sent++;
@@ -154,12 +165,29 @@ recv_level0(struct mesh_node *n, uint64_t from, const struct mesh_wire_digest *d
 		NODE_CTR(n, node_ae_rounds_diverged);
 }
 
+/* Is the export to @peer catching up (far behind the store)? Then it carries our side. */
+static bool
+export_behind(const struct mesh_node *n, uint64_t peer)
+{
+	uint64_t acked, sent;
+
+	if (mesh_crdt_peer_watermarks(n->kv, peer, &acked, &sent) < 0)
+		return false;
+	return mesh_crdt_store_seq(n->kv) - sent > AE_EXPORT_BEHIND ||
+	       mesh_stream_peer_backlog(n->stream, peer) > (int64_t)AE_EXPORT_BEHIND;
+}
+
 /* A peer's level 1: push what differs; answer with ours unless this was the answer. */
 static void
 recv_level1(struct mesh_node *n, uint64_t from, const struct mesh_wire_digest *d)
 {
 	struct push p = { .n = n, .peer = from, .room = mesh_stream_peer_room(n->stream, from) };
 	bool room = true;
+
+	if (export_behind(n, from)) {
+		NODE_CTR(n, node_ae_skip_catchup);
+		room = false; /* the export sends all of it */
+	}
 
 	for (uint32_t i = 0; i < d->n_groups && room; i++) {
 		uint32_t g = d->groups[i];
@@ -207,6 +235,10 @@ node_ae_poll(struct mesh_node *n, uint64_t now_ns)
 		return 0;
 	n->ae_next_ns = now_ns + n->cfg.ae_interval_ns;
 	p = &n->peers[n->ae_rr++ % n->n_peers];
+	if (export_behind(n, p->id)) {
+		NODE_CTR(n, node_ae_skip_catchup);
+		return 0;
+	}
 	mesh_crdt_digest_get(n->kv, &n->digest_scratch);
 	send_digest(n, p->id, 0, NULL, 0, false);
 	return 1;

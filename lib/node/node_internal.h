@@ -6,16 +6,24 @@
 #include "mesh_node.h"
 #include "mesh_wire.h"
 
+/* ops of ours a peer refused that anti-entropy remembers, per peer (node_refusal.c) */
+#define NODE_REFUSED_IDS 16u
+
 /** A replication peer: an alive or suspect member, by node id. */
 struct node_peer {
 	uint64_t id;
 	struct mesh_node_addr addr;
 	char name[MESH_SWIM_NAME_MAX + 1];
 	/* refusals (node_refusal.c): ops from this peer the store refused, the last reason,
-	 * and the namespace config mismatch last logged for it (hash) */
+	 * and the namespace config mismatch last logged for it (hash); ops of ours this peer
+	 * refused (op ids, a ring): anti-entropy does not push them to it again */
 	uint64_t refused_ops;
 	char refused_reason[MESH_STREAM_REASON_MAX + 1];
 	uint64_t mismatch_logged;
+	uint64_t refused_ids[NODE_REFUSED_IDS];
+	uint32_t refused_next;
+	/* parked (node_repl.c): when membership reaped it (0: not yet) */
+	uint64_t reaped_ns;
 };
 
 /** A HELLO peer from the configuration, and what its replies taught us. */
@@ -54,6 +62,10 @@ struct mesh_node {
 	/* replication */
 	uint32_t n_peers;
 	struct node_peer peers[MESH_NODE_MAX_PEERS];
+	/* members declared dead, oldest first: still registered with lib/crdt and lib/stream
+	 * (watermarks, channel) until reaped, so a flap resumes instead of re-exporting */
+	uint32_t n_parked;
+	struct node_peer parked[MESH_NODE_MAX_PEERS];
 	uint64_t next_stream_tick_ns;
 	/* the sender of the frame being dispatched (SWIM records need its address) */
 	struct mesh_node_addr rx_from;
@@ -133,6 +145,8 @@ node_wall(struct mesh_node *n)
 void node_refusal_rx(struct mesh_node *n, uint64_t from, uint32_t count,
 		     const struct mesh_crdt_op *last);
 void node_refusal_acked(void *ctx, uint64_t peer, const char *reason, size_t len);
+/* true if @peer refused @op before (it named the op's id): do not send it again */
+bool node_refusal_known(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op);
 
 /* node_lat.c: origin-to-apply latency */
 void node_lat_record(struct mesh_node *n, enum mesh_node_lat_kind k, uint64_t origin_ns);

@@ -5,10 +5,19 @@
  * Receiver: ops of a batch the store refused (limits, namespace config, clock skew, GC
  * horizon, malformed) are counted per peer, logged (rate-limited), and the batch is acked
  * with success = false and a reason that names this node's config of the op's namespace
- * first, then the store's detail:
+ * first, then the refused op's id (a hash of key, timestamp, replica, tombstone), then the
+ * store's detail and its errno text:
  *
- *   [ns worker: lww max_value=64 max_keys=16777216 max_bytes=4294967296] value larger ...
- *   [ns none: nope:key] key matches no configured namespace: ...
+ *   [ns worker: lww max_value=64 max_keys=16777216 max_bytes=4294967296] #9f..e1 value of
+ *     200 bytes in 'worker:' (max_value 64) (value larger than the namespace allows)
+ *   [ns none: nope:key] #01..7c key 'nope:key' matches no namespace (...)
+ *
+ * Refused ops are not sent forever: the channel acks a batch once (a refused op is not
+ * retransmitted), the export moves on, and the sender remembers the ids its peers named
+ * (NODE_REFUSED_IDS per peer) so that anti-entropy, which sees the buckets still differ,
+ * does not push those versions to that peer again. A newer version of the key is sent as
+ * usual. A batch names its last refused op only, so k refused ops in one batch cost at
+ * most k anti-entropy pushes before all are named.
  *
  * Sender: lib/stream counts the failed ack per peer and keeps its reason (/mesh/peers);
  * here the receiver's namespace config is compared with ours for the same prefix (or key,
@@ -17,6 +26,7 @@
  * on it, and the operator must align them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node_internal.h"
@@ -55,15 +65,47 @@ ns_config(struct mesh_node *n, const void *key, size_t len, char *buf, size_t ca
 	printable(buf);
 }
 
+static uint64_t
+op_id(const struct mesh_crdt_op *op)
+{
+	uint64_t h = mesh_hash64_seed(op->key, op->key_len, op->ts ^ op->replica);
+
+	return h ^ (op->tombstone ? 0x9e3779b97f4a7c15ULL : 0);
+}
+
+bool
+node_refusal_known(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op)
+{
+	const struct node_peer *p = node_repl_peer(n, peer);
+	uint64_t id;
+
+	if (p == NULL || p->refused_next == 0)
+		return false;
+	id = op_id(op);
+	for (uint32_t i = 0; i < NODE_REFUSED_IDS; i++)
+		if (p->refused_ids[i] == id)
+			return true;
+	return false;
+}
+
 void
 node_refusal_rx(struct mesh_node *n, uint64_t from, uint32_t count,
 		const struct mesh_crdt_op *last)
 {
 	struct node_peer *p = node_repl_peer(n, from);
-	char cfg[MESH_STREAM_REASON_MAX - 24], why[MESH_STREAM_REASON_MAX + 1];
+	char cfg[MESH_STREAM_REASON_MAX - 48], why[MESH_STREAM_REASON_MAX + 1];
+
+	const char *msg = mesh_crdt_store_errmsg(n->kv), *detail = strstr(msg, ": ");
 
 	ns_config(n, last->key, last->key_len, cfg, sizeof(cfg));
-	snprintf(why, sizeof(why), TAG "%s] %s", cfg, mesh_crdt_store_errmsg(n->kv));
+	/* the store's detail ("max_skew 60000 ms: ...") before its errno text: /mesh/peers
+	 * shows the first 127 bytes (DPDK telemetry strings) */
+	if (detail != NULL && detail[2] != '\0')
+		snprintf(why, sizeof(why), TAG "%s] #%016llx %s (%.*s)", cfg,
+			 (unsigned long long)op_id(last), detail + 2, (int)(detail - msg), msg);
+	else
+		snprintf(why, sizeof(why), TAG "%s] #%016llx %s", cfg,
+			 (unsigned long long)op_id(last), msg);
 	printable(why);
 	mesh_stream_op_refuse(n->stream, from, why);
 	if (p != NULL) {
@@ -88,6 +130,15 @@ node_refusal_acked(void *ctx, uint64_t peer, const char *reason, size_t len)
 	if (p == NULL || len <= TAG_LEN || memcmp(reason, TAG, TAG_LEN) != 0 ||
 	    (end = memchr(reason, ']', len)) == NULL)
 		return; /* no namespace named: nothing to compare */
+	if ((size_t)(end - reason) + 19 <= len && end[1] == ' ' && end[2] == '#') {
+		char hex[17], *stop;
+
+		memcpy(hex, end + 3, 16);
+		hex[16] = '\0';
+		h = strtoull(hex, &stop, 16);
+		if (stop == hex + 16) /* remember it: anti-entropy will not push it again */
+			p->refused_ids[p->refused_next++ % NODE_REFUSED_IDS] = h;
+	}
 	tlen = (size_t)(end - reason) - TAG_LEN;
 	memcpy(theirs, reason + TAG_LEN, tlen);
 	theirs[tlen] = '\0';

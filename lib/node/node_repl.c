@@ -4,10 +4,11 @@
  * at-most-once stream values) and to membership.
  *
  * - Peers: every alive or suspect member is a peer, identified like frame senders by
- *   mesh_wire_node_id(name, generation). A member declared dead, left or replaced by a
- *   restart (new generation) stops being one; when it comes back it is added again with
- *   fresh watermarks, so it receives the whole store again (catch-up after a crash,
- *   restart or partition).
+ *   mesh_wire_node_id(name, generation). A member declared dead is parked: nothing is
+ *   exported to it, but its channel and watermarks stay, and if it comes back in the same
+ *   life (a flap, a healed partition) it resumes from them. One that left, was reaped or
+ *   restarted (new generation, empty store) is dropped; its new life is a new peer with
+ *   fresh watermarks and receives the whole store, in slices (node_repl_member).
  * - CRDT ops: each poll exports, per peer, what changed after that peer's send cursor
  *   (mesh_crdt_export) and hands it to the peer's reliable channel (mesh_stream_op_send).
  *   When a peer's channel has nothing in flight, everything exported to it is acknowledged
@@ -48,45 +49,132 @@ node_peer_find_name(struct mesh_node *n, const char *name, size_t len)
 	return NULL;
 }
 
+/* @id stops being a peer: its channel and watermarks are released */
 static void
-peer_drop(struct mesh_node *n, struct node_peer *p)
+peer_release(struct mesh_node *n, uint64_t id)
 {
-	mesh_stream_peer_remove(n->stream, p->id);
-	mesh_crdt_peer_remove(n->kv, p->id);
-	*p = n->peers[--n->n_peers];
+	mesh_stream_peer_remove(n->stream, id);
+	mesh_crdt_peer_remove(n->kv, id);
 	NODE_CTR(n, node_peer_removed);
 }
 
+static void
+peer_drop(struct mesh_node *n, struct node_peer *p)
+{
+	peer_release(n, p->id);
+	*p = n->peers[--n->n_peers];
+}
+
+/* parked[@i] leaves the parked list (which keeps its age order) */
+static void
+parked_remove(struct mesh_node *n, uint32_t i)
+{
+	memmove(&n->parked[i], &n->parked[i + 1], (--n->n_parked - i) * sizeof(n->parked[0]));
+}
+
+static void
+parked_drop(struct mesh_node *n, uint32_t i)
+{
+	peer_release(n, n->parked[i].id);
+	parked_remove(n, i);
+}
+
+static struct node_peer *
+parked_find_name(struct mesh_node *n, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < n->n_parked; i++)
+		if (strlen(n->parked[i].name) == len && memcmp(n->parked[i].name, name, len) == 0)
+			return &n->parked[i];
+	return NULL;
+}
+
+/* A live peer declared dead: nothing is exported to it any more (nor digests, nor drain
+ * waits), but its channel and watermarks stay, so that if it was only unreachable it
+ * resumes where it was. */
+static void
+peer_park(struct mesh_node *n, struct node_peer *p)
+{
+	if (n->n_parked == MESH_NODE_MAX_PEERS)
+		parked_drop(n, 0); /* the oldest parked goes first */
+	n->parked[n->n_parked++] = *p;
+	*p = n->peers[--n->n_peers];
+	NODE_CTR(n, node_peer_parked);
+}
+
+/* A parked peer alive again in the same life: back among the peers, watermarks as they are */
+static void
+peer_resume(struct mesh_node *n, struct node_peer *q, const struct mesh_swim_event *ev)
+{
+	q->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
+	q->reaped_ns = 0;
+	n->peers[n->n_peers++] = *q; /* there is room: parked peers came from peers[] */
+	parked_remove(n, (uint32_t)(q - n->parked));
+	NODE_CTR(n, node_peer_resumed);
+}
+
+/*
+ * Membership to replication peers. A member's life is its id (name and boot generation),
+ * and a life never loses what it acknowledged. So a member
+ *   - declared dead is parked (peer_park), and stays parked when membership reaps it
+ *     (dead_timeout, 60 s: a partition that long is common);
+ *   - alive again in the same life (a flap, a healed partition, even after the reap)
+ *     resumes from its watermarks: its channel requeues what was in flight, anti-entropy
+ *     repairs anything else. (Re-adding it with fresh watermarks re-exported the whole
+ *     store: with tens of thousands of keys, a storm that caused more flaps.)
+ *   - that left, or is back in a new life (restarted, empty), or was reaped longer than
+ *     the tombstone grace ago (parked_expire), is dropped; a new life is a new peer and
+ *     receives the whole store, flow-controlled (export_peer).
+ * A parked peer holds tombstone GC back by what it acknowledged, as lib/crdt makes a
+ * removed peer do for the grace after its removal: here the reap plus the grace.
+ */
 void
 node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev)
 {
 	struct node_peer *p = node_peer_find_name(n, ev->name, ev->name_len);
+	struct node_peer *q = parked_find_name(n, ev->name, ev->name_len);
+	bool live = ev->status == MESH_SWIM_ALIVE || ev->status == MESH_SWIM_SUSPECT;
 	char name[MESH_SWIM_NAME_MAX + 1];
-	uint64_t id = 0;
+	uint64_t life;
 
 	snprintf(name, sizeof(name), "%.*s", (int)ev->name_len, ev->name);
-	/* a suspect member is still a peer: only dead, left or reaped ones stop being one */
-	if (ev->status == MESH_SWIM_ALIVE || ev->status == MESH_SWIM_SUSPECT)
-		id = mesh_wire_node_id(name, ev->gen);
-	if (p != NULL && p->id == id) {
+	life = mesh_wire_node_id(name, ev->gen);
+	if (p != NULL && p->id == life && live) {
 		p->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
 		return;
 	}
-	if (p != NULL)
-		peer_drop(n, p); /* gone, or an older life of a restarted member */
-	if (id == 0)
+	if (p != NULL && p->id == life && ev->status == MESH_SWIM_DEAD &&
+	    ev->type != MESH_SWIM_EV_REMOVED) {
+		peer_park(n, p);
 		return;
+	}
+	if (q != NULL && q->id == life && live) {
+		peer_resume(n, q, ev);
+		return;
+	}
+	if (q != NULL && q->id == life && ev->type == MESH_SWIM_EV_REMOVED &&
+	    ev->status == MESH_SWIM_DEAD) {
+		q->reaped_ns = MESH_MAX(n->now, 1); /* reaped: kept for the grace */
+		return;
+	}
+	if (q != NULL && (q->id != life || ev->status == MESH_SWIM_LEFT))
+		parked_drop(n, (uint32_t)(q - n->parked)); /* older life, or left */
+	if (p != NULL)
+		peer_drop(n, p); /* left, or an older life of a restarted member */
+	if (!live)
+		return;
+	if (n->n_peers + n->n_parked >= MESH_NODE_MAX_PEERS && n->n_parked > 0)
+		parked_drop(n, 0); /* lib/crdt and lib/stream hold both kinds */
 	if (n->n_peers == MESH_NODE_MAX_PEERS) {
 		NODE_CTR(n, node_peer_drop_full);
 		return;
 	}
 	p = &n->peers[n->n_peers++];
 	memset(p, 0, sizeof(*p));
-	p->id = id;
+	p->id = life;
 	p->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	mesh_crdt_peer_add(n->kv, id);
-	mesh_stream_peer_add(n->stream, id, n->now);
+	mesh_crdt_peer_add(n->kv, life);
+	mesh_stream_peer_add(n->stream, life, n->now);
 	NODE_CTR(n, node_peer_added);
 }
 
@@ -97,6 +185,9 @@ stream_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 	struct mesh_node *n = ctx;
 	struct node_peer *p = node_repl_peer(n, peer);
 
+	for (uint32_t i = 0; p == NULL && i < n->n_parked; i++)
+		if (n->parked[i].id == peer)
+			p = &n->parked[i]; /* its channel retransmits until it goes down (idle) */
 	if (p == NULL) {
 		NODE_CTR(n, node_tx_drop_no_peer);
 		return;
@@ -111,7 +202,8 @@ stream_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
  * op's), and they are counted per peer.
  */
 static int
-stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t count)
+stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t count,
+		  bool *fresh)
 {
 	struct mesh_node *n = ctx;
 	struct mesh_crdt_op cops[EXPORT_OPS];
@@ -138,6 +230,7 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 		mesh_crdt_apply_batch(n->kv, cops, k, n->now, result);
 		for (uint32_t i = 0; i < k; i++) {
 			if (result[i] == 1) {
+				fresh[done + i] = true; /* changed the store: lib/stream may relay it */
 				node_lat_record_op(n, &cops[i]);
 			} else if (result[i] < 0) {
 				refused++;
@@ -266,10 +359,30 @@ export_peer(struct mesh_node *n, struct node_peer *p)
 	return work;
 }
 
+/* Parked peers reaped longer than the tombstone grace ago stop being peers. */
+static void
+parked_expire(struct mesh_node *n, uint64_t now_ns)
+{
+	uint64_t grace = n->cfg.crdt.tomb_grace_ns ? n->cfg.crdt.tomb_grace_ns
+						   : MESH_CRDT_TOMB_GRACE_DEFAULT_NS;
+
+	for (uint32_t i = 0; i < n->n_parked;) {
+		uint64_t r = n->parked[i].reaped_ns;
+
+		if (r != 0 && grace != MESH_CRDT_TOMB_GRACE_NEVER && now_ns > r &&
+		    now_ns - r >= grace)
+			parked_drop(n, i);
+		else
+			i++;
+	}
+}
+
 unsigned
 node_repl_poll(struct mesh_node *n, uint64_t now_ns)
 {
 	unsigned work = 0;
+
+	parked_expire(n, now_ns);
 
 	for (uint32_t i = 0; i < n->n_peers; i++) {
 		struct node_peer *p = &n->peers[i];

@@ -10,8 +10,10 @@
  *   are chunked under one generation, reassembled per (peer, key), and missing fragments
  *   are repaired through nacks served from a bounded sender-side repair cache.
  * - Dissemination: push to every member while the cluster has <= direct_max nodes; above
- *   that, send to `fanout` random members and relay on first receipt (deduplicated by
- *   op/value version); an optional digest exchange (caller-provided) repairs the rest.
+ *   that, send to `fanout` random members and relay on first receipt: a CRDT op when it
+ *   changed the receiver's store (crdt_apply's verdict), a stream value when the seen
+ *   table remembered it as new; an optional digest exchange (caller-provided) repairs
+ *   the rest.
  * - Heartbeats go on a timer when nothing else was sent (never echoed); a channel that
  *   hears nothing for idle_timeout is marked down.
  *
@@ -60,7 +62,7 @@ extern "C" {
 	X(rx_crdt_batches, "CRDT batches received") \
 	X(rx_crdt_ops, "CRDT ops received and handed to the store (duplicates excluded)") \
 	X(rx_crdt_dup_batches, "CRDT batches received again (acked again, not applied)") \
-	X(rx_crdt_dup_ops, "CRDT ops skipped: already applied") \
+	X(rx_crdt_dup_ops, "CRDT ops that did not change the store: duplicate or older") \
 	X(rx_crdt_drop_window, "CRDT batches dropped: past the receive window (state lost)") \
 	X(rx_crdt_stale_epoch, "CRDT batches ignored: from an older channel epoch") \
 	X(rx_crdt_wrong_receiver, "CRDT batches ignored: the channel is bound to another node") \
@@ -102,6 +104,7 @@ extern "C" {
 	X(relay_crdt_ops, "CRDT ops forwarded to other members (epidemic relay)") \
 	X(relay_stream_values, "stream values forwarded to other members (epidemic relay)") \
 	X(relay_dup_suppressed, "stream values ignored: already seen") \
+	X(relay_drop_dedup_full, "stream values dropped in relay mode: no dedup slot free") \
 	X(tx_digests, "anti-entropy digests sent") \
 	X(rx_digests, "anti-entropy digests received") \
 	X(rx_records, "records received") \
@@ -134,7 +137,7 @@ struct mesh_stream_config {
 	uint64_t idle_timeout_ns;  /**< channel down after this silence (default 60 s) */
 	uint32_t direct_max;       /**< direct push up to this cluster size (default 32) */
 	uint32_t fanout;           /**< epidemic fanout above it (default 3) */
-	uint32_t seen_slots;       /**< relay dedup table size, power of 2 (default 16384) */
+	uint32_t seen_slots;       /**< stream value dedup entries, power of 2 (16384) */
 	/* reassembly (receiver) */
 	uint32_t max_assemblies;   /**< concurrent incomplete values (default 20) */
 	uint64_t max_assembly_bytes; /**< their total bytes (default 512 MiB) */
@@ -180,10 +183,14 @@ struct mesh_stream_env_ops {
 	/**
 	 * Apply @n ops received from @from (one batch). Return 0 (applied), -EAGAIN (not now:
 	 * the batch stays unacknowledged and comes again) or another -errno (refused: acked
-	 * with success = false and the reason given with mesh_stream_op_refuse(), counted;
-	 * its ops are not remembered as seen, so a later copy is applied again). Required.
+	 * with success = false and the reason given with mesh_stream_op_refuse(), counted).
+	 * Set @fresh[i] (cleared before the call) for each op that changed the store: the
+	 * store's verdict. Above direct_max exactly those are relayed, so relaying ends by
+	 * construction (a store takes each version once); the others count as duplicates.
+	 * Required.
 	 */
-	int (*crdt_apply)(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n);
+	int (*crdt_apply)(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+			  bool *fresh);
 	/** @peer acknowledged ops carrying these versions. Optional. */
 	void (*crdt_acked)(void *ctx, uint64_t peer, const uint64_t *versions, uint32_t n);
 	/** A complete stream value (valid during the call). Required. */

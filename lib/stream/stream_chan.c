@@ -14,12 +14,13 @@
  * flush with StreamAck {cumulative, sack bitmap, nacks = gaps below the highest seen,
  * success}. An apply that returns -EAGAIN leaves the batch unacked (it comes again);
  * another error (the store refused ops: limits, namespace config, clock skew, malformed)
- * acks it with success = false and the receiver's reason in error_message, and its ops
- * are not remembered as seen (a later copy is applied again). The sender counts refusals
- * per peer, keeps the last reason and hands it to env->crdt_refused.
+ * acks it with success = false and the receiver's reason in error_message. The sender
+ * counts refusals per peer, keeps the last reason and hands it to env->crdt_refused.
  *
- * Relay (cluster above direct_max): ops applied for the first time (seen table keyed by
- * (key, timestamp, replica)) are forwarded to `fanout` random live members.
+ * Relay (cluster above direct_max): ops that changed the receiver's store (crdt_apply's
+ * verdict) are forwarded to `fanout` random live members. A store takes each version at
+ * most once, so every node relays an op at most once: relaying ends by construction, with
+ * no dedup table to overflow.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,15 +28,6 @@
 #include <string.h>
 
 #include "stream_internal.h"
-
-static uint64_t
-op_hash(const struct mesh_wire_crdt_op *w)
-{
-	uint64_t h = mesh_hash64(w->replica_id.p, w->replica_id.len);
-
-	h = mesh_hash64_seed(w->key.p, w->key.len, h ^ w->timestamp);
-	return h ^ (w->tombstone ? 0x9e3779b97f4a7c15ULL : 0);
-}
 
 static struct sop *
 sop_new(const struct mesh_wire_crdt_op *w, uint64_t version)
@@ -336,7 +328,6 @@ mesh_stream_op_publish(struct mesh_stream *s, const struct mesh_stream_op *op,
 
 	if (o == NULL)
 		return rc;
-	stream_seen_set(s, op_hash(&o->w)); /* our own change coming back is not relayed */
 	return disseminate(s, o, 0, now_ns);
 }
 
@@ -448,24 +439,20 @@ mark_received(struct mesh_stream *s, struct stream_peer *p, uint64_t seq, uint64
 }
 
 /*
- * Apply s->wops[0 .. n_wire): drop ops already seen, hand the rest to the caller in one
- * call, then remember and (relay mode) forward them. Returns crdt_apply's result.
+ * Apply s->wops[0 .. n_wire) in one call to the caller; in relay mode forward the ops it
+ * says changed its store (s->fresh). Duplicates are applied again (idempotent) and
+ * counted. Returns crdt_apply's result.
  */
 static int
 apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, uint64_t now)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, fresh = 0;
 	int rc;
 
 	for (uint32_t i = 0; i < n_wire; i++) {
 		const struct mesh_wire_crdt_op *w = &s->wops[i];
 		struct mesh_stream_op *o = &s->apply_ops[n];
 
-		s->op_hash[n] = op_hash(w);
-		if (stream_seen_test(s, s->op_hash[n])) {
-			CTR(s, rx_crdt_dup_ops);
-			continue;
-		}
 		/* empty fields decode as NULL slices; callers get valid pointers */
 		o->key = w->key.p != NULL ? w->key.p : (const uint8_t *)"";
 		o->key_len = (uint32_t)w->key.len;
@@ -477,10 +464,10 @@ apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, ui
 		o->origin_ns = w->origin_ns;
 		o->tombstone = w->tombstone;
 		o->version = 0;
-		s->wops[n] = *w; /* keep the wire view aligned with apply_ops for relaying */
+		s->fresh[n] = false;
 		n++;
 	}
-	rc = n > 0 ? s->env->crdt_apply(s->ctx, p->id, s->apply_ops, n) : 0;
+	rc = n > 0 ? s->env->crdt_apply(s->ctx, p->id, s->apply_ops, n, s->fresh) : 0;
 	if (rc == -EAGAIN) {
 		CTR(s, rx_crdt_apply_retry); /* no ack: the batch comes again */
 		return rc;
@@ -491,7 +478,9 @@ apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, ui
 	}
 	CTR_ADD(s, rx_crdt_ops, n);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		stream_seen_set(s, s->op_hash[i]);
+		if (!s->fresh[i])
+			continue;
+		fresh++;
 		if (stream_relay_mode(s)) {
 			struct sop *o = sop_new(&s->wops[i], 0);
 
@@ -501,6 +490,8 @@ apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, ui
 			}
 		}
 	}
+	if (rc == 0)
+		CTR_ADD(s, rx_crdt_dup_ops, n - fresh);
 	return rc;
 }
 
@@ -694,11 +685,12 @@ stream_crdt_emit_ack(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
 		a.error_message.p = (const uint8_t *)why;
 		a.error_message.len = strlen(why);
 	}
-	p->ack_fail = false;
-	p->ack_reason[0] = '\0';
+	/* encode before clearing: error_message points into p->ack_reason */
 	if (mesh_wire_stream_ack_write(s->scratch, sizeof(s->scratch), &len, &a) == 0 &&
 	    stream_emit(s, p, MESH_WIRE_KIND_STREAM_ACK, s->scratch, len, now) == 0)
 		CTR(s, tx_acks);
+	p->ack_fail = false;
+	p->ack_reason[0] = '\0';
 }
 
 /* ---------------------------------------------------------------- sender: acks, timers */

@@ -86,17 +86,16 @@ mesh_stream_new(const struct mesh_stream_config *cfg, const struct mesh_stream_e
 	s->rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(MESH_NS_PER_SEC, 10);
 	s->tab_cap = 64;
 	s->tab = calloc(s->tab_cap, sizeof(*s->tab));
-	s->seen = calloc(cfg->seen_slots, sizeof(*s->seen));
 	s->reasm = mesh_stream_reasm_new(cfg->max_assemblies, cfg->max_assembly_bytes,
 					 cfg->max_total_chunks);
 	s->max_batch_ops = (uint32_t)(cfg->max_payload / 2 + 1);
 	s->apply_ops = calloc(s->max_batch_ops, sizeof(*s->apply_ops));
 	s->wops = calloc(s->max_batch_ops, sizeof(*s->wops));
 	s->ents = calloc(s->max_batch_ops, sizeof(*s->ents));
-	s->op_hash = calloc(s->max_batch_ops, sizeof(*s->op_hash));
+	s->fresh = calloc(s->max_batch_ops, sizeof(*s->fresh));
 	s->versions = calloc(STREAM_WIN_MAX * (cfg->max_payload / 2 + 1), sizeof(uint64_t));
-	if (s->tab == NULL || s->seen == NULL || s->reasm == NULL || s->apply_ops == NULL ||
-	    s->versions == NULL || s->wops == NULL || s->op_hash == NULL || s->ents == NULL) {
+	if (s->tab == NULL || s->reasm == NULL || s->apply_ops == NULL ||
+	    s->versions == NULL || s->wops == NULL || s->fresh == NULL || s->ents == NULL) {
 		mesh_stream_delete(s);
 		errno = ENOMEM;
 		return NULL;
@@ -133,7 +132,7 @@ mesh_stream_delete(struct mesh_stream *s)
 	free(s->apply_ops);
 	free(s->wops);
 	free(s->ents);
-	free(s->op_hash);
+	free(s->fresh);
 	free(s->versions);
 	free(s);
 }
@@ -385,27 +384,58 @@ stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2, struct st
 	return n;
 }
 
+/*
+ * Stream value dedup: seen_slots entries in buckets of STREAM_SEEN_WAYS, bucket by the
+ * hash's high bits. A new entry takes an empty slot or the oldest one; in relay mode only
+ * when that one is older than STREAM_SEEN_LIVE_NS: two live values never evict each other,
+ * so a value cannot look new again while its relays still circulate (a direct-mapped
+ * table did that: two values in one slot were relayed back and forth forever).
+ */
+static struct seen_slot *
+seen_bucket(const struct mesh_stream *s, uint64_t h)
+{
+	uint32_t buckets = MESH_MAX(s->cfg.seen_slots / STREAM_SEEN_WAYS, 1u);
+
+	return &s->seen[((uint32_t)(h >> 32) & (buckets - 1)) * STREAM_SEEN_WAYS];
+}
+
 bool
 stream_seen_test(const struct mesh_stream *s, uint64_t h)
 {
+	const struct seen_slot *b;
+
+	if (s->seen == NULL)
+		return false;
 	h |= 1; /* 0 marks an empty slot */
-	return s->seen[h & (s->cfg.seen_slots - 1)] == h;
+	b = seen_bucket(s, h);
+	for (uint32_t i = 0; i < STREAM_SEEN_WAYS; i++)
+		if (b[i].h == h)
+			return true;
+	return false;
 }
 
-void
-stream_seen_set(struct mesh_stream *s, uint64_t h)
+int
+stream_seen_add(struct mesh_stream *s, uint64_t h, uint64_t now, bool evict_live)
 {
+	struct seen_slot *b, *old;
+
+	if (s->seen == NULL) {
+		s->seen = calloc(MESH_MAX(s->cfg.seen_slots, STREAM_SEEN_WAYS), sizeof(*s->seen));
+		if (s->seen == NULL)
+			return -ENOMEM;
+	}
+	if (stream_seen_test(s, h))
+		return -EEXIST;
 	h |= 1;
-	s->seen[h & (s->cfg.seen_slots - 1)] = h;
-}
-
-bool
-stream_seen_test_set(struct mesh_stream *s, uint64_t h)
-{
-	bool was = stream_seen_test(s, h);
-
-	stream_seen_set(s, h);
-	return was;
+	b = seen_bucket(s, h);
+	old = &b[0];
+	for (uint32_t i = 0; i < STREAM_SEEN_WAYS && old->h != 0; i++)
+		if (b[i].h == 0 || b[i].at < old->at)
+			old = &b[i];
+	if (old->h != 0 && now - old->at < STREAM_SEEN_LIVE_NS && !evict_live)
+		return -ENOSPC;
+	*old = (struct seen_slot){ h, now };
+	return 0;
 }
 
 void

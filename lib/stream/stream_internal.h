@@ -6,6 +6,10 @@
 #include "mesh_stream.h"
 
 #define STREAM_WIN_MAX 64u
+/* seen table: ways per bucket, and how long an entry is protected from eviction in relay
+ * mode (longer than a value's relays keep circulating: relays happen on first receipt) */
+#define STREAM_SEEN_WAYS 4u
+#define STREAM_SEEN_LIVE_NS (2 * MESH_NS_PER_SEC)
 #define STREAM_ACK_NACKS 16u
 #define STREAM_NACK_MAX 256u
 #define STREAM_FRAG_MAX 4096u  /* fragments of one large op */
@@ -39,6 +43,11 @@ struct rxbig {
 	uint32_t total, got;
 	uint64_t bytes;
 	struct mesh_wire_slice *frags; /* owned copies */
+};
+
+struct seen_slot {
+	uint64_t h;  /* value hash | 1; 0 = empty */
+	uint64_t at; /* when it was remembered */
 };
 
 struct batch {
@@ -148,8 +157,8 @@ struct mesh_stream {
 	uint32_t n_members, members_cap;
 	struct stream_peer **dirty; /* peers flush must visit */
 	uint32_t n_dirty, dirty_cap;
-	/* relay dedup */
-	uint64_t *seen;
+	/* stream value dedup (stream_core.c): 4-way buckets, allocated on first use */
+	struct seen_slot *seen;
 	/* stream values */
 	uint64_t next_generation;
 	struct mesh_stream_reasm *reasm;
@@ -164,7 +173,7 @@ struct mesh_stream {
 	struct mesh_stream_op *apply_ops;
 	struct mesh_wire_crdt_op *wops;
 	struct mesh_wire_stream_entry *ents;
-	uint64_t *op_hash;
+	bool *fresh; /* crdt_apply's verdict per op */
 	uint32_t max_batch_ops;
 	uint64_t *versions;
 	struct mesh_arena arena;
@@ -185,9 +194,15 @@ void stream_frame_flush(struct mesh_stream *s, struct stream_peer *p);
 uint32_t stream_pick_targets(struct mesh_stream *s, uint64_t ex1, uint64_t ex2,
 			     struct stream_peer **out, uint32_t k);
 bool stream_relay_mode(const struct mesh_stream *s);
-bool stream_seen_test_set(struct mesh_stream *s, uint64_t h);
+/** Stream value @h was seen (delivered, relayed or sent by us) and is still remembered. */
 bool stream_seen_test(const struct mesh_stream *s, uint64_t h);
-void stream_seen_set(struct mesh_stream *s, uint64_t h);
+/**
+ * Remember @h: 0 when new, -EEXIST when already remembered, -ENOMEM, or -ENOSPC when
+ * every slot of its bucket holds a value younger than STREAM_SEEN_LIVE_NS and not
+ * @evict_live (relay mode: a live entry is never evicted, so a relayed value can never
+ * look new again while its copies circulate).
+ */
+int stream_seen_add(struct mesh_stream *s, uint64_t h, uint64_t now, bool evict_live);
 void stream_log_bad(struct mesh_stream *s, uint64_t from, const char *what, uint64_t now);
 
 /* stream_chan.c */

@@ -14,7 +14,9 @@
  * the missing indices; the sender resends just those. A targeted value for a peer not
  * known yet is parked (bounded, oldest dropped first) and leaves when the peer is added
  * (upstream lost those). Above direct_max, values go to `fanout` members and are relayed
- * once by each receiver (seen table keyed by origin, key, generation).
+ * once by each receiver: only values it remembered as new in the seen table (keyed by
+ * origin, key, generation), which then never evicts an entry younger than
+ * STREAM_SEEN_LIVE_NS; a value that finds no free slot is dropped (counted).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -287,7 +289,8 @@ mesh_stream_value_send_origin(struct mesh_stream *s, uint64_t target, const void
 	}
 	gen = s->next_generation++;
 	CTR(s, tx_stream_values);
-	stream_seen_set(s, value_hash(s->cfg.self_id, key, key_len, gen));
+	(void)stream_seen_add(s, value_hash(s->cfg.self_id, key, key_len, gen), now_ns,
+			      !stream_relay_mode(s)); /* relay mode: deliver drops our own */
 	if (target != 0) {
 		p = stream_peer_find(s, target);
 		if (p == NULL || p->member_idx < 0) {
@@ -342,14 +345,23 @@ deliver(struct mesh_stream *s, struct stream_peer *p, uint64_t origin, uint64_t 
 	uint64_t now)
 {
 	uint64_t h = value_hash(origin, key, key_len, gen);
+	int seen;
 
 	/* empty fields decode as NULL slices; callers get valid pointers */
 	if (key == NULL)
 		key = (const uint8_t *)"";
 	if (value == NULL)
 		value = (const uint8_t *)"";
-	if (stream_seen_test_set(s, h)) {
+	seen = origin == s->cfg.self_id ? -EEXIST : stream_seen_add(s, h, now,
+								     !stream_relay_mode(s));
+	if (seen == -EEXIST) {
 		CTR(s, relay_dup_suppressed);
+		return;
+	}
+	if (seen != 0) {
+		/* not remembered (relay mode): a copy relayed by another member would look new
+		 * and be delivered and relayed again; at most once means drop it */
+		CTR(s, relay_drop_dedup_full);
 		return;
 	}
 	CTR(s, rx_stream_values);

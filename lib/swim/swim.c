@@ -1628,7 +1628,7 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 		s->next_gossip_ns = now + s->cfg.gossip_interval_ns;
 	}
 	if (s->cfg.push_pull_interval_ns && now >= s->next_push_pull_ns) {
-		uint32_t t, nd = s->count[MESH_SWIM_DEAD], na = s->count[MESH_SWIM_ALIVE];
+		uint32_t t = 0, nd = s->count[MESH_SWIM_DEAD], na = s->count[MESH_SWIM_ALIVE];
 		bool found;
 
 		/* reconnect (as serf does): sometimes sync with a member we believe dead, so

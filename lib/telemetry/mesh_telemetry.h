@@ -96,6 +96,19 @@ void mesh_telemetry_group_names(char *buf, size_t cap);
 /** Stop serving (commands answer an error object afterwards). */
 void mesh_telemetry_fini(void);
 
+/* ---------------------------------------------------------------- log levels */
+
+/**
+ * Set log levels at run time from an EAL --log-level value: "LEVEL" (global),
+ * "PATTERN:LEVEL" (glob over type names, e.g. "meshd.swim:debug") or "REGEX,LEVEL"; LEVEL
+ * is a DPDK level name (emergency .. debug) or 1-8. Any thread. 0, or -EINVAL with the
+ * reason in @why.
+ */
+int mesh_telemetry_log_level_set(const char *spec, char *why, size_t why_len);
+
+/** Register /mesh/log_level (list meshd's log types and levels, or set one). 0 or -errno. */
+int mesh_telemetry_log_init(void);
+
 /* ---------------------------------------------------------------- the node */
 
 struct mesh_node;

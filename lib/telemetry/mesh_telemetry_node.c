@@ -19,7 +19,8 @@
 #include "telemetry_internal.h"
 
 #define VALUE_SHOW 1024
-#define PAGE 64
+#define PAGE 48       /* members per /mesh/members page (a dict each, ~200 B at most) */
+#define PEERS_PAGE 16 /* peers per /mesh/peers page (~700 B each): 16 KiB replies */
 
 struct mesh_node *tel_node;
 
@@ -143,13 +144,20 @@ cmd_kv_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 
 /* ---------------------------------------------------------------- members */
 
+static const char *
+name_of(const struct mesh_swim_member_info *m, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%.*s", (int)m->name_len, m->name);
+	return buf;
+}
+
 static void
 member_dict(struct rte_tel_data *e, const struct mesh_swim_member_info *m)
 {
 	struct mesh_node_addr a = { .ip = m->addr.ip, .port = m->addr.port };
 	char addr[24], name[MESH_SWIM_NAME_MAX + 1];
 
-	snprintf(name, sizeof(name), "%.*s", (int)m->name_len, m->name);
+	name_of(m, name, sizeof(name));
 	rte_tel_data_start_dict(e);
 	rte_tel_data_add_dict_string(e, "name", name);
 	rte_tel_data_add_dict_string(e, "address", tel_addr(&a, addr, sizeof(addr)));
@@ -158,7 +166,8 @@ member_dict(struct rte_tel_data *e, const struct mesh_swim_member_info *m)
 	rte_tel_data_add_dict_u64(e, "generation", m->gen);
 }
 
-/* /mesh/members[,page]: self first, then PAGE members per page */
+/* /mesh/members[,page]: counts, and "members", member dicts (as /mesh/member) by name:
+ * self first (self = 1), then PAGE members per page */
 static int
 q_members(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 {
@@ -170,7 +179,7 @@ q_members(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 
 	if (params[0] != '\0') {
 		page = strtoul(params, &end, 10);
-		if (*end != '\0' || page * PAGE > total)
+		if (*end != '\0' || (page > 0 && page * PAGE >= total))
 			return tel_error(out, "bad page number");
 	}
 	rte_tel_data_start_dict(out);
@@ -181,28 +190,28 @@ q_members(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 	rte_tel_data_add_dict_u64(out, "dead", mesh_swim_member_count(s, MESH_SWIM_DEAD));
 	rte_tel_data_add_dict_u64(out, "left", mesh_swim_member_count(s, MESH_SWIM_LEFT));
 	rte_tel_data_add_dict_u64(out, "page", page);
-	rte_tel_data_add_dict_u64(out, "pages", total / PAGE + 1);
+	rte_tel_data_add_dict_u64(out, "pages", total == 0 ? 1 : (total + PAGE - 1) / PAGE);
 	rte_tel_data_add_dict_u64(out, "health", mesh_swim_health(s));
 	list = rte_tel_data_alloc();
 	if (list == NULL)
 		return 0;
-	rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
-	if (page == 0) {
-		char line[128];
+	rte_tel_data_start_dict(list); /* DPDK 22.11 nests no arrays of containers */
+	/* page 0 starts with self; the members follow, PAGE per page (j = -1: self) */
+	for (long j = page == 0 ? -1 : (long)(page * PAGE);
+	     j < (long)total && j < (long)((page + 1) * PAGE); j++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		char name[MESH_SWIM_NAME_MAX + 1];
 
-		snprintf(line, sizeof(line), "%.*s alive (self)", (int)m.name_len, m.name);
-		rte_tel_data_add_array_string(list, line);
-	}
-	for (size_t i = page * PAGE; i < total && i < (page + 1) * PAGE; i++) {
-		char line[160], addr[24];
-		struct mesh_node_addr a;
-
-		if (mesh_swim_member_at(s, i, &m) < 0)
+		if (e == NULL || (j >= 0 && mesh_swim_member_at(s, (size_t)j, &m) < 0)) {
+			rte_tel_data_free(e);
 			break;
-		a = (struct mesh_node_addr){ .ip = m.addr.ip, .port = m.addr.port };
-		snprintf(line, sizeof(line), "%.*s %s %s inc %u", (int)m.name_len, m.name,
-			 mesh_swim_status_name(m.status), tel_addr(&a, addr, sizeof(addr)), m.inc);
-		rte_tel_data_add_array_string(list, line);
+		}
+		if (j < 0)
+			mesh_swim_self(s, &m);
+		member_dict(e, &m);
+		rte_tel_data_add_dict_int(e, "self", j < 0);
+		if (rte_tel_data_add_dict_container(list, name_of(&m, name, sizeof(name)), e, 0) < 0)
+			rte_tel_data_free(e); /* a name telemetry refuses (it allows no dots) */
 	}
 	rte_tel_data_add_dict_container(out, "members", list, 0);
 	return 0;
@@ -238,13 +247,33 @@ cmd_member(const char *cmd, const char *params, struct rte_tel_data *d)
 
 /* ---------------------------------------------------------------- peers */
 
-/* /mesh/peers: one entry per replication peer */
+/* /mesh/peers[,START]: "total", "start", "next" (when more follow) and "peers", a dict of
+ * up to PEERS_PAGE replication peers by name from index START */
 static int
 q_peers(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 {
-	(void)params;
+	uint32_t total = mesh_node_peer_count(n), start = 0, end;
+	struct rte_tel_data *peers;
+	char *stop;
+
+	if (params[0] != '\0') {
+		unsigned long v = strtoul(params, &stop, 10);
+
+		if (*stop != '\0' || v > total)
+			return tel_error(out, "bad start index (0 .. total)");
+		start = (uint32_t)v;
+	}
+	end = total - start > PEERS_PAGE ? start + PEERS_PAGE : total;
 	rte_tel_data_start_dict(out);
-	for (uint32_t i = 0; i < mesh_node_peer_count(n); i++) {
+	rte_tel_data_add_dict_u64(out, "total", total);
+	rte_tel_data_add_dict_u64(out, "start", start);
+	if (end < total)
+		rte_tel_data_add_dict_u64(out, "next", end);
+	peers = rte_tel_data_alloc();
+	if (peers == NULL)
+		return 0;
+	rte_tel_data_start_dict(peers);
+	for (uint32_t i = start; i < end; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
 		struct mesh_node_peer_info p;
 		char addr[24];
@@ -270,8 +299,9 @@ q_peers(struct mesh_node *n, const char *params, struct rte_tel_data *out)
 		rte_tel_data_add_dict_string(e, "refused_reason", p.channel.refused_reason);
 		rte_tel_data_add_dict_u64(e, "refused_ops", p.refused_ops);
 		rte_tel_data_add_dict_string(e, "refused_ops_reason", p.refused_ops_reason);
-		rte_tel_data_add_dict_container(out, p.name, e, 0);
+		rte_tel_data_add_dict_container(peers, p.name, e, 0);
 	}
+	rte_tel_data_add_dict_container(out, "peers", peers, 0);
 	return 0;
 }
 
@@ -279,8 +309,6 @@ static int
 cmd_peers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
-	if (params != NULL && params[0] != '\0')
-		return tel_error(d, "/mesh/peers takes no parameters");
 	return tel_query_run(q_peers, params, d);
 }
 
@@ -367,10 +395,10 @@ mesh_telemetry_node_init(struct mesh_node *n)
 		  "Per namespace: kind, keys, tombstones, bytes; store digest" },
 		{ "/mesh/kv/get", cmd_kv_get, "One key as the merge core sees it. Parameter: key" },
 		{ "/mesh/members", cmd_members,
-		  "Members as this node sees them. Parameter: optional page" },
+		  "Member counts and records (self first). Parameter: optional page" },
 		{ "/mesh/member", cmd_member, "One member's record. Parameter: name" },
 		{ "/mesh/peers", cmd_peers,
-		  "Per peer channel: rtt, in flight, retransmits, acks, nacks, drops" },
+		  "Per peer channel: rtt, in flight, retransmits, acks, drops. Parameter: start" },
 	};
 	static const struct {
 		const char *name;

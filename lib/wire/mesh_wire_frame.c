@@ -135,8 +135,18 @@ mesh_wire_frame_open_csum(const uint8_t *buf, size_t len, uint32_t cluster_id,
 	return MESH_WIRE_OK;
 }
 
+/*
+ * XXH3 of the name, then XXH3 of the 16 bytes (name hash, generation): both inputs go
+ * through the full mixing path. Seeding XXH3 with the generation is not enough: for
+ * 1..3-byte names it only XORs (constant + seed) into the packed bytes, so ("n20", 2) and
+ * ("n21", 1) got the same id.
+ */
 uint64_t
 mesh_wire_node_id(const char *name, uint64_t boot_gen)
 {
-	return mesh_hash64_seed(name, strlen(name), boot_gen);
+	uint8_t b[16];
+
+	put64(b, mesh_hash64(name, strlen(name)));
+	put64(b + 8, boot_gen);
+	return mesh_hash64(b, sizeof(b));
 }

@@ -2,9 +2,11 @@
 /*
  * mesh_udp_probe: a kernel-socket client for meshd integration tests and the demo.
  *
- *   mesh_udp_probe hello IP PORT COUNT        send COUNT hellos one by one, wait for each
- *                                             reply (1 s); print replies and RTTs; exit 0
- *                                             only if every hello was answered
+ *   mesh_udp_probe hello IP PORT COUNT [GAP_MS]
+ *                                             send COUNT hellos one by one, wait for each
+ *                                             reply (1 s) and GAP_MS (default 0) after it;
+ *                                             print replies and RTTs; exit 0 only if every
+ *                                             hello was answered
  *   mesh_udp_probe bad IP PORT KIND           send one malformed datagram; KIND is one of
  *                                             short, magic, version, type, flags, length,
  *                                             checksum, cluster, random, oversize; exit 0
@@ -83,7 +85,8 @@ do_hello(int argc, char **argv)
 {
 	static uint8_t buf[MESH_WIRE_MAX_FRAME], rbuf[MESH_WIRE_MAX_FRAME];
 	struct sockaddr_in to;
-	int count = argc > 4 ? atoi(argv[4]) : 1, replies = 0, fd;
+	int count = argc > 4 ? atoi(argv[4]) : 1, gap_ms = argc > 5 ? atoi(argv[5]) : 0;
+	int replies = 0, fd;
 	uint64_t *rtt = calloc((size_t)count + 1, sizeof(uint64_t));
 
 	fd = udp_socket(argv[2], argv[3], &to);
@@ -109,12 +112,15 @@ do_hello(int argc, char **argv)
 				printf("reply from %.*s\n", p[0], (const char *)p + 1);
 			break;
 		}
+		if (gap_ms > 0)
+			poll(NULL, 0, gap_ms); /* the node goes back to sleep */
 	}
 	qsort(rtt, (size_t)replies, sizeof(uint64_t), cmp_u64);
 	printf("hellos=%d replies=%d", count, replies);
 	if (replies > 0)
-		printf(" rtt_us_min=%.1f p50=%.1f max=%.1f", rtt[0] / 1e3,
-		       rtt[replies / 2] / 1e3, rtt[replies - 1] / 1e3);
+		printf(" rtt_us_min=%.1f p50=%.1f max=%.1f p99=%.1f", rtt[0] / 1e3,
+		       rtt[replies / 2] / 1e3, rtt[replies - 1] / 1e3,
+		       rtt[(replies * 99 + 99) / 100 - 1] / 1e3);
 	printf("\n");
 	free(rtt);
 	return replies == count ? 0 : 1;
@@ -225,7 +231,7 @@ main(int argc, char **argv)
 		return do_bad(argc, argv);
 	if (argc >= 5 && strcmp(argv[1], "raw") == 0)
 		return do_raw(argc, argv);
-	fprintf(stderr, "usage: mesh_udp_probe hello IP PORT [COUNT] | bad IP PORT KIND | "
+	fprintf(stderr, "usage: mesh_udp_probe hello IP PORT [COUNT [GAP_MS]] | bad IP PORT KIND | "
 			"raw IFACE DSTMAC ETHERTYPE\n");
 	return 2;
 }

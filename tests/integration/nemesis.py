@@ -605,7 +605,7 @@ def cmd_diag(a):
                 if v:
                     ctr.append(f"{g}.{nm}={v}")
         print("#   " + " ".join(ctr))
-        peers = t.query("/mesh/peers") or {}
+        peers = (t.query("/mesh/peers") or {}).get("peers") or {}
         for name, pr in sorted(peers.items()):
             if isinstance(pr, dict):
                 print("#   peer %s up=%s in_flight=%s sent=%s acked=%s retx=%s drops=%s" % (

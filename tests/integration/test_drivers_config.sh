@@ -43,6 +43,15 @@ for _ in $(seq 1 100); do
 done
 ip netns exec "${MESH_NS}tap" ip addr add 10.98.0.2/24 dev mtap0
 ip netns exec "${MESH_NS}tap" ip link set mtap0 up
+# mtap0 exists from EAL's device probe on, but until the port starts no queue is attached
+# to it and the kernel drops what it sends there (the first ARP request: the first hello
+# then waits for the kernel's ARP retry, 1 s). meshd opens its control socket only after
+# the port started: hello once it exists
+for _ in $(seq 1 300); do
+  [ -S "/tmp/${MESH_NS}-tap.sock" ] && break
+  sleep 0.1
+done
+ok_if "tap.ini node comes up (control socket)" test -S "/tmp/${MESH_NS}-tap.sock"
 out=$(ip netns exec "${MESH_NS}tap" "$PROBE" hello 10.98.0.1 39527 5)
 ok_if "tap.ini node answers hellos from the tap's kernel side ($out)" test $? -eq 0
 kill -TERM "$tpid"; wait "$tpid"

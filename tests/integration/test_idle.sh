@@ -3,19 +3,24 @@
 # netns topology (fast SWIM profile: a probe every 10 ms) and a kernel client. Node 1 runs
 # to completion on one lcore; node 2 splits rx, merge and tx over three lcores floating on
 # the 2 CPUs, so its rings must wake each other.
-# Checks, each able to fail (the busy control shows the CPU check failing):
-#   - an idle node sleeps: CPU time over 3 s (/proc/PID/stat) < IDLE_CPU_MAX % of a core,
-#     while a busy-mode node on the same machine burns > BUSY_CPU_MIN %;
-#   - it still answers: 100 sequential hellos from the kernel client, each after a 10 ms
-#     gap (the node is asleep), p99 RTT < HELLO_P99_US, and the port's wake-up source
-#     (not the timer) woke the loop for them;
-#   - timers fire on time while idle: over a quiet 3 s, SWIM sends >= 90 % of the probes
-#     its 10 ms period asks for; of the loop's deadline wake-ups at least half are at most
-#     100 us late (a millisecond-granular timer fails this), >= LATE_1MS_PCT % at most
-#     1 ms, none more than 5 ms (the timing checks assume no other load on the machine);
+# Every bound is relative to a control measured in the same run, so that it holds on a
+# loaded 2-CPU CI machine yet fails when idle is broken:
+#   - an idle node sleeps: CPU time of nodes 1 and 2 and of a busy-mode node 3, over the
+#     same 3 s (/proc/PID/stat): each idle node < 1/IDLE_CPU_RATIO of the busy one;
+#   - it still answers: 100 hellos from the kernel client, 10 ms apart (the node is asleep
+#     before each), to the busy node, then (that one stopped) to each idle node: idle p50
+#     within HELLO_P50_SLACK_US of the busy node's, p99 below the larger of twice the
+#     busy node's and the busy node's + HELLO_P99_SLACK_US; and the port's wake-up
+#     source (not a timer) woke the rx loop for them;
+#   - timers fire on time while idle: over a quiet 3 s, a reference sleeper (python,
+#     clock_nanosleep 1 ms at a time) runs next to the nodes; each node's deadline
+#     wake-ups must be about as punctual: within 100 us at least half as often as the
+#     reference (a millisecond-granular timer fails this), within 1 ms at most 5 points
+#     less often, later than 5 ms at most 1 point more often; SWIM sends >= 80 % of the
+#     probes its 10 ms period asks for;
 #   - client requests and telemetry queries wake the merge lcore through their eventfds.
 # MESH_IDLE_VDEV=tap|af_xdp runs the same checks on net_tap (Rx interrupts) or net_af_xdp
-# instead of net_af_packet (doc/performance.md, "Idle wake-up: vdevs").
+# instead of net_af_packet (doc/performance.md, "Shared cores").
 # Usage: test_idle.sh MESHD PROBE MESHCTL   (root; exits 77 = skipped when not root)
 set -u
 MESHD=$1
@@ -25,10 +30,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/tap.sh"
 mesh_test_netns ti 'rm -f /tmp/${MESH_NS}-*.sock'
 
-IDLE_CPU_MAX=${IDLE_CPU_MAX:-10}   # % of one core
-BUSY_CPU_MIN=${BUSY_CPU_MIN:-50}
-HELLO_P99_US=${HELLO_P99_US:-2000}
-LATE_1MS_PCT=${LATE_1MS_PCT:-99}
+IDLE_CPU_RATIO=${IDLE_CPU_RATIO:-3}
+BUSY_CPU_MIN=${BUSY_CPU_MIN:-30}   # % of one core: else the control did not run
+HELLO_P50_SLACK_US=${HELLO_P50_SLACK_US:-1000}
+HELLO_P99_SLACK_US=${HELLO_P99_SLACK_US:-25000} # a 100 ms sleep still fails
 VDEV=${MESH_IDLE_VDEV:-af_packet}
 
 # start I ARGS: node I in event mode on $VDEV, with a control socket
@@ -85,18 +90,29 @@ cpu_pct() {
   echo $(( (t1 - t0) * 100 / (hz * $2) ))
 }
 
-# hello_p99 I: 100 sequential hellos, 10 ms apart, to node I; prints "p50 p99 answered"
-hello_p99() {
-  local i r
-  for i in $(seq 100); do
-    r=$(ip netns exec "${MESH_NS}c" "$PROBE" hello "$(mesh_ip "$1")" 39527 1 |
-        sed -n 's/.*rtt_us_min=\([0-9.]*\).*/\1/p')
-    [ -n "$r" ] && echo "$r"
-    sleep 0.01
-  done | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "0 999999 0"; exit }
-    p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
-    printf "%.0f %.0f %d\n", v[int((NR + 1) / 2)], v[p99], NR }'
+# hellos I: 100 hellos, 10 ms apart, to node I; prints "p50 p99 answered" (us)
+hellos() {
+  ip netns exec "${MESH_NS}c" "$PROBE" hello "$(mesh_ip "$1")" 39527 100 10 |
+    awk -F'[ =]' '/^hellos=/ { for (k = 1; k < NF; k++) v[$k] = $(k + 1) }
+      END { printf "%.0f %.0f %d\n", v["p50"], v["p99"] == "" ? 1e9 : v["p99"], v["replies"] }'
+}
+
+# late_ref SECONDS: a reference sleeper's deadline lateness: "wakes le_100us le_1ms gt_5ms"
+late_ref() {
+  python3 - "$1" <<'PY'
+import sys, time
+end = time.monotonic_ns() + int(sys.argv[1]) * 10**9
+n = le100 = le1ms = gt5ms = 0
+while time.monotonic_ns() < end:
+    deadline = time.monotonic_ns() + 10**6
+    time.sleep(1e-3)
+    late = time.monotonic_ns() - deadline
+    n += 1
+    le100 += late <= 100000
+    le1ms += late <= 10**6
+    gt5ms += late > 5 * 10**6
+print(n, le100, le1ms, gt5ms)
+PY
 }
 
 lc() { mesh_tel_get "$1" /mesh/lcores "$2"; }
@@ -104,8 +120,9 @@ lc() { mesh_tel_get "$1" /mesh/lcores "$2"; }
 mesh_topo_up 3
 start 1
 MESH_LCORES='(0-2)@(0-1)' start 2 --seed 10.99.0.1 --lcore-rx 1 --lcore-merge 2 --lcore-tx 0
-for i in 1 2; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 30; done
-for i in 1 2; do ok_if "node $i sees 2 alive" mesh_wait_members "$i" alive 2; done
+mesh_node_start 3 --poll-mode busy --seed 10.99.0.1
+for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 30; done
+for i in 1 2; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 60; done
 is "node 1 poll mode" "$(mesh_tel_get 1 /mesh/info poll_mode)" event
 want_wake=pmd_socket
 [ "$VDEV" = tap ] && want_wake=rx_interrupt
@@ -113,49 +130,64 @@ is "node 1 waits on the port's $want_wake" "$(lc 1 lcore0.rx_wake)" "$want_wake"
 is "node 2 rx lcore waits on the port's $want_wake" "$(lc 2 lcore1.rx_wake)" "$want_wake"
 sleep 1
 
-# 1. idle CPU, against a busy poller as the control
-for i in 1 2; do
-  pct=$(cpu_pct "${MESH_PIDS[$i]}" 3)
-  ok_if "idle node $i uses ${pct} % of a core over 3 s (< $IDLE_CPU_MAX %)" \
-    test "$pct" -lt "$IDLE_CPU_MAX"
+# 1. idle CPU against the busy control, all three over the same 3 s
+cpu_jobs=()
+for i in 1 2 3; do
+  cpu_pct "${MESH_PIDS[$i]}" 3 >"$MESH_LOGDIR/cpu$i" &
+  cpu_jobs+=($!)
 done
-mesh_node_start 3 --poll-mode busy --seed 10.99.0.1
-ok_if "busy control node up" mesh_wait_tel 3 /mesh/info port 1 30
-pct=$(cpu_pct "${MESH_PIDS[3]}" 3)
-ok_if "control: a busy-mode node uses ${pct} % (> $BUSY_CPU_MIN %: the CPU check can fail)" \
-  test "$pct" -gt "$BUSY_CPU_MIN"
-mesh_node_stop 3 KILL
+wait "${cpu_jobs[@]}"
+busy=$(cat "$MESH_LOGDIR/cpu3")
+ok_if "control: the busy-mode node used $busy % of a core (> $BUSY_CPU_MIN %)" \
+  test "$busy" -gt "$BUSY_CPU_MIN"
+for i in 1 2; do
+  pct=$(cat "$MESH_LOGDIR/cpu$i")
+  ok_if "idle node $i used $pct % of a core in the same 3 s (< busy / $IDLE_CPU_RATIO)" \
+    test "$((pct * IDLE_CPU_RATIO))" -lt "$busy"
+done
 
-# 2. answers from sleep
+# 2. answers from sleep, against the busy control
+read -r b50 b99 bn <<<"$(hellos 3)"
+is "control: the busy node answered 100 hellos (p50 $b50 us, p99 $b99 us)" "$bn" 100
+mesh_node_stop 3 KILL # a busy poller next to them would slow the idle nodes down
+p99_max=$((b99 * 2 > b99 + HELLO_P99_SLACK_US ? b99 * 2 : b99 + HELLO_P99_SLACK_US))
 for i in 1 2; do
   rx_lcore=lcore0
   [ "$i" = 2 ] && rx_lcore=lcore1
   before=$(lc "$i" "$rx_lcore.wake_rx")
-  read -r p50 p99 n <<<"$(hello_p99 "$i")"
+  read -r p50 p99 n <<<"$(hellos "$i")"
   after=$(lc "$i" "$rx_lcore.wake_rx")
   is "node $i answered 100 hellos from sleep" "$n" 100
-  ok_if "node $i hello RTT p50 $p50 us, p99 $p99 us (< $HELLO_P99_US us)" \
-    test "$p99" -lt "$HELLO_P99_US"
+  ok_if "node $i hello RTT p50 $p50 us (busy node's + $HELLO_P50_SLACK_US: < $((b50 + HELLO_P50_SLACK_US)))" \
+    test "$p50" -lt "$((b50 + HELLO_P50_SLACK_US))"
+  ok_if "node $i hello RTT p99 $p99 us (< $p99_max)" test "$p99" -lt "$p99_max"
   ok_if "node $i: the port woke its rx loop for the hellos ($before -> $after, >= 90)" \
     test "$((after - before))" -ge 90
 done
 for l in lcore2:merge lcore0:tx; do
-  ok_if "node 2 ${l#*:} lcore was woken through its eventfd by the ring's producer" \
-    test "$(lc 2 "${l%:*}.wake_fd")" -gt 0
+  v=$(lc 2 "${l%:*}.wake_fd")
+  ok_if "node 2 ${l#*:} lcore was woken through its eventfd by the ring's producer ($v x)" \
+    test "$v" -gt 0
 done
 
-# 3. timers on time while idle
+# 3. timers on time while idle, against a reference sleeper in the same 3 s
 for i in 1 2; do
   merge=lcore0
   [ "$i" = 2 ] && merge=lcore2
-  s0=$(mesh_tel_get "$i" /mesh/stats swim.swim_probe_sent)
-  l0=$(mesh_tel_get "$i" /mesh/lcores "$merge")
-  sleep 3
+  s0[i]=$(mesh_tel_get "$i" /mesh/stats swim.swim_probe_sent)
+  l0[i]=$(mesh_tel_get "$i" /mesh/lcores "$merge")
+done
+read -r rn r100 r1ms r5ms <<<"$(late_ref 3)"
+ok_if "reference sleeper: $r100 of $rn wake-ups within 100 us, $r1ms within 1 ms, $r5ms later than 5 ms" \
+  test "$rn" -gt 500
+for i in 1 2; do
+  merge=lcore0
+  [ "$i" = 2 ] && merge=lcore2
   s1=$(mesh_tel_get "$i" /mesh/stats swim.swim_probe_sent)
   l1=$(mesh_tel_get "$i" /mesh/lcores "$merge")
-  ok_if "node $i sent $((s1 - s0)) SWIM probes in 3 s (period 10 ms: >= 270)" \
-    test "$((s1 - s0))" -ge 270
-  read -r timed le100 le1ms gt5ms <<<"$(python3 - "$l0" "$l1" <<'PY'
+  ok_if "node $i sent $((s1 - s0[i])) SWIM probes in 3 s (period 10 ms: >= 240)" \
+    test "$((s1 - s0[i]))" -ge 240
+  read -r timed le100 le1ms gt5ms <<<"$(python3 - "${l0[i]}" "$l1" <<'PY'
 import json, sys
 a, b = (json.loads(x) for x in sys.argv[1:3])
 d = lambda *ks: sum(b["late_" + k] - a["late_" + k] for k in ks)
@@ -163,11 +195,13 @@ print(b["timed_wakes"] - a["timed_wakes"], d("le_10us", "le_50us", "le_100us"),
       d("le_10us", "le_50us", "le_100us", "le_250us", "le_500us", "le_1ms"), d("gt_5ms"))
 PY
 )"
-  ok_if "node $i: $le100 of $timed deadline wake-ups within 100 us (>= half)" \
-    test "$timed" -gt 0 -a "$((le100 * 2))" -ge "$timed"
-  ok_if "node $i: $le1ms of $timed within 1 ms (>= $LATE_1MS_PCT %)" \
-    test "$((le1ms * 100))" -ge "$((timed * LATE_1MS_PCT))"
-  is "node $i: deadline wake-ups later than 5 ms" "$gt5ms" 0
+  # shares in per mille, the reference's as the yardstick
+  ok_if "node $i: $le100 of $timed deadline wake-ups within 100 us (>= half the reference's share)" \
+    test "$timed" -gt 0 -a "$((le100 * 2000 / timed))" -ge "$((r100 * 1000 / rn))"
+  ok_if "node $i: $le1ms of $timed within 1 ms (>= the reference's share - 5 %)" \
+    test "$((le1ms * 1000 / timed))" -ge "$((r1ms * 1000 / rn - 50))"
+  ok_if "node $i: $gt5ms of $timed later than 5 ms (<= the reference's share + 1 %)" \
+    test "$((gt5ms * 1000 / timed))" -le "$((r5ms * 1000 / rn + 10))"
 done
 
 # 4. client requests and telemetry queries wake the merge lcore

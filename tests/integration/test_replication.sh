@@ -179,6 +179,6 @@ is "no MSGS record list was malformed" \
 is "every channel record found its handler" \
   "$(mesh_tel_get 1 /mesh/stats node.node_rx_unknown_kind)" 0
 ok_if "/mesh/peers reports an ack round trip for n2" \
-  test "$(mesh_tel_get 1 /mesh/peers n2.rtt_us)" -gt 0
-ok_if "/mesh/peers counts acks from n2" test "$(mesh_tel_get 1 /mesh/peers n2.acks)" -gt 0
+  test "$(mesh_tel_get 1 /mesh/peers peers.n2.rtt_us)" -gt 0
+ok_if "/mesh/peers counts acks from n2" test "$(mesh_tel_get 1 /mesh/peers peers.n2.acks)" -gt 0
 tap_done

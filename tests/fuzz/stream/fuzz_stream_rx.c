@@ -26,14 +26,17 @@ env_send(void *ctx, uint64_t peer, const uint8_t *p, size_t len)
 }
 
 static int
-env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n)
+env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+	  bool *fresh)
 {
 	uint64_t x = 0;
 
 	(void)ctx;
 	(void)from;
-	for (uint32_t i = 0; i < n; i++) /* touch everything ASan can check */
+	for (uint32_t i = 0; i < n; i++) { /* touch everything ASan can check */
 		x += ops[i].key_len ? ops[i].key[ops[i].key_len - 1] : 0;
+		fresh[i] = (x & 8) != 0; /* some are relayed */
+	}
 	return (x & 7) == 0 ? -EAGAIN : (x & 7) == 1 ? -EINVAL : 0;
 }
 

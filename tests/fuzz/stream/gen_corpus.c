@@ -57,8 +57,10 @@ env_send(void *ctx, uint64_t peer, const uint8_t *p, size_t len)
 }
 
 static int
-env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n)
+env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+	  bool *fresh)
 {
+	(void)fresh;
 	(void)ctx;
 	(void)from;
 	(void)ops;

@@ -93,20 +93,26 @@ is "every drivers-config file is installed" "$n" \
   "$(find "$here/../../../drivers-config" -maxdepth 1 -name '*.ini' | wc -l)"
 
 # --- man pages ---
-for m in "$MAN/man8/meshd.8" "$MAN/man1/meshctl.1"; do
+for m in "$MAN/man8/meshd.8" "$MAN/man1/meshctl.1" "$MAN/man5/meshd.ini.5" \
+         "$MAN/man3/libmeshclient.3"; do
   capture groff -ww -z -man "$m"
   expect "groff -ww: $(basename "$m") has no warnings" 0
   expect_not "groff -ww: $(basename "$m") prints nothing" "."
   capture env MANWIDTH=80 man -l "$m"
-  expect "man -l renders $(basename "$m")" 0 "^NAME" "^SYNOPSIS" "^EXIT STATUS"
+  case $m in
+    *.[18]) last="^EXIT STATUS" ;;  # commands
+    *.3) last="^RETURN VALUE" ;;
+    *) last="^SEE ALSO" ;;
+  esac
+  expect "man -l renders $(basename "$m")" 0 "^NAME" "^SYNOPSIS" "$last"
 done
 
 # --- the unit ---
 ok_if "unit ExecStart runs the installed meshd with confdir/%i.ini" \
-  grep -qx "ExecStart=$prefix/$(opt sbindir)/meshd -- --config $CONFDIR/%i.ini \$MESHD_ARGS" "$UNIT"
+  grep -qx "ExecStart=$prefix/$(opt sbindir)/meshd -- --config $CONFDIR/%i.ini --name %i \$MESHD_ARGS" "$UNIT"
 ok_if "unit hugepage step uses the installed setup-hugepages.sh" \
   grep -q "^ExecStartPre=+/bin/sh -c .*${LIBEXEC#"$D"}/setup-hugepages.sh" "$UNIT"
-for k in KillSignal=SIGTERM Restart=on-failure RestartPreventExitStatus=2 RuntimeDirectory=meshd \
+for k in Type=notify KillSignal=SIGTERM Restart=on-failure RestartPreventExitStatus=2 RuntimeDirectory=meshd \
          "EnvironmentFile=-$CONFDIR/meshd.env" "EnvironmentFile=-$CONFDIR/%i.env"; do
   ok_if "unit has $k" grep -qx -- "$k" "$UNIT"
 done
@@ -133,7 +139,7 @@ cat >"$T/etc/ops.ini" <<EOF
 [eal]
 args = -l 0 --no-huge -m 128 --no-pci --no-shconf --file-prefix $PREFIX_DPDK --vdev=net_af_packet0,iface=eth0 --log-level=lib.eal:warning
 [node]
-name = ops1
+name = ops
 ip = 10.96.0.1
 ctl_socket = $T/ops1.sock
 EOF

@@ -19,7 +19,8 @@
 #define WALL_EPOCH_NS (UINT64_C(1700000000) * NSIM_SEC)
 #define POLL_MIN_NS (100 * MESH_NS_PER_US)
 #define POLL_MAX_NS NSIM_MS
-#define FRAME_CAP (MESH_WIRE_DEFAULT_MAX_FRAME + 64)
+#define FRAME_CAP NSIM_FRAME_CAP
+#define CAPTURE_EVERY 13 /* one frame in 13 is kept for replays (when capturing) */
 #define STORM_WINDOW_NS (10 * NSIM_MS)
 
 /* one more frame: true during a storm (too many frames in one 10 ms window of virtual
@@ -42,6 +43,31 @@ storm(struct nsim *c)
 		c->storm = true;
 	}
 	return c->storm;
+}
+
+static void
+capture(struct nsim *c, uint32_t from, const struct sim_addr *to, const uint8_t *buf,
+	size_t len)
+{
+	struct nsim_capture *cp = c->cap;
+
+	if (cp->seen++ % CAPTURE_EVERY != 0)
+		return;
+	cp->f[cp->next].from = from;
+	cp->f[cp->next].to = sim_addr_node(c->w, to);
+	cp->f[cp->next].len = (uint32_t)len;
+	memcpy(cp->f[cp->next].buf, buf, len);
+	cp->next = (cp->next + 1) % NSIM_CAPTURE;
+	cp->n = MESH_MIN(cp->n + 1, (uint32_t)NSIM_CAPTURE);
+}
+
+void
+nsim_inject(struct nsim *c, uint32_t to, const uint8_t *msg, size_t len)
+{
+	struct sim_addr a = sim_node_addr(c->w, to);
+
+	c->injected++;
+	sim_send(c->w, c->spare, &a, msg, len);
 }
 
 static void
@@ -70,6 +96,8 @@ env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
 			abort();
 		}
 		sim_send(nd->c->w, nd->idx, &to, buf, len);
+		if (nd->c->cap != NULL)
+			capture(nd->c, nd->idx, &to, buf, len);
 	}
 }
 
@@ -156,6 +184,10 @@ node_input(void *ctx, uint64_t now, const struct sim_addr *from, const uint8_t *
 	}
 	memcpy(buf, msg, len);
 	err = mesh_wire_frame_open(&nd->sec, buf, len, &h);
+	if (err != MESH_WIRE_OK && sim_addr_node(nd->c->w, from) == nd->c->spare) {
+		nd->c->injected_refused++; /* junk, truncated, bit-flipped, or our own */
+		return;
+	}
 	if (err != MESH_WIRE_OK) {
 		if (nd->c->frames_bad++ == 0) {
 			bool hdr = mesh_wire_hdr_decode(msg, len, &h) == MESH_WIRE_OK;
@@ -236,6 +268,7 @@ nsim_new(uint32_t n, uint64_t seed, const char *scenario)
 	}
 	c->scenario = scenario;
 	c->n = n;
+	c->spare = UINT32_MAX;
 	c->n_seeds = 2;
 	c->max_frames = 20000 + 8 * (uint64_t)n * n; /* N = 50 peaks at 11,000 */
 	c->write_gap_ns = NSIM_MS;
@@ -262,6 +295,7 @@ nsim_delete(struct nsim *c)
 		mesh_node_delete(c->nodes[i].node);
 	free(c->nodes);
 	free(c->writes);
+	free(c->cap);
 	sim_world_delete(c->w);
 	free(c);
 }
@@ -283,10 +317,9 @@ nsim_start(struct nsim *c, uint32_t i)
 	if (nd->node != NULL)
 		return;
 	/*
-	 * Generation = life << 32. mesh_wire_node_id() is XXH3(name) seeded with the gen, and
-	 * for names of 1..3 bytes XXH3 only XORs (K + seed) into the packed bytes: "n21" gen 1
-	 * and "n20" gen 2 get the same node id. Lives that differ above bit 31 cannot collide
-	 * that way (meshd uses wall-clock ns, where it takes two boots ns apart).
+	 * Generation = life << 32, like meshd's wall-clock generations far apart; small_gens
+	 * uses 1, 2, ... (scenario id_collision: ("n20", 2) and ("n21", 1) once had the same
+	 * node id).
 	 */
 	nd->gen += c->small_gens ? 1 : UINT64_C(1) << 32;
 	snprintf(cfg.name, sizeof(cfg.name), "n%u", i);

@@ -42,6 +42,18 @@
 
 struct nsim;
 
+/** Sealed frames sent by the nodes, sampled for replays (a ring). */
+#define NSIM_CAPTURE 32
+#define NSIM_FRAME_CAP (MESH_WIRE_DEFAULT_MAX_FRAME + 64)
+struct nsim_capture {
+	uint32_t n, next;
+	uint64_t seen;
+	struct {
+		uint32_t from, to, len;
+		uint8_t buf[NSIM_FRAME_CAP];
+	} f[NSIM_CAPTURE];
+};
+
 struct nsim_node {
 	struct nsim *c;
 	uint32_t idx;
@@ -55,6 +67,9 @@ struct nsim_node {
 	bool replied;
 	int reply_status;
 };
+
+/** Inject @len bytes to node @to as if sent by the spare node (see sim_node_nemesis.c). */
+void nsim_inject(struct nsim *c, uint32_t to, const uint8_t *msg, size_t len);
 
 /** Kinds of client writes. */
 enum nsim_op { NSIM_PUT = 0, NSIM_DEL, NSIM_EPOCH };
@@ -107,6 +122,12 @@ struct nsim {
 	bool storm;
 	uint64_t dead_events;       /* DEAD events seen about members that were running */
 	uint64_t settle_ns;         /* virtual time the last nsim_settle took */
+	/* hostile input (sim_node_nemesis.c): frames injected from a spare sim node */
+	struct nsim_capture *cap;   /* sample of sealed frames for replays (NULL: off) */
+	uint32_t spare;             /* the injector's sim node (UINT32_MAX: none) */
+	uint64_t injected;          /* frames injected */
+	uint64_t injected_refused;  /* of those, frames that did not open (expected) */
+	uint32_t big_pct;           /* % of lww puts with a 100 KiB value (default 0) */
 	uint32_t fail_digest;       /* last nsim_check: nodes whose digest differs (a) */
 	uint32_t fail_acked;        /* last nsim_check: (key, node) pairs failing (b) */
 };

@@ -3,8 +3,9 @@
  * Client workload and its model (see sim_node.h). Requests are host structs handed to
  * mesh_node_request, one at a time, at a random node that is up and not paused, in bursts
  * of write_burst requests at the same instant every ~write_gap_ns (exponential gaps):
- *   60 % PUT worker:<k> (lww), 20 % DEL worker:<k>, 20 % PUT rl:<k> with a 16-byte
- *   epoch_max value (mesh_crdt_epoch_encode; merges as max).
+ *   60 % PUT worker:<k> (lww; big_pct % of them a 100 KiB value to worker:0), 20 % DEL
+ *   worker:<k>, 20 % PUT rl:<k> with a 16-byte epoch_max value (mesh_crdt_epoch_encode;
+ *   merges as max).
  * The reply arrives during the call. For each acknowledged write the model records the
  * key, the node and its generation, and what that node's store holds right after: the
  * entry's version (lww; for a delete, the tombstone's version found by bucket export) or
@@ -91,9 +92,13 @@ record(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key, const char *k)
 		memcpy(w->epoch, e.value, sizeof(w->epoch));
 }
 
-int
-nsim_write(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key)
+#define BIG_VALUE (100 * 1024)
+
+/* one client write; @big: a 100 KiB lww value (fragmented on every channel) */
+static int
+write_req(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key, bool big)
 {
+	static uint8_t big_buf[BIG_VALUE];
 	struct nsim_node *nd = &c->nodes[i];
 	struct mesh_rng *rng = sim_rng(c->w);
 	char k[32], v[48];
@@ -109,6 +114,13 @@ nsim_write(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key)
 		q.value = (const uint8_t *)v;
 		q.value_len = (uint32_t)snprintf(v, sizeof(v), "{\"req\":%" PRIu64 ",\"node\":%u}",
 						 q.id, i);
+		if (big) {
+			for (uint32_t b = 0; b < BIG_VALUE; b++)
+				big_buf[b] = (uint8_t)('a' + (b * 7 + q.id) % 26);
+			memcpy(big_buf, v, q.value_len);
+			q.value = big_buf;
+			q.value_len = BIG_VALUE;
+		}
 	} else if (op == NSIM_EPOCH) {
 		mesh_crdt_epoch_encode(1 + mesh_rng_below(rng, 4),
 				       (int64_t)mesh_rng_below(rng, 1000), ev);
@@ -133,6 +145,12 @@ nsim_write(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key)
 	return 0;
 }
 
+int
+nsim_write(struct nsim *c, uint32_t i, enum nsim_op op, uint32_t key)
+{
+	return write_req(c, i, op, key, false);
+}
+
 static void
 write_one(struct nsim *c)
 {
@@ -141,7 +159,9 @@ write_one(struct nsim *c)
 
 	if (i == UINT32_MAX)
 		return;
-	if (r < 6)
+	if (r < 6 && c->big_pct != 0 && mesh_rng_below(rng, 100) < c->big_pct)
+		write_req(c, i, NSIM_PUT, 0, true); /* one big key: catch-ups stay cheap */
+	else if (r < 6)
 		nsim_write(c, i, NSIM_PUT, (uint32_t)mesh_rng_below(rng, c->lww_keys));
 	else if (r < 8)
 		nsim_write(c, i, NSIM_DEL, (uint32_t)mesh_rng_below(rng, c->lww_keys));

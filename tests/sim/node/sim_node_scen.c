@@ -17,21 +17,18 @@
  *   flap_reorder   the same while 30 % of datagrams are 100 ms late, far beyond the
  *                  channel's first retransmission timeout (20 ms);
  *   mixed          5 % loss, dup and reordering + a partition + a restart + a short pause.
- * Must pass, fixed seeds (sim_node_catchup):
+ * Must pass, fixed seeds (sim_node_fixed):
  *   catchup_70k    n1 is down while n0's store grows to 70,000 keys (more than the
- *                  65,536 ops a channel queues); n1 restarts empty and must catch up.
- * Known failures (sim_node_known_failures, meson should_fail), fixed seeds:
- *   id_collision   generations 1, 2, ... (gen = life): mesh_wire_node_id("n20", 2) ==
- *                  mesh_wire_node_id("n21", 1) (XXH3 of a 1..3-byte input only mixes the
- *                  seed in linearly), so when n20 restarts it takes n21's node id: frames
- *                  between them are dropped as reflections (bad_sender), peers conflate
- *                  the two, and the restarted n20 never catches up;
- *   relay_storm    N = 50 with the default stream.direct_max (32), a node flapping:
- *                  lib/stream relays every op it applies to 3 random peers and dedups with
- *                  a direct-mapped "seen" table (16,384 slots, same slot on every node);
- *                  two live ops in one slot evict each other on every node, so each is
- *                  "new" again wherever it arrives and is relayed again: an endless,
- *                  growing relay loop (cut at 40,000 frames within 10 ms).
+ *                  65,536 ops a channel queues); n1 restarts empty and must catch up;
+ *   id_collision   regression, generations 1, 2, ... (gen = life): node ids were XXH3 of
+ *                  the name seeded with the generation, which for 1..3-byte names only
+ *                  mixes the seed in linearly: ("n20", 2) had the id of ("n21", 1), so
+ *                  the restarted n20 was taken for n21 and never caught up;
+ *   relay_storm    regression, N = 50 with the default stream.direct_max (32), a node
+ *                  flapping: lib/stream relayed every op it applied and deduplicated with
+ *                  a direct-mapped table; two live ops in one slot evicted each other and
+ *                  were relayed forever. Now only ops that changed the store are relayed.
+ * The nemesis (sim_node_nemesis.c, sim_node_nemesis) has its own plan and 1,000 seeds.
  * Cuts and flaps at N = 50 usually leave some node declared dead without knowing it (the
  * death gossip is over before the heal): lib/swim then readmits it only at a push-pull
  * (every 5 s in the fast profile), hence the 12 s settle bound.
@@ -67,7 +64,8 @@ const struct nsim_plan nsim_plan_n5 = {
 /*
  * Every write costs about N * (N - 1) batches: fewer, bursty writes and shorter runs.
  * direct_max 64: lib/node pushes every change to every peer itself (its policy, see
- * node_repl.c); with the default 32 lib/stream would relay on top (see relay_storm).
+ * node_repl.c); with the default 32 lib/stream relays each op that changed a store on top
+ * (relay_storm runs that; it passes too, at a higher cost in CPU).
  */
 const struct nsim_plan nsim_plan_n50 = {
 	.start_spread_ns = 20 * MS,
@@ -82,6 +80,16 @@ const struct nsim_plan nsim_plan_n50 = {
 	.pause_long_ns = 150 * MS,
 	.settle_ns = 12 * SEC,
 	.direct_max = 64,
+};
+
+/* the nemesis (sim_node_nemesis.c): faults every 15..60 ms, lasting 20..300 ms */
+const struct nsim_plan nsim_plan_nemesis = {
+	.start_spread_ns = 20 * MS,
+	.join_ns = 100 * MS,
+	.write_ns = 500 * MS,
+	.write_gap_ns = 4 * MS,
+	.write_burst = 1,
+	.settle_ns = 12 * SEC,
 };
 
 static uint64_t
@@ -286,16 +294,11 @@ f_catchup(struct nsim *c, const struct nsim_plan *p)
 	at(c, t0, p->write_ns);
 }
 
-const struct nsim_scenario nsim_scenarios_catchup[] = {
-	{ "catchup_70k", 2, t_catchup, f_catchup, { 901, 902 } },
-};
-const size_t nsim_n_scenarios_catchup = MESH_ARRAY_SIZE(nsim_scenarios_catchup);
-
 static void
 t_small_gens(struct nsim *c, struct nsim_plan *p)
 {
+	(void)p;
 	c->small_gens = true;
-	p->settle_ns = 2 * SEC; /* it fails anyway */
 }
 
 static void
@@ -308,21 +311,21 @@ f_id_collision(struct nsim *c, const struct nsim_plan *p)
 	at(c, t0, p->write_ns);
 }
 
-/* N = 50 with the default direct_max (32): lib/stream relays every op it applies */
+/* N = 50 with the default direct_max (32): lib/stream relays ops that changed a store */
 static void
 t_relay(struct nsim *c, struct nsim_plan *p)
 {
 	(void)c;
 	*p = nsim_plan_n50;
 	p->direct_max = 0;
-	p->settle_ns = 2 * SEC;
 }
 
-const struct nsim_scenario nsim_scenarios_known[] = {
+const struct nsim_scenario nsim_scenarios_fixed[] = {
+	{ "catchup_70k", 2, t_catchup, f_catchup, { 901, 902 } },
 	{ "id_collision", 22, t_small_gens, f_id_collision, { 901, 902 } },
 	{ "relay_storm", 50, t_relay, f_flap, { 50061 } },
 };
-const size_t nsim_n_scenarios_known = MESH_ARRAY_SIZE(nsim_scenarios_known);
+const size_t nsim_n_scenarios_fixed = MESH_ARRAY_SIZE(nsim_scenarios_fixed);
 
 const struct nsim_scenario *
 nsim_scenario_find(const struct nsim_scenario *s, size_t n, const char *name)

@@ -41,16 +41,16 @@ struct nsim_scenario {
 	uint64_t seeds[4];
 };
 
-extern const struct nsim_plan nsim_plan_n5, nsim_plan_n50;
+extern const struct nsim_plan nsim_plan_n5, nsim_plan_n50, nsim_plan_nemesis;
 /** Scenarios that must pass. */
 extern const struct nsim_scenario nsim_scenarios_pass[];
 extern const size_t nsim_n_scenarios_pass;
-/** Must pass on their fixed seeds (expensive: not run on hundreds of seeds). */
-extern const struct nsim_scenario nsim_scenarios_catchup[];
-extern const size_t nsim_n_scenarios_catchup;
-/** Replication failures of today's code (expected-fail), with their fixed seeds. */
-extern const struct nsim_scenario nsim_scenarios_known[];
-extern const size_t nsim_n_scenarios_known;
+/** Must pass on their fixed seeds: expensive ones, and regressions of fixed failures. */
+extern const struct nsim_scenario nsim_scenarios_fixed[];
+extern const size_t nsim_n_scenarios_fixed;
+/** The nemesis of tests/integration in virtual time (sim_node_nemesis.c). */
+extern const struct nsim_scenario nsim_scenarios_nemesis[];
+extern const size_t nsim_n_scenarios_nemesis;
 
 const struct nsim_scenario *nsim_scenario_find(const struct nsim_scenario *s, size_t n,
 					       const char *name);

@@ -8,12 +8,15 @@
  *                                   N = 5, 200 seeds, the scenarios of sim_node_scen.c
  *                                   in turn
  *   test_sim_node n50 [...]         N = 50, 200 seeds, shorter runs, fewer writes
- *   test_sim_node catchup           a restarted node catching up from a 70,000-key store
- *   test_sim_node known [scenario]  replication failures of today's code on fixed seeds
- *                                   (meson should_fail: exits 1 while all reproduce)
+ *   test_sim_node nemesis [...]     N = 5, 1,000 seeds of the nemesis (sim_node_nemesis.c)
+ *   test_sim_node fixed [scenario]  fixed seeds: a restarted node catching up from a
+ *                                   70,000-key store; regressions (id_collision,
+ *                                   relay_storm)
  *   test_sim_node selftest          the checker catches a corrupted store and a lost write
  * One line per test sums it up (seeds, failures, virtual seconds, writes, wall time);
- * $MESH_SIM_VERBOSE adds one per seed, $MESH_SIM_TRACE member events and traffic.
+ * $MESH_SIM_VERBOSE adds one per seed, $MESH_SIM_TRACE member events and traffic, and
+ * $MESH_SIM_SETTLE_MS=<ms> cuts the settle bound (shows what is still wrong by then), and
+ * $MESH_SIM_DUMP_CTR adds every nonzero stream counter to a failure's channel dump.
  * Seed i of a suite is base + i and runs scenario (seed % scenarios); MESH_SEED=<n> runs
  * that seed only (and its scenario), which is how a printed failure is replayed. "first
  * count" runs seeds first .. first + count - 1 of the suite (meson shards the suites).
@@ -84,6 +87,8 @@ run_seed(const struct suite *su, const struct nsim_scenario *sc, uint64_t seed,
 	sc->faults(c, &p);
 	nsim_writes(c, false);
 	nsim_heal_all(c);
+	if (getenv("MESH_SIM_SETTLE_MS") != NULL) /* debugging: what is still wrong then */
+		p.settle_ns = strtoull(getenv("MESH_SIM_SETTLE_MS"), NULL, 0) * NSIM_MS;
 	ok = nsim_settle(c, p.settle_ns);
 	if (!ok) {
 		nsim_report(c, "not settled %.1f s after healing (replay with MESH_SEED=%" PRIu64
@@ -150,18 +155,13 @@ run_suite(struct suite *su, const char *only, uint32_t first, uint32_t count)
 	return t.failed ? 1 : 0;
 }
 
-/*
- * Fixed-seed suites: each scenario on its own seeds. A must-pass suite exits 1 when a seed
- * fails. The known-failure suite exits 1 (what meson's should_fail expects) only while
- * every scenario still fails on every one of its seeds; once one passes somewhere it exits
- * 0 and names it, so a fix shows up as an unexpected pass.
- */
+/* Fixed-seed suite: each scenario on its own seeds; exits 1 when a seed fails. */
 static int
-run_fixed(struct suite *su, const char *only, bool known)
+run_fixed(struct suite *su, const char *only)
 {
 	struct totals all = { 0 };
 	double t0 = wall_s();
-	uint32_t fixed = 0, n_scen = 0;
+	uint32_t n_scen = 0;
 
 	su->verbose = getenv("MESH_SIM_VERBOSE") != NULL;
 	for (size_t k = 0; k < su->n_scen; k++) {
@@ -176,17 +176,10 @@ run_fixed(struct suite *su, const char *only, bool known)
 			if (seed_from_env())
 				break;
 		}
-		if (known)
-			printf("sim_node_%s: %s fails on %u of %u seeds%s\n", su->name, sc->name,
-			       t.failed, t.seeds, t.failed == t.seeds ? "" : ": FIXED? move it to "
-			       "the passing scenarios");
-		fixed += t.failed != t.seeds;
 		totals_add(&all, &t);
 	}
 	summary(su->name, &all, n_scen, t0);
-	if (known)
-		return fixed == 0 && n_scen > 0 ? 1 : 0;
-	return all.failed ? 1 : 0;
+	return all.failed || n_scen == 0 ? 1 : 0;
 }
 
 int
@@ -210,17 +203,21 @@ main(int argc, char **argv)
 		su.n = 50;
 		su.base = 50000;
 		su.plan = nsim_plan_n50;
-	} else if (strcmp(mode, "catchup") == 0 || strcmp(mode, "known") == 0) {
-		bool known = mode[0] == 'k';
-
-		su.name = known ? "known_failures" : "catchup";
+	} else if (strcmp(mode, "nemesis") == 0) {
+		su.n = 5;
+		su.seeds = 1000;
+		su.base = 70000;
+		su.plan = nsim_plan_nemesis;
+		su.scen = nsim_scenarios_nemesis;
+		su.n_scen = nsim_n_scenarios_nemesis;
+	} else if (strcmp(mode, "fixed") == 0) {
 		su.n = 5;
 		su.plan = nsim_plan_n5;
-		su.scen = known ? nsim_scenarios_known : nsim_scenarios_catchup;
-		su.n_scen = known ? nsim_n_scenarios_known : nsim_n_scenarios_catchup;
-		return run_fixed(&su, only, known);
+		su.scen = nsim_scenarios_fixed;
+		su.n_scen = nsim_n_scenarios_fixed;
+		return run_fixed(&su, only);
 	} else {
-		fprintf(stderr, "usage: %s n5|n50|catchup|known|selftest "
+		fprintf(stderr, "usage: %s n5|n50|nemesis|fixed|selftest "
 			"[scenario|all [first count]]\n", argv[0]);
 		return 2;
 	}

@@ -7,7 +7,8 @@
  *             reaches every node and is applied exactly once;
  *   bigvalue  a 5 MB stream value between two peers at 5 % loss (nack repair);
  *   n200      200 nodes, epidemic relay (fanout 3) + digest anti-entropy: every change
- *             reaches every node; prints rounds (relay hops) and time;
+ *             reaches every node, each node relays it at most once (only when it
+ *             changed its store); prints rounds (relay hops) and time;
  *   down      a 70 s partition: the channel goes down, ops published meanwhile arrive
  *             after the heal (new epoch, requeue), still exactly once.
  * Deterministic from the seed (printed; MESH_SEED= replays).
@@ -96,7 +97,8 @@ env_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 }
 
 static int
-env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n)
+env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+	  bool *fresh)
 {
 	struct snode *nd = ctx;
 	struct cl *c = nd->c;
@@ -111,6 +113,7 @@ env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n
 		if (op >= c->n_ops)
 			abort();
 		if (nd->have[op]++ == 0) {
+			fresh[i] = true;
 			nd->n_have++;
 			nd->hops[op] = (uint16_t)(src != NULL && src->have[op] ? src->hops[op] + 1
 									      : 1);
@@ -610,7 +613,14 @@ run_n200_pass(uint64_t seed, bool ae)
 			printf("FAIL n200\n");
 			fails++;
 		}
-		fails += check_exactly_once(c, "n200");
+		/* copies reach a store more than once (relay paths, digest repair); the store
+		 * dedups, and only an op that changed it is relayed: at most once per node */
+		if (sum_ctr(c, MESH_STREAM_CTR_relay_crdt_ops) > (uint64_t)n * n_ops) {
+			printf("FAIL n200: %llu relays of %u ops by %u nodes\n",
+			       (unsigned long long)sum_ctr(c, MESH_STREAM_CTR_relay_crdt_ops), n_ops,
+			       n);
+			fails++;
+		}
 	}
 	cl_delete(c);
 	return fails;

@@ -3,7 +3,9 @@
  * lib/node unit tests: two or three nodes wired back to back through an in-memory queue
  * (no simulator: frames are delivered in order when the test pumps them). Client requests
  * go in as host structs and replies are checked; a put on one node reaches the others;
- * HELLO is answered; mesh_node_reply_copy is self-contained; the env sees batches.
+ * HELLO is answered; mesh_node_reply_copy is self-contained; the env sees batches; a
+ * member that flaps (dead, then alive in the same life) resumes instead of receiving the
+ * whole store again, while one that restarts (new generation) does receive it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -47,6 +49,7 @@ struct world {
 	struct pkt *q;
 	unsigned qn;
 	uint64_t dropped;
+	bool cut; /* partition: every frame between nodes is lost */
 };
 
 static void
@@ -61,7 +64,7 @@ env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
 		uint32_t to = frames[i].peer.ip - 1;
 		struct pkt *p;
 
-		if (to >= NODES || w->qn == QCAP) {
+		if (to >= NODES || w->qn == QCAP || w->cut) {
 			w->dropped++;
 			continue;
 		}
@@ -112,6 +115,34 @@ static const struct mesh_node_env_ops env = {
 	.send = env_send, .reply = env_reply, .random = env_random, .wall_ns = env_wall,
 };
 
+/* Start node @i (boot generation @gen) and let it join. */
+static void
+node_start(struct world *w, unsigned i, uint64_t gen, bool hello)
+{
+	struct mesh_node_cfg cfg;
+	struct tnode *t = &w->nodes[i];
+
+	mesh_node_cfg_default(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "n%u", i);
+	cfg.gen = gen;
+	cfg.addr = (struct mesh_node_addr){ .ip = i + 1, .port = PORT };
+	if (i > 0) {
+		cfg.n_seeds = 1;
+		cfg.seeds[0] = (struct mesh_node_addr){ .ip = 1, .port = PORT };
+	}
+	if (hello && i == 0) {
+		cfg.n_hello = 1;
+		cfg.hello[0] = (struct mesh_node_addr){ .ip = 2, .port = PORT };
+	}
+	t->w = w;
+	t->idx = i;
+	t->rng = 42 + i + gen;
+	t->n = mesh_node_new(&cfg, &env, t, w->now);
+	assert_non_null(t->n);
+	assert_int_equal(mesh_crdt_ns_add_defaults(mesh_node_store(t->n)), 0);
+	assert_int_equal(mesh_node_join(t->n, w->now), 0);
+}
+
 static struct world *
 world_new(unsigned n, bool hello)
 {
@@ -119,30 +150,8 @@ world_new(unsigned n, bool hello)
 
 	w->q = calloc(QCAP, sizeof(*w->q));
 	w->now = 1000000;
-	for (unsigned i = 0; i < n; i++) {
-		struct mesh_node_cfg cfg;
-		struct tnode *t = &w->nodes[i];
-
-		mesh_node_cfg_default(&cfg);
-		snprintf(cfg.name, sizeof(cfg.name), "n%u", i);
-		cfg.gen = 100 + i;
-		cfg.addr = (struct mesh_node_addr){ .ip = i + 1, .port = PORT };
-		if (i > 0) {
-			cfg.n_seeds = 1;
-			cfg.seeds[0] = (struct mesh_node_addr){ .ip = 1, .port = PORT };
-		}
-		if (hello && i == 0) {
-			cfg.n_hello = 1;
-			cfg.hello[0] = (struct mesh_node_addr){ .ip = 2, .port = PORT };
-		}
-		t->w = w;
-		t->idx = i;
-		t->rng = 42 + i;
-		t->n = mesh_node_new(&cfg, &env, t, w->now);
-		assert_non_null(t->n);
-		assert_int_equal(mesh_crdt_ns_add_defaults(mesh_node_store(t->n)), 0);
-		assert_int_equal(mesh_node_join(t->n, w->now), 0);
-	}
+	for (unsigned i = 0; i < n; i++)
+		node_start(w, i, 100 + i, hello);
 	return w;
 }
 
@@ -244,6 +253,61 @@ test_put_replicates(void **state)
 	/* the latency of the replicated put was recorded on the receiver */
 	assert_true(mesh_node_latency(c->n, MESH_NODE_LAT_LWW)->count >= 1);
 	assert_true(mesh_node_drained(a->n));
+	world_delete(w);
+}
+
+/* @t's peer info for the peer named @name */
+static struct mesh_node_peer_info
+peer_named(struct tnode *t, const char *name)
+{
+	struct mesh_node_peer_info p;
+
+	for (uint32_t i = 0; i < mesh_node_peer_count(t->n); i++)
+		if (mesh_node_peer_at(t->n, i, &p) == 0 && strcmp(p.name, name) == 0)
+			return p;
+	fail_msg("no peer %s", name);
+	return p;
+}
+
+/*
+ * A namespace config that differs between nodes: the node with the smaller max_value
+ * refuses the op; the failed ack carries its reason (namespace config first, intact),
+ * both sides count it, and the sender's anti-entropy does not push that version to it
+ * again although the buckets keep differing.
+ */
+static void
+test_refusal_reported_once(void **state)
+{
+	struct world *w = world_new(NODES, false);
+	struct tnode *a = &w->nodes[0], *c = &w->nodes[2];
+	struct mesh_crdt_ns_config big = { .prefix = "small:", .kind = MESH_CRDT_NS_LWW };
+	struct mesh_crdt_ns_config small = big;
+	struct mesh_node_peer_info pa, pc;
+	uint64_t refused;
+
+	(void)state;
+	small.max_value = 4;
+	run(w, 500 * 1000 * 1000ull); /* join */
+	assert_true(mesh_crdt_ns_add(mesh_node_store(a->n), &big) >= 0);
+	assert_true(mesh_crdt_ns_add(mesh_node_store(w->nodes[1].n), &big) >= 0);
+	assert_true(mesh_crdt_ns_add(mesh_node_store(c->n), &small) >= 0);
+	request(a, MESH_NODE_REQ_PUT, "small:k", "too long");
+	assert_int_equal(a->last.status, 0);
+	run(w, 3000 * 1000 * 1000ull);
+	pc = peer_named(a, "n2");
+	assert_true(pc.channel.refused >= 1);
+	/* the config leads, intact (the first byte was once lost to a cleared buffer) */
+	assert_memory_equal(pc.channel.refused_reason, "[ns small: lww max_value=4 ", 27);
+	assert_non_null(strstr(pc.channel.refused_reason, "max_value 4"));
+	pa = peer_named(c, "n0");
+	assert_true(pa.refused_ops >= 1);
+	assert_string_equal(pa.refused_ops_reason, pc.channel.refused_reason);
+	/* rounds keep finding the bucket different; the refused version is not pushed */
+	refused = pc.channel.refused;
+	run(w, 5000 * 1000 * 1000ull);
+	assert_int_equal(peer_named(a, "n2").channel.refused, refused);
+	assert_true(mesh_node_counter(a->n, MESH_NODE_CTR_node_ae_skip_refused) >= 1);
+	assert_true(peer_named(c, "n0").refused_ops + peer_named(c, "n1").refused_ops <= 4);
 	world_delete(w);
 }
 
@@ -395,6 +459,101 @@ test_anti_entropy(void **state)
 	world_delete(w);
 }
 
+/* Run up to @max_ns until node @i has @peers replication peers; false if it never does. */
+static bool
+run_until_peers(struct world *w, unsigned i, uint32_t peers, uint64_t max_ns)
+{
+	for (uint64_t t = 0; t < max_ns; t += 100 * 1000 * 1000ull) {
+		if (mesh_node_peer_count(w->nodes[i].n) == peers)
+			return true;
+		run(w, 100 * 1000 * 1000ull);
+	}
+	return mesh_node_peer_count(w->nodes[i].n) == peers;
+}
+
+static uint64_t
+exported(struct world *w, unsigned i)
+{
+	return mesh_crdt_store_counter(mesh_node_store(w->nodes[i].n), MESH_CTR_crdt_export_ops);
+}
+
+/*
+ * The flap storm: with a store of FLAP_KEYS keys, a partition makes each node declare the
+ * other dead; after the heal they are alive again in the same life. n0 must resume n1 from
+ * its watermarks (only the key written during the cut is exported), not re-export the
+ * whole store; the same after a cut long enough for membership to reap n1. Then n1
+ * restarts (new generation, empty): that life receives everything.
+ */
+#define FLAP_KEYS 3000
+static void
+test_flap_resumes(void **state)
+{
+	struct world *w = world_new(2, false);
+	struct tnode *a = &w->nodes[0], *b = &w->nodes[1];
+	uint64_t before;
+	char key[32];
+
+	(void)state;
+	run(w, 500 * 1000 * 1000ull);
+	for (int i = 0; i < FLAP_KEYS; i++) {
+		snprintf(key, sizeof(key), "worker:%d", i);
+		request(a, MESH_NODE_REQ_PUT, key, "a value of some length");
+		if (i % 200 == 199)
+			run(w, 5 * 1000 * 1000ull);
+	}
+	run(w, 2000 * 1000 * 1000ull);
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(b->n));
+	assert_true(exported(w, 0) >= FLAP_KEYS);
+
+	w->cut = true;
+	assert_true(run_until_peers(w, 0, 0, 60 * 1000 * 1000 * 1000ull)); /* n1 declared dead */
+	request(a, MESH_NODE_REQ_PUT, "worker:during-cut", "x");
+	assert_int_equal(a->last.status, 0);
+	before = exported(w, 0);
+	w->cut = false;
+	assert_true(run_until_peers(w, 0, 1, 60 * 1000 * 1000 * 1000ull)); /* alive again */
+	assert_true(run_until_peers(w, 1, 1, 60 * 1000 * 1000 * 1000ull));
+	run(w, 3000 * 1000 * 1000ull);
+	/* resumed: the key written during the cut, not the whole store (the old rule sent
+	 * FLAP_KEYS + 1 ops here) */
+	assert_true(exported(w, 0) - before < FLAP_KEYS / 10);
+	assert_true(mesh_node_counter(a->n, MESH_NODE_CTR_node_peer_parked) >= 1);
+	assert_true(mesh_node_counter(a->n, MESH_NODE_CTR_node_peer_resumed) >= 1);
+	request(b, MESH_NODE_REQ_GET, "worker:during-cut", NULL);
+	assert_true(b->last.found);
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(b->n));
+
+	/* a cut longer than the dead timeout (60 s): membership reaps n1, which still
+	 * resumes from its watermarks when it is back */
+	w->cut = true;
+	run(w, 75 * 1000 * 1000 * 1000ull);
+	assert_true(mesh_swim_counter(mesh_node_swim(a->n), MESH_SWIM_CTR_swim_reaped) >= 1);
+	assert_int_equal(mesh_node_peer_count(a->n), 0);
+	request(a, MESH_NODE_REQ_PUT, "worker:during-long-cut", "y");
+	before = exported(w, 0);
+	w->cut = false;
+	assert_true(run_until_peers(w, 0, 1, 60 * 1000 * 1000 * 1000ull));
+	assert_true(run_until_peers(w, 1, 1, 60 * 1000 * 1000 * 1000ull));
+	run(w, 3000 * 1000 * 1000ull);
+	assert_true(exported(w, 0) - before < FLAP_KEYS / 10);
+	request(b, MESH_NODE_REQ_GET, "worker:during-long-cut", NULL);
+	assert_true(b->last.found);
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(b->n));
+
+	/* n1 restarts: a new life with an empty store gets the whole store */
+	mesh_node_delete(b->n);
+	free(b->last_copy);
+	b->last_copy = NULL;
+	node_start(w, 1, 200, false);
+	before = exported(w, 0);
+	assert_true(run_until_peers(w, 1, 1, 60 * 1000 * 1000 * 1000ull));
+	assert_true(run_until_peers(w, 0, 1, 60 * 1000 * 1000 * 1000ull));
+	run(w, 3000 * 1000 * 1000ull);
+	assert_true(exported(w, 0) - before >= FLAP_KEYS + 1);
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(b->n));
+	world_delete(w);
+}
+
 static void
 test_reply_copy(void **state)
 {
@@ -423,11 +582,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_refused),
+		cmocka_unit_test(test_refusal_reported_once),
 		cmocka_unit_test(test_put_replicates),
 		cmocka_unit_test(test_subscribe_members_keys),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_junk_input),
 		cmocka_unit_test(test_anti_entropy),
+		cmocka_unit_test(test_flap_resumes),
 		cmocka_unit_test(test_reply_copy),
 	};
 

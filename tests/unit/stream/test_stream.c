@@ -68,7 +68,8 @@ env_send(void *ctx, uint64_t peer, const uint8_t *payload, size_t len)
 }
 
 static int
-env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n)
+env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+	  bool *fresh)
 {
 	struct node *x = ctx;
 
@@ -77,6 +78,10 @@ env_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n
 	if (x->apply_rc == -EAGAIN)
 		return -EAGAIN;
 	for (uint32_t i = 0; i < n; i++) {
+		fresh[i] = true; /* the store's verdict: a key not applied before is new */
+		for (uint32_t k = 0; k < x->applied && k < 512 && fresh[i]; k++)
+			fresh[i] = strlen(x->keys[k]) != ops[i].key_len ||
+				   memcmp(x->keys[k], ops[i].key, ops[i].key_len) != 0;
 		if (x->applied < 512)
 			snprintf(x->keys[x->applied], sizeof(x->keys[0]), "%.*s",
 				 (int)ops[i].key_len, (const char *)ops[i].key);
@@ -936,7 +941,8 @@ test_heartbeat_idle(void **state)
 	assert_int_equal(ctr(&na, MESH_STREAM_CTR_channel_down), 1);
 	assert_int_equal(na.downs, 1);
 	assert_int_equal(nb.applied, 2); /* delivered, but every ack was lost */
-	/* B is heard again: new epoch, unacked ops requeued and delivered (deduplicated) */
+	/* B is heard again: new epoch, unacked ops requeued and applied again; the store
+	 * says they changed nothing (duplicates, counted) */
 	tick_both(63000 * MS);
 	pump_net(63000 * MS, NULL);
 	tick_both(63100 * MS);
@@ -945,7 +951,8 @@ test_heartbeat_idle(void **state)
 	assert_int_equal(na.ups, 1);
 	assert_true(ctr(&na, MESH_STREAM_CTR_tx_crdt_requeued) >= 2);
 	assert_int_equal(na.acked, 2);
-	assert_int_equal(nb.applied, 2);
+	assert_int_equal(nb.applied, 4);
+	assert_int_equal(ctr(&nb, MESH_STREAM_CTR_rx_crdt_dup_ops), 2);
 	assert_int_equal(mesh_stream_peer_backlog(na.s, B_ID), 0);
 }
 
@@ -986,6 +993,205 @@ test_bad_input_counted(void **state)
 	assert_string_equal(mesh_stream_counter_descs[MESH_STREAM_CTR_tx_acks], "acks sent");
 }
 
+/* ---------------------------------------------------------------- relay (many nodes) */
+
+/*
+ * RN nodes in relay mode (direct_max 2, fanout 3), each with a tiny LWW store: key k ->
+ * newest timestamp. crdt_apply reports an op fresh when it raised the key's timestamp.
+ */
+#define RN 12
+#define RKEYS 8
+
+struct rnode {
+	struct mesh_stream *s;
+	uint64_t id;
+	uint64_t ts[RKEYS];
+	uint32_t delivered[64]; /* stream values delivered, by value index */
+};
+
+static struct rnode rn[RN];
+
+static int
+renv_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, uint32_t n,
+	   bool *fresh)
+{
+	struct rnode *x = ctx;
+
+	(void)from;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)(ops[i].key[ops[i].key_len - 1] - '0') % RKEYS;
+
+		fresh[i] = ops[i].timestamp > x->ts[k];
+		if (fresh[i])
+			x->ts[k] = ops[i].timestamp;
+	}
+	return 0;
+}
+
+static void
+renv_deliver(void *ctx, uint64_t from, uint64_t origin, const uint8_t *key, size_t key_len,
+	     const uint8_t *value, size_t len, uint64_t origin_ns)
+{
+	struct rnode *x = ctx;
+
+	(void)from;
+	(void)origin;
+	(void)key;
+	(void)key_len;
+	(void)origin_ns;
+	assert_true(len >= 1);
+	x->delivered[value[0] % 64]++;
+}
+
+static const struct mesh_stream_env_ops renv = {
+	.send = env_send,
+	.crdt_apply = renv_apply,
+	.stream_deliver = renv_deliver,
+};
+
+static void
+relay_setup(uint32_t seen_slots)
+{
+	struct mesh_stream_config c;
+
+	fq_n = 0;
+	for (uint32_t i = 0; i < RN; i++) {
+		memset(&rn[i], 0, sizeof(rn[i]));
+		rn[i].id = 0x100 + i;
+		cfg_for(&c, rn[i].id);
+		c.direct_max = 2;
+		c.fanout = 3;
+		c.seen_slots = seen_slots;
+		rn[i].s = mesh_stream_new(&c, &renv, &rn[i]);
+		assert_non_null(rn[i].s);
+	}
+	for (uint32_t i = 0; i < RN; i++)
+		for (uint32_t j = 0; j < RN; j++)
+			if (i != j)
+				assert_int_equal(mesh_stream_peer_add(rn[i].s, rn[j].id, 0), 0);
+}
+
+static void
+relay_teardown(void)
+{
+	drop_queue();
+	for (uint32_t i = 0; i < RN; i++)
+		mesh_stream_delete(rn[i].s);
+}
+
+/* deliver until quiet; returns the frames delivered (fails if it never gets quiet) */
+static uint32_t
+relay_pump(uint64_t now)
+{
+	uint32_t delivered = 0;
+
+	for (uint32_t i = 0; i < RN; i++)
+		mesh_stream_flush(rn[i].s, now);
+	while (fq_n > 0) {
+		struct frame f = fq[0];
+		struct rnode *to = &rn[f.to - 0x100];
+
+		memmove(&fq[0], &fq[1], --fq_n * sizeof(fq[0]));
+		mesh_stream_rx_payload(to->s, f.from, f.p, f.len, now);
+		mesh_stream_flush(to->s, now);
+		free(f.p);
+		assert_true(++delivered < 100000); /* a relay loop never gets quiet */
+	}
+	return delivered;
+}
+
+static uint64_t
+rsum(enum mesh_stream_counter c)
+{
+	uint64_t x = 0;
+
+	for (uint32_t i = 0; i < RN; i++)
+		x += mesh_stream_counters(rn[i].s)[c];
+	return x;
+}
+
+/*
+ * Ops relay while they change a store, then stop: every node ends with every key's newest
+ * timestamp, and no node relays an op twice (relays <= nodes x ops, fanout-bounded sends).
+ * An old op published again changes no store beyond its first hop and is not relayed.
+ */
+static void
+test_relay_store_verdict(void **state)
+{
+	char key[8];
+	uint64_t relays, dups;
+
+	(void)state;
+	relay_setup(16384);
+	for (uint32_t r = 0; r < 4; r++)
+		for (uint32_t k = 0; k < RKEYS; k++) {
+			struct mesh_stream_op op;
+
+			snprintf(key, sizeof(key), "k%u", k);
+			op = mkop(key, 10 * r + k + 1, 0);
+			rn[(k + r) % RN].ts[k] = op.timestamp; /* a local write */
+			assert_int_equal(mesh_stream_op_publish(rn[(k + r) % RN].s, &op, MS), 0);
+		}
+	relay_pump(MS);
+	for (uint32_t i = 0; i < RN; i++)
+		for (uint32_t k = 0; k < RKEYS; k++)
+			assert_int_equal(rn[i].ts[k], 30 + k + 1);
+	relays = rsum(MESH_STREAM_CTR_relay_crdt_ops);
+	assert_true(relays > 0);
+	assert_true(relays <= (uint64_t)RN * 4 * RKEYS);
+	dups = rsum(MESH_STREAM_CTR_rx_crdt_dup_ops);
+	assert_true(dups > 0);
+	/* a stale op: applied by its fanout targets as a duplicate, relayed by nobody */
+	{
+		struct mesh_stream_op op = mkop("k1", 2, 0);
+
+		assert_int_equal(mesh_stream_op_publish(rn[0].s, &op, 2 * MS), 0);
+	}
+	relay_pump(2 * MS);
+	assert_int_equal(rsum(MESH_STREAM_CTR_relay_crdt_ops), relays);
+	assert_int_equal(rsum(MESH_STREAM_CTR_rx_crdt_dup_ops), dups + 3);
+	relay_teardown();
+}
+
+/*
+ * Stream values in relay mode with a tiny dedup table (4 slots: one bucket): live entries
+ * are never evicted, so relaying ends and no node delivers a value twice; values that
+ * found no slot are delivered, not relayed, and counted. Once the entries are older than
+ * their protection, new values are remembered (and relayed) again.
+ */
+static void
+test_relay_values_dedup_bounded(void **state)
+{
+	uint8_t v[1];
+	uint64_t now = MS;
+
+	(void)state;
+	relay_setup(4);
+	for (uint32_t x = 0; x < 16; x++) {
+		v[0] = (uint8_t)x;
+		assert_int_equal(mesh_stream_value_send(rn[x % RN].s, 0, "tv", 2, v, 1, now), 0);
+	}
+	relay_pump(now);
+	for (uint32_t i = 0; i < RN; i++)
+		for (uint32_t x = 0; x < 16; x++)
+			assert_true(rn[i].delivered[x] <= 1);
+	assert_true(rsum(MESH_STREAM_CTR_relay_drop_dedup_full) > 0);
+	assert_true(rsum(MESH_STREAM_CTR_relay_stream_values) > 0);
+	/* protection over: a new value is remembered and relayed */
+	now += 3 * MESH_NS_PER_SEC;
+	{
+		uint64_t relayed = rsum(MESH_STREAM_CTR_relay_stream_values);
+
+		v[0] = 40;
+		assert_int_equal(mesh_stream_value_send(rn[0].s, 0, "tv", 2, v, 1, now), 0);
+		relay_pump(now);
+		assert_true(rsum(MESH_STREAM_CTR_relay_stream_values) > relayed);
+		for (uint32_t i = 0; i < RN; i++)
+			assert_true(rn[i].delivered[40] <= 1);
+	}
+	relay_teardown();
+}
+
 int
 main(void)
 {
@@ -1009,6 +1215,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_heartbeat_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_loss_heartbeat_nack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_counted, setup, teardown),
+		cmocka_unit_test(test_relay_store_verdict),
+		cmocka_unit_test(test_relay_values_dedup_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -181,8 +183,39 @@ test_err_names_and_ids(void **state)
 	assert_string_equal(mesh_wire_err_name(MESH_WIRE_ERR_MAX), "unknown");
 	assert_int_not_equal(mesh_wire_node_id("a", 1), mesh_wire_node_id("a", 2));
 	assert_int_equal(mesh_wire_node_id("a", 1), mesh_wire_node_id("a", 1));
+	/* short names: XXH3 seeded with the generation collided here */
+	assert_int_not_equal(mesh_wire_node_id("n20", 2), mesh_wire_node_id("n21", 1));
 	assert_int_equal(mesh_wire_frame_size(10, 0), 50);
 	assert_int_equal(mesh_wire_frame_size(10, MESH_WIRE_F_AEAD), 58);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* names n0 .. n499 (1..4 bytes) with generations 1..8 and 1 << 32: 4,500 distinct ids */
+static void
+test_node_id_distinct(void **state)
+{
+	enum { NAMES = 500, GENS = 9 };
+	static uint64_t ids[NAMES * GENS];
+	uint32_t k = 0;
+	char name[16];
+
+	(void)state;
+	for (uint32_t i = 0; i < NAMES; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		for (uint64_t g = 1; g < GENS; g++)
+			ids[k++] = mesh_wire_node_id(name, g);
+		ids[k++] = mesh_wire_node_id(name, UINT64_C(1) << 32);
+	}
+	qsort(ids, k, sizeof(ids[0]), cmp_u64);
+	for (uint32_t i = 1; i < k; i++)
+		assert_int_not_equal(ids[i - 1], ids[i]);
 }
 
 int
@@ -194,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_seal_refuses),
 		cmocka_unit_test(test_err_names_and_ids),
+		cmocka_unit_test(test_node_id_distinct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
