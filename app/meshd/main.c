@@ -114,9 +114,12 @@ main(int argc, char **argv)
 	ret = meshd_args_parse(&d.cfg, argc, argv);
 	if (ret != 0)
 		return ret > 0 ? 0 : 2;
-	if (meshd_eal_argv(&d.cfg, argc, argv, &eal_argc, &eal_argv) < 0)
+	/* EAL's file prefix defaults to the node name: one name for the DPDK runtime
+	 * directory (dpdk-telemetry.py -f) and meshctl -n (/run/meshd/NAME.sock) */
+	if (mesh_common_eal_argv_build(d.cfg.eal_args, mesh_common_eal_opts_end(argc, argv),
+				       argv, d.cfg.name, &eal_argc, &eal_argv) < 0)
 		return 1;
-	meshd_service_signals_block(); /* SIGHUP: reload, on the service thread */
+	mesh_ctl_service_signals_block(); /* SIGHUP: reload, on the service thread */
 	ret = rte_eal_init(eal_argc, eal_argv);
 	if (ret < 0) {
 		fprintf(stderr, "meshd: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -128,7 +131,7 @@ main(int argc, char **argv)
 
 	ret = setup(&d);
 	if (ret >= 0)
-		ret = meshd_service_start(&d, meshd_eal_opts_count(argc, argv), argv);
+		ret = meshd_service_start(&d, mesh_common_eal_opts_end(argc, argv), argv);
 	if (ret < 0) {
 		MESH_RTE_LOG(ERR, app, "start-up failed: %s", strerror(-ret));
 		mesh_ctl_stop(d.ctl); /* removes the socket file */

@@ -103,8 +103,7 @@ struct meshd {
 	struct mesh_net_node_io io;    /* the node's frames <-> mbufs (merge lcore) */
 	struct mesh_node *node;        /* the merge core (lib/node), owned by the merge lcore */
 	uint64_t boot_gen;
-	uint64_t drain_deadline_ns;    /* shutdown: leave when drained or when reached */
-	uint64_t leave_deadline_ns;    /* shutdown: stop when reached (0 = not leaving) */
+	struct mesh_node_stop stopping; /* shutdown: drain, leave, stop */
 	volatile int stop;             /* set by the merge lcore when the node may stop */
 	uint64_t merge_beat_ns;        /* the merge loop's last pass (systemd watchdog) */
 };
@@ -150,21 +149,6 @@ enum meshd_setting {
 	OPT_DRAIN_MS,
 };
 
-/** Load a cluster key file into @kr (errors name file and line). 0 or -EINVAL. */
-int meshd_keys_load(const char *path, struct mesh_wire_keyring *kr);
-
-/**
- * EAL's argv: argv[0], the [eal] args of the --config file (cfg->eal_args), then the
- * command line's EAL options (those before "--"; meshd's own options are not passed),
- * then "--file-prefix <node name>" unless either set a file prefix.
- * Call after meshd_args_parse() accepted the command line. 0 or -ENOMEM.
- */
-int meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
-		   char ***out_argv);
-
-/** Index of the "--" that ends the command line's EAL options in @argv, or @argc. */
-int meshd_eal_opts_count(int argc, char **argv);
-
 /**
  * Add the configured namespaces (after the defaults unless disabled) to @kv. Errors name
  * the file, line and section. 0 or -EINVAL.
@@ -190,13 +174,9 @@ void meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg);
 int meshd_swim_timing_check(const struct meshd_cfg *mc);
 /** Keys, frame security and the node with its namespaces. 0 or -errno (logged). */
 int meshd_node_create(struct meshd *d);
-/** Merge lcore: hand @n received frames to the node, then free them. */
-void meshd_node_input(struct meshd *d, struct rte_mbuf **m, unsigned n, uint64_t now_ns);
 void meshd_node_destroy(struct meshd *d);
 
-/* systemd service (meshd_service.c) */
-/** Block SIGHUP in this thread and those it creates later (before rte_eal_init). */
-void meshd_service_signals_block(void);
+/* systemd service (meshd_service.c, over lib/ctl's mesh_ctl_service) */
 /**
  * Start the service thread (SIGHUP reload, watchdog) and tell systemd READY=1. Call once
  * the port is up and the client socket listens. @eal_argc, @argv: the command line's EAL

@@ -8,13 +8,9 @@
  * through lib/common's mesh_conf: first passes answer commands (before "--" too) and find
  * --config, whose file is applied, then the options override it. Nothing is silently defaulted: every
  * error names the option (or the file, line, section and key) and the bad value.
- * EAL's file prefix defaults to the node name (one name for meshctl -n and
- * dpdk-telemetry.py -f).
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "mesh_client.h"
@@ -134,21 +130,11 @@ first_pass(void *ctx, const struct mesh_conf_def *d, const char *val, bool alone
 	return 0;
 }
 
-/* Index of the "--" that ends the command line's EAL options, or @argc. */
-static int
-eal_opts_end(int argc, char **argv)
-{
-	int i = 1;
-
-	while (i < argc && strcmp(argv[i], "--") != 0)
-		i++;
-	return i;
-}
-
 int
 meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 {
-	int end = eal_opts_end(argc, argv), n = argc - end; /* meshd's part: argv[end..] */
+	/* meshd's part of the command line: argv[end..] */
+	int end = mesh_common_eal_opts_end(argc, argv), n = argc - end;
 	struct mesh_conf c;
 	struct first_pass eal = { &c, argv[0], end == argc, false };
 	struct first_pass own = { &c, argv[0], end == 1, true };
@@ -170,53 +156,10 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 	if (mesh_conf_args_each(&c, n, argv + end, true, mesh_conf_arg_apply, &c) < 0)
 		return refused(&c);
 	/* the EAL options are checked after the commands, so --help always helps */
-	if (meshd_eal_opts_check(end - 1, argv + 1, why, sizeof(why)) < 0) {
+	if (mesh_common_eal_opts_check_own(end - 1, argv + 1, meshd_settings, "meshd", why,
+					   sizeof(why)) < 0) {
 		fprintf(stderr, "meshd: %s (see --help, --help-eal)\n", why);
 		return -EINVAL;
 	}
 	return cfg_finish(cfg);
-}
-
-int
-meshd_eal_opts_count(int argc, char **argv)
-{
-	return eal_opts_end(argc, argv);
-}
-
-static bool
-has_file_prefix(int n, char **v)
-{
-	for (int i = 1; i < n; i++)
-		if (strcmp(v[i], "--file-prefix") == 0 || strncmp(v[i], "--file-prefix=", 14) == 0)
-			return true;
-	return false;
-}
-
-int
-meshd_eal_argv(const struct meshd_cfg *cfg, int argc, char **argv, int *out_argc,
-	       char ***out_argv)
-{
-	char **v;
-	int n, ret = mesh_common_eal_argv_build(cfg->eal_args, eal_opts_end(argc, argv), argv,
-						&n, &v);
-
-	if (ret < 0)
-		return ret;
-	if (!has_file_prefix(n, v)) {
-		/* one name: the DPDK runtime directory, hence dpdk-telemetry.py -f, is the
-		 * node's name, like meshctl -n (its socket /run/meshd/NAME.sock) */
-		char **w = realloc(v, ((size_t)n + 3) * sizeof(*w));
-
-		if (w == NULL) {
-			free(v);
-			return -ENOMEM;
-		}
-		v = w;
-		v[n++] = (char *)(uintptr_t)"--file-prefix";
-		v[n++] = (char *)(uintptr_t)cfg->name; /* cfg outlives EAL */
-		v[n] = NULL;
-	}
-	*out_argc = n;
-	*out_argv = v;
-	return 0;
 }

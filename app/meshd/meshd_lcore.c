@@ -63,7 +63,7 @@ step_rx(struct loop_arg *a, unsigned roles, uint64_t now)
 	else if (mesh_handoff_put(&d->rx_tx, arp, na) > 0)
 		mesh_net_idle_wake(&a->tx_lc->idle);
 	if (roles & MESHD_ROLE_MERGE)
-		meshd_node_input(d, frames, nf, now);
+		mesh_net_node_input(d->node, frames, nf, now);
 	else if (mesh_handoff_put(&d->rx_merge, frames, nf) > 0)
 		mesh_net_idle_wake(&a->merge_lc->idle);
 	return n;
@@ -78,33 +78,15 @@ stop_all(struct meshd *d)
 		mesh_net_idle_wake(&d->lcores[i].idle);
 }
 
-/*
- * Shutdown, on the merge lcore. First drain: keep running until live peers acknowledged
- * what this node sent (bounded by drain_ms), so an acknowledged write is not lost with the
- * node; then announce a graceful leave and keep every role running until it had time to
- * spread (the tx role flushes it), at most 1 s; then tell every loop to stop.
- */
+/* Shutdown, on the merge lcore: drain, leave (lib/node's mesh_node_stop_step; the tx role
+ * flushes the leave, 200 ms fast, else 1 s), then tell every loop to stop. */
 static void
 merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 {
-	if (!*quit)
-		return;
-	if (d->drain_deadline_ns == 0) {
-		d->drain_deadline_ns = now + (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS + 1;
-		MESH_RTE_LOG(NOTICE, app, "draining: waiting up to %u ms for peers' acks",
-			     d->cfg.drain_ms);
-	}
-	if (d->leave_deadline_ns == 0) {
-		if (!mesh_node_drained(d->node) && now < d->drain_deadline_ns)
-			return;
-		if (!mesh_node_drained(d->node))
-			MESH_RTE_LOG(WARNING, app, "drain: peers still have unacknowledged ops");
-		mesh_node_leave(d->node, now);
-		d->leave_deadline_ns = now + (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS;
-		MESH_RTE_LOG(NOTICE, app, "leaving the cluster");
-	} else if (now >= d->leave_deadline_ns) {
+	if (*quit && mesh_node_stop_step(d->node, &d->stopping,
+					 (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS,
+					 (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS, now))
 		stop_all(d);
-	}
 }
 
 /* merge role: frames from the rx ring (when rx is elsewhere), client requests, telemetry
@@ -120,7 +102,7 @@ step_merge(struct loop_arg *a, unsigned roles, uint64_t now)
 
 	if (!(roles & MESHD_ROLE_RX)) {
 		n = mesh_handoff_get(&d->rx_merge, frames, MESH_NET_BURST);
-		meshd_node_input(d, frames, n, now);
+		mesh_net_node_input(d->node, frames, n, now);
 	}
 	n += mesh_ctl_merge_poll(d->ctl, d->node, now);
 	n += mesh_telemetry_node_poll();
@@ -227,38 +209,14 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *data)
 	}
 	for (unsigned i = 0; i < d->n_lcores; i++) {
 		const struct meshd_lcore *lc = &d->lcores[i];
-		const struct mesh_net_idle *w = &lc->idle;
 		struct rte_tel_data *e = rte_tel_data_alloc();
-		uint64_t polls = __atomic_load_n(&w->b.polls, __ATOMIC_RELAXED);
-		uint64_t busy = __atomic_load_n(&w->b.busy_polls, __ATOMIC_RELAXED);
-		const struct { const char *key; const uint64_t *v; } figures[] = {
-			{ "idle_sleeps", &w->b.sleeps },
-			{ "idle_slept_us", &w->b.slept_us },
-			{ "wake_rx", &w->wake_rx },
-			{ "wake_fd", &w->wake_fd_events },
-			{ "wake_timer", &w->wake_timer },
-			{ "timed_wakes", &w->b.timed },
-			{ "late_max_ns", &w->b.late_max_ns },
-		};
 		char key[24];
 
 		if (e == NULL)
 			break;
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_string(e, "roles", roles_name(lc->roles));
-		rte_tel_data_add_dict_string(e, "rx_wake", !w->rx_role ? "-" :
-					     mesh_net_rx_wake_name(w->rx_wake));
-		rte_tel_data_add_dict_u64(e, "polls", polls);
-		rte_tel_data_add_dict_u64(e, "busy_polls", busy);
-		rte_tel_data_add_dict_u64(e, "busy_share_ppm", polls ? busy * 1000000 / polls : 0);
-		for (unsigned f = 0; f < MESH_ARRAY_SIZE(figures); f++)
-			rte_tel_data_add_dict_u64(e, figures[f].key,
-						  __atomic_load_n(figures[f].v, __ATOMIC_RELAXED));
-		for (unsigned b = 0; b < MESH_NET_LATE_BUCKETS; b++) {
-			snprintf(key, sizeof(key), "late_%s", mesh_net_late_bucket_name(b));
-			rte_tel_data_add_dict_u64(e, key,
-						  __atomic_load_n(&w->b.late[b], __ATOMIC_RELAXED));
-		}
+		mesh_net_idle_tel_fill(&lc->idle, e);
 		snprintf(key, sizeof(key), "lcore%u", lc->lcore_id);
 		rte_tel_data_add_dict_container(data, key, e, 0);
 	}

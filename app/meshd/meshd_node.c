@@ -63,32 +63,21 @@ meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg)
 		mesh_swim_cfg_fast(cfg);
 	else
 		mesh_swim_cfg_lan(cfg);
-	if (mc->probe_interval_ms)
-		cfg->probe_interval_ns = (uint64_t)mc->probe_interval_ms * MESH_NS_PER_MS;
-	if (mc->probe_timeout_ms) {
-		cfg->probe_timeout_ns = (uint64_t)mc->probe_timeout_ms * MESH_NS_PER_MS;
-		/* the fast profile bounds the indirect wait by the direct one; lan waits for
-		 * the end of the period (0) */
-		if (cfg->indirect_timeout_ns != 0)
-			cfg->indirect_timeout_ns = cfg->probe_timeout_ns;
-	}
-	if (mc->suspicion_mult)
-		cfg->suspicion_mult = mc->suspicion_mult;
+	mesh_swim_cfg_override(cfg, mc->probe_interval_ms, mc->probe_timeout_ms,
+			       mc->suspicion_mult);
 }
 
 int
 meshd_swim_timing_check(const struct meshd_cfg *mc)
 {
 	struct mesh_swim_cfg c;
+	char why[160];
 
 	meshd_swim_cfg_from(mc, &c);
-	if (c.probe_timeout_ns >= c.probe_interval_ns) {
-		fprintf(stderr, "meshd: SWIM probe timeout (%" PRIu64 " ms) must be below the probe "
-			"interval (%" PRIu64 " ms)\n", (uint64_t)(c.probe_timeout_ns / MESH_NS_PER_MS),
-			(uint64_t)(c.probe_interval_ns / MESH_NS_PER_MS));
-		return -EINVAL;
-	}
-	return 0;
+	if (mesh_swim_cfg_timing_check(&c, why, sizeof(why)) == 0)
+		return 0;
+	fprintf(stderr, "meshd: %s\n", why);
+	return -EINVAL;
 }
 
 /* The node's configuration from the settings. */
@@ -123,11 +112,15 @@ meshd_node_create(struct meshd *d)
 		.wall_ns = env_wall_ns, .member = env_member,
 	};
 	struct mesh_node_cfg nc;
+	char err[320];
 
 	d->boot_gen = mesh_time_real_ns();
 	mesh_wire_keyring_init(&d->keyring);
-	if (d->cfg.key_file[0] != '\0' && meshd_keys_load(d->cfg.key_file, &d->keyring) < 0)
+	if (d->cfg.key_file[0] != '\0' &&
+	    mesh_wire_keyring_load(d->cfg.key_file, &d->keyring, err, sizeof(err)) < 0) {
+		MESH_RTE_LOG(ERR, app, "%s", err);
 		return -EINVAL;
+	}
 	d->sec.cluster_id = d->cfg.cluster_id;
 	d->sec.self_id = mesh_wire_node_id(d->cfg.name, d->boot_gen);
 	d->sec.keyring = &d->keyring;
@@ -142,22 +135,6 @@ meshd_node_create(struct meshd *d)
 		return -errno;
 	}
 	return meshd_config_namespaces(&d->cfg, mesh_node_store(d->node)) < 0 ? -EINVAL : 0;
-}
-
-void
-meshd_node_input(struct meshd *d, struct rte_mbuf **m, unsigned n, uint64_t now_ns)
-{
-	struct mesh_node_frame frames[MESH_NET_BURST];
-
-	for (unsigned done = 0; done < n;) {
-		unsigned k = MESH_MIN(n - done, (unsigned)MESH_NET_BURST);
-
-		mesh_net_node_frames(m + done, k, frames);
-		mesh_node_input(d->node, frames, k, now_ns);
-		/* zero copy: the node read the payloads in place; only now may they go */
-		rte_pktmbuf_free_bulk(m + done, k);
-		done += k;
-	}
 }
 
 void

@@ -17,13 +17,10 @@
 #define MESHD_SECTION_NS "namespace" /* the table's name for every [namespace PREFIX] */
 
 /* The parsers of meshd's own values; plain fields use lib/common's mesh_conf_set_*(). */
-MESH_CONF_SETTER(meshd_value_name);        /* a node name into the field */
-MESH_CONF_SETTER(meshd_value_metrics);     /* A.B.C.D:PORT into the field */
 MESH_CONF_SETTER(meshd_value_key_file);    /* a loadable key file's path into the field */
 MESH_CONF_SETTER(meshd_value_eal_args);    /* checked EAL options into the field */
 MESH_CONF_SETTER(meshd_value_ns_defaults); /* yes|no into the (inverted) bool field */
 /* settings with their own rules and destination (the field is unused) */
-MESH_CONF_SETTER(meshd_value_ip);
 MESH_CONF_SETTER(meshd_value_poll);
 MESH_CONF_SETTER(meshd_value_profile);
 MESH_CONF_SETTER(meshd_value_peer);
@@ -46,11 +43,5 @@ void meshd_usage(const struct mesh_conf *c);
  */
 int meshd_config_section(struct mesh_conf *c, const char *section, const char *name,
 			 const char *where);
-
-/**
- * Check EAL options @tok[0..@n-1] (mesh_common_eal_opts_check); a meshd option among them
- * is refused with advice. 0, or -EINVAL with the reason in @why.
- */
-int meshd_eal_opts_check(int n, char *const *tok, char *why, size_t why_len);
 
 #endif

@@ -397,6 +397,12 @@ MESH_CONF_SETTER(mesh_conf_set_hex);
 MESH_CONF_SETTER(mesh_conf_set_size);
 MESH_CONF_SETTER(mesh_conf_set_bool);
 MESH_CONF_SETTER(mesh_conf_set_str);
+/* A string of letters, digits, '.', '_', '-' into the char[] field (a node name). */
+MESH_CONF_SETTER(mesh_conf_set_name);
+/* A.B.C.D (mesh_parse_ipv4) into a 4-byte field. */
+MESH_CONF_SETTER(mesh_conf_set_ipv4);
+/* "A.B.C.D:PORT", checked, kept as a string in the char[] field (a listen address). */
+MESH_CONF_SETTER(mesh_conf_set_addr);
 
 /**
  * Load the INI file @path: every section and key must be in the table, a section appears

@@ -60,16 +60,28 @@ mesh_tsc_now_ns(void)
  */
 int mesh_common_eal_opts_check(int n, char *const *tok, int *bad, char *why, size_t why_len);
 
+/**
+ * mesh_common_eal_opts_check for a program with its own settings table @own (mesh_conf):
+ * one of its long options among the EAL options is refused with advice ("'--name' is a
+ * @prog option: put it after \"--\""). 0, or -EINVAL with the reason in @why.
+ */
+int mesh_common_eal_opts_check_own(int n, char *const *tok, const struct mesh_conf_def *own,
+				   const char *prog, char *why, size_t why_len);
+
 /** Split @s in place on blanks (no quoting) into @tok[0..@max-1]. The count, or -E2BIG. */
 int mesh_common_eal_args_split(char *s, char **tok, int max);
 
 /**
  * EAL's argv: @argv[0], the options in @args (split on blanks; at most
- * MESH_COMMON_EAL_ARGS_MAX), then @argv[1..@argc-1]. Allocated for the life of the
- * process. 0, -E2BIG or -ENOMEM.
+ * MESH_COMMON_EAL_ARGS_MAX), then @argv[1..@argc-1], then "--file-prefix @prefix" unless
+ * @prefix is NULL or either set a file prefix (@prefix must outlive EAL). Allocated for
+ * the life of the process. 0, -E2BIG or -ENOMEM.
  */
-int mesh_common_eal_argv_build(const char *args, int argc, char **argv, int *out_argc,
-			       char ***out_argv);
+int mesh_common_eal_argv_build(const char *args, int argc, char **argv, const char *prefix,
+			       int *out_argc, char ***out_argv);
+
+/** "PROG [EAL options] -- ...": the index of the "--" in @argv, or @argc when none. */
+int mesh_common_eal_opts_end(int argc, char **argv);
 
 /** Have EAL print its usage for @prog, which exits 0; returns (-EIO) only when it did not. */
 int mesh_common_eal_help(const char *prog);

@@ -103,6 +103,21 @@ mesh_common_eal_opts_check(int n, char *const *tok, int *bad, char *why, size_t 
 }
 
 int
+mesh_common_eal_opts_check_own(int n, char *const *tok, const struct mesh_conf_def *own,
+			       const char *prog, char *why, size_t why_len)
+{
+	char name[64];
+	int bad, ret = mesh_common_eal_opts_check(n, tok, &bad, why, why_len);
+
+	if (ret != -ENOENT || tok[bad][1] != '-')
+		return ret < 0 ? -EINVAL : 0;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(tok[bad] + 2, "="), tok[bad] + 2);
+	if (mesh_conf_find_option(own, name) != NULL)
+		mesh_errf(why, why_len, "'%s' is a %s option: put it after \"--\"", tok[bad], prog);
+	return -EINVAL;
+}
+
+int
 mesh_common_eal_args_split(char *s, char **tok, int max)
 {
 	char *save;
@@ -117,10 +132,29 @@ mesh_common_eal_args_split(char *s, char **tok, int max)
 }
 
 int
-mesh_common_eal_argv_build(const char *args, int argc, char **argv, int *out_argc,
-			   char ***out_argv)
+mesh_common_eal_opts_end(int argc, char **argv)
 {
-	char **v = calloc((size_t)argc + MESH_COMMON_EAL_ARGS_MAX + 1, sizeof(char *));
+	int i = 1;
+
+	while (i < argc && strcmp(argv[i], "--") != 0)
+		i++;
+	return i;
+}
+
+static bool
+has_file_prefix(int n, char **v)
+{
+	for (int i = 1; i < n; i++)
+		if (strcmp(v[i], "--file-prefix") == 0 || strncmp(v[i], "--file-prefix=", 14) == 0)
+			return true;
+	return false;
+}
+
+int
+mesh_common_eal_argv_build(const char *args, int argc, char **argv, const char *prefix,
+			   int *out_argc, char ***out_argv)
+{
+	char **v = calloc((size_t)argc + MESH_COMMON_EAL_ARGS_MAX + 3, sizeof(char *));
 	char *copy = strdup(args); /* stays allocated for the life of the process */
 	int n = v != NULL && copy != NULL ?
 		mesh_common_eal_args_split(copy, v + 1, MESH_COMMON_EAL_ARGS_MAX) : -ENOMEM;
@@ -134,6 +168,10 @@ mesh_common_eal_argv_build(const char *args, int argc, char **argv, int *out_arg
 	n++;
 	for (int i = 1; i < argc; i++)
 		v[n++] = argv[i];
+	if (prefix != NULL && !has_file_prefix(n, v)) {
+		v[n++] = (char *)(uintptr_t)"--file-prefix";
+		v[n++] = (char *)(uintptr_t)prefix;
+	}
 	*out_argc = n;
 	*out_argv = v;
 	return 0;

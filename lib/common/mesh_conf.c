@@ -4,8 +4,9 @@
  * [section] key, default, parser, destination field, help text); this file looks them
  * up, applies values through their parsers, sets the defaults, prints --help from the
  * table, and has the parsers for plain fields (numbers in a range, sizes, booleans,
- * strings). The command line (mesh_conf_args.c) and INI files (mesh_conf_ini.c) go
- * through mesh_conf_apply(), so a value is checked the same way wherever it comes from.
+ * strings, names, IPv4 addresses, "A.B.C.D:PORT" strings). The command line
+ * (mesh_conf_args.c) and INI files (mesh_conf_ini.c) go through mesh_conf_apply(), so a
+ * value is checked the same way wherever it comes from.
  * Refusals are full messages in c->err; nothing here prints them.
  */
 #include <errno.h>
@@ -139,6 +140,35 @@ MESH_CONF_SETTER(mesh_conf_set_str)
 				 d->size - 1u);
 	memcpy(mesh_conf_field(c, d), val, strlen(val) + 1);
 	return 0;
+}
+
+MESH_CONF_SETTER(mesh_conf_set_name)
+{
+	if (val[strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")]
+	    != '\0')
+		return mesh_errf(why, why_len, "invalid value '%s': letters, digits, '.', '_', '-' "
+				 "only", val);
+	return mesh_conf_set_str(c, d, val, why, why_len);
+}
+
+MESH_CONF_SETTER(mesh_conf_set_ipv4)
+{
+	uint32_t ip;
+
+	if (mesh_parse_ipv4(val, &ip) < 0)
+		return mesh_errf(why, why_len, "invalid value '%s': expected A.B.C.D", val);
+	store_uint(mesh_conf_field(c, d), d->size, ip);
+	return 0;
+}
+
+MESH_CONF_SETTER(mesh_conf_set_addr)
+{
+	uint32_t ip;
+	uint16_t port;
+
+	if (mesh_parse_ipv4_port(val, 0, &ip, &port) < 0)
+		return mesh_errf(why, why_len, "invalid value '%s': expected A.B.C.D:PORT", val);
+	return mesh_conf_set_str(c, d, val, why, why_len);
 }
 
 static void

@@ -25,6 +25,17 @@ kind_name(enum mesh_crdt_ns_kind k)
 }
 
 int
+mesh_crdt_ns_kind_parse(const char *s, enum mesh_crdt_ns_kind *out)
+{
+	for (int k = MESH_CRDT_NS_LWW; k <= MESH_CRDT_NS_TARGETED; k++)
+		if (strcmp(s, kind_name((enum mesh_crdt_ns_kind)k)) == 0) {
+			*out = (enum mesh_crdt_ns_kind)k;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int
 mesh_crdt_ns_add(struct mesh_crdt_store *s, const struct mesh_crdt_ns_config *cfg)
 {
 	struct crdt_ns *ns;

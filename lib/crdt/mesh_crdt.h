@@ -242,6 +242,8 @@ const char *mesh_crdt_counter_desc(enum mesh_crdt_counter c);
  * -ENOSPC (MESH_CRDT_NS_MAX reached).
  */
 int mesh_crdt_ns_add(struct mesh_crdt_store *s, const struct mesh_crdt_ns_config *cfg);
+/** A kind by its name: lww, epoch_max, broadcast, targeted. 0 or -EINVAL. */
+int mesh_crdt_ns_kind_parse(const char *s, enum mesh_crdt_ns_kind *out);
 /**
  * The DESIGN.md defaults: worker: lww, config: lww, rl: epoch_max, td: broadcast 4 MiB,
  * tree:req: targeted 256 KiB, tree:page: targeted 32 MiB. 0 or the first -errno.

@@ -68,4 +68,30 @@ void mesh_ctl_merge_kick(struct mesh_ctl *c);
  */
 int mesh_ctl_merge_fd(const struct mesh_ctl *c);
 
+/* ---------------------------------------------------------------- systemd service */
+
+/* The daemon as a systemd service (mesh_ctl_service.c): notifications, a service thread
+ * for SIGHUP reloads and the watchdog. One per process. */
+struct mesh_ctl_service_cfg {
+	int (*reload)(void *ctx);  /**< on SIGHUP; 0 reloaded, <0 failed (logged), kept going */
+	void *ctx;
+	uint64_t *beat_ns;         /**< a loop's last pass (mesh_tsc_now_ns), stored each pass */
+	const char *beat_name;     /**< that loop, for the log ("merge loop") */
+	const char *what;          /**< STATUS prefix after a reload ("node a") */
+	const char *thread_name;   /**< at most 15 characters */
+};
+
+/** Block SIGHUP in this thread and those it creates later (before rte_eal_init). */
+void mesh_ctl_service_signals_block(void);
+/**
+ * Start the service thread: SIGHUP calls @cfg->reload between RELOADING=1 and READY=1;
+ * with a systemd watchdog, WATCHDOG=1 every WatchdogSec/4 while *@cfg->beat_ns (set to
+ * now here) is younger than WatchdogSec/2. Strings must outlive the service. 0 or -errno.
+ */
+int mesh_ctl_service_start(const struct mesh_ctl_service_cfg *cfg);
+/** Tell systemd READY=1 with STATUS=@fmt... (printf; up to 255 characters). */
+void mesh_ctl_service_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Tell systemd STOPPING=1 and end the service thread (if started). */
+void mesh_ctl_service_stop(void);
+
 #endif /* MESH_CTL_H */

@@ -48,9 +48,9 @@
 	X(rx_arp_ignored_request, "ARP requests not learned from (those for us are answered)") \
 	X(rx_arp_ignored_unsolicited, "ARP replies ignored: not to us or no request outstanding") \
 	X(rx_arp_ignored_conflict, "ARP replies ignored: a resolved neighbour with another MAC") \
-	X(neigh_learn_frame, "neighbour entries created or refreshed from valid meshd frames") \
-	X(neigh_moved_frame, "neighbours moved to a new MAC by a valid meshd frame") \
-	X(neigh_learn_no_slot, "valid frames whose sender got no entry: no free slot (no eviction)") \
+	X(neigh_learn_frame, "resolved neighbours refreshed by valid meshd frames") \
+	X(neigh_move_refused, "valid frames from a known neighbour's IP but another MAC: entry kept") \
+	X(neigh_learn_unknown, "valid frames from an IP with no resolved entry: nothing learned (ARP resolves it)") \
 	X(neigh_learn_queue_full, "neighbour updates from valid frames lost: rx-to-tx queue full") \
 	X(neigh_evicted, "neighbour entries evicted to resolve an address we send to") \
 	X(rx_drop_multiseg, "packets dropped: chained (multi-segment) mbuf") \
@@ -398,11 +398,42 @@ void mesh_net_idle_fini(struct mesh_net_idle *w);
 
 const char *mesh_net_rx_wake_name(enum mesh_net_rx_wake s);
 
+struct rte_tel_data;
+/**
+ * Add @w's figures (polls, busy share, sleeps, wake-ups, lateness buckets) to @e, a
+ * telemetry dict already started (mesh_net_idle_tel.c). Any thread.
+ */
+void mesh_net_idle_tel_fill(const struct mesh_net_idle *w, struct rte_tel_data *e);
+
 /** True while a neighbour is being resolved: the tx role's ARP timer then has work. */
 bool mesh_net_arp_pending(const struct mesh_net_port *p);
 
+/* ---------------------------------------------------------------- key reload */
+
+/** New cluster keys for running lcores (mesh_net_keyswap.c): two keyrings, one in use. */
+struct mesh_net_keyswap {
+	struct mesh_wire_sec *sec;         /* whose keyring pointer the lcores read */
+	struct mesh_wire_keyring *first;   /* the keyring at start (owned by the caller) */
+	struct mesh_wire_keyring spare;
+	uint64_t swapped_ns;               /* last swap (mesh_tsc_now_ns), 0: none */
+};
+
+/** @sec->keyring is @first (or NULL, keyless); a load swaps between @first and a spare. */
+void mesh_net_keyswap_init(struct mesh_net_keyswap *ks, struct mesh_wire_sec *sec,
+			   struct mesh_wire_keyring *first);
+/**
+ * Load key file @path into the keyring not in use and point @sec at it; waits while that
+ * keyring was swapped out less than a second ago. 0, or -EINVAL with the reason in @err
+ * (an empty file is refused) and the keys in use unchanged.
+ */
+int mesh_net_keyswap_load(struct mesh_net_keyswap *ks, const char *path, char *err,
+			  size_t err_len);
+/** Point @sec back at @first (the lcores must have stopped) and wipe the spare. */
+void mesh_net_keyswap_fini(struct mesh_net_keyswap *ks);
+
 /* ---------------------------------------------------------------- node environment */
 
+struct mesh_node;
 struct mesh_node_frame;
 struct mesh_handoff;
 
@@ -423,6 +454,10 @@ struct mesh_net_node_io {
 
 /** Views of @n received frames for mesh_node_input (valid while the mbufs live). */
 void mesh_net_node_frames(struct rte_mbuf *const *m, unsigned n, struct mesh_node_frame *out);
+
+/** Merge lcore: hand @n received frames to @node (zero copy, in bursts), then free them. */
+void mesh_net_node_input(struct mesh_node *node, struct rte_mbuf **m, unsigned n,
+			 uint64_t now_ns);
 
 /** Seal and send @n node frames (env->send of lib/node). Failures are counted by lib/net. */
 void mesh_net_node_send(struct mesh_net_node_io *io, const struct mesh_node_frame *frames,

@@ -109,7 +109,15 @@ neigh_set(struct mesh_net_port *p, struct mesh_net_neigh *n, const uint8_t *mac,
 	neigh_flush(p, n);
 }
 
-/* a valid frame from @ip came from @mac: refresh, move, or create in a free slot */
+/*
+ * A valid frame from @ip came from @mac: it refreshes a resolved neighbour at that same
+ * MAC, nothing else. A frame that opens proves nothing about the host that sent it
+ * (keyless xxh3 is no authentication, and a captured frame replayed from another host
+ * opens too, keyed or not): creating an entry from it lets a replayer pin a member's IP
+ * to its own MAC before our ARP request is answered, and moving one cuts a member off.
+ * Entries are created and resolved only by replies to our own requests; a neighbour that
+ * really moved stops refreshing its old entry, which ages out and is resolved again.
+ */
 static void
 neigh_learn_frame(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, uint64_t now_ns)
 {
@@ -119,18 +127,17 @@ neigh_learn_frame(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, uint
 	if (ip == 0 || ip == p->self.ip || (mac[0] & 1) != 0)
 		return;
 	n = neigh_lookup(p, ip);
-	if (n == NULL && (n = neigh_free_slot(p, ip)) != NULL)
-		neigh_claim(n, ip, now_ns);
-	if (n == NULL) {
-		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_learn_no_slot], 1);
+	if (n == NULL || !n->resolved) {
+		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_learn_unknown], 1);
 		return;
 	}
-	if (n->resolved && memcmp(n->mac.addr_bytes, mac, 6) != 0) {
-		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_moved_frame], 1);
+	if (memcmp(n->mac.addr_bytes, mac, 6) != 0) {
+		mesh_counter_add(&ctr[MESH_NET_CTR_neigh_move_refused], 1);
 		if (mesh_ratelimit_allow(&p->drop_log, now_ns))
-			MESH_RTE_LOG(INFO, net, "neighbour " IPV4_FMT " moved to "
-				     RTE_ETHER_ADDR_PRT_FMT " (valid frame)", IPV4_ARGS(ip),
+			MESH_RTE_LOG(INFO, net, "neighbour " IPV4_FMT ": a frame from "
+				     RTE_ETHER_ADDR_PRT_FMT " does not move it (kept)", IPV4_ARGS(ip),
 				     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return;
 	}
 	mesh_counter_add(&ctr[MESH_NET_CTR_neigh_learn_frame], 1);
 	neigh_set(p, n, mac, now_ns);

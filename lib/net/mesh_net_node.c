@@ -3,7 +3,7 @@
  * lib/node's environment over mbufs (see struct mesh_net_node_io in mesh_net.h).
  * In: the rx stage already opened each frame in place (decrypted when keyed) and stored
  * its sender, source and payload offset in the mbuf metadata, so a node frame is a view
- * of the mbuf; the merge loop frees the mbufs after mesh_node_input returns.
+ * of the mbuf; mesh_net_node_input frees the mbufs after mesh_node_input returns.
  * Out: one copy of each payload into a fresh mbuf, sealed there, then handed to the tx
  * stage in one burst (ring) or queued on the port directly (run to completion).
  */
@@ -26,6 +26,22 @@ mesh_net_node_frames(struct rte_mbuf *const *m, unsigned n, struct mesh_node_fra
 			.payload = mesh_net_frame_payload(m[i]),
 			.len = meta->payload_len,
 		};
+	}
+}
+
+void
+mesh_net_node_input(struct mesh_node *node, struct rte_mbuf **m, unsigned n, uint64_t now_ns)
+{
+	struct mesh_node_frame frames[MESH_NET_BURST];
+
+	for (unsigned done = 0; done < n;) {
+		unsigned k = MESH_MIN(n - done, (unsigned)MESH_NET_BURST);
+
+		mesh_net_node_frames(m + done, k, frames);
+		mesh_node_input(node, frames, k, now_ns);
+		/* zero copy: the node read the payloads in place; only now may they go */
+		rte_pktmbuf_free_bulk(m + done, k);
+		done += k;
 	}
 }
 

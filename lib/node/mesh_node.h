@@ -27,7 +27,7 @@
  *   mesh_node_join(n, now);
  *   loop: mesh_node_input(n, frames, k, now); mesh_node_request(n, reqs, k, now);
  *         mesh_node_poll(n, now);              // timers, replication, events
- *   mesh_node_leave(n, now); poll until mesh_node_drained() or a deadline; delete
+ *   stop: poll while !mesh_node_stop_step(n, &st, drain, leave, now) (drain, leave); delete
  */
 #ifndef MESH_NODE_H
 #define MESH_NODE_H
@@ -231,6 +231,20 @@ int mesh_node_leave(struct mesh_node *n, uint64_t now_ns);
 
 /** True when every replication peer was sent every change and acknowledged it. */
 bool mesh_node_drained(const struct mesh_node *n);
+
+/** Where a graceful stop is (mesh_node_stop_step); zeroed before the first step. */
+struct mesh_node_stop {
+	uint64_t drain_deadline_ns;  /* leave when drained or when reached */
+	uint64_t leave_deadline_ns;  /* stop when reached (0 = not leaving yet) */
+};
+
+/**
+ * One step of a graceful stop (node_stop.c), each pass of the polling loop once stopping
+ * began: drain (until mesh_node_drained() or @drain_ns passed), then leave (logged) and
+ * keep polling @leave_ns so the leave spreads. True when the loop may stop.
+ */
+bool mesh_node_stop_step(struct mesh_node *n, struct mesh_node_stop *st, uint64_t drain_ns,
+			 uint64_t leave_ns, uint64_t now_ns);
 
 /* ---------------------------------------------------------------- looking inside */
 

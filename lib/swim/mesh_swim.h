@@ -168,6 +168,17 @@ void mesh_swim_cfg_lan(struct mesh_swim_cfg *cfg);
  */
 void mesh_swim_cfg_fast(struct mesh_swim_cfg *cfg);
 
+/**
+ * Operator overrides on top of a profile, 0 keeping the profile's value: the probe
+ * period, the direct ack timeout (also the indirect wait where the profile bounds it by
+ * the direct one; lan waits for the period's end) and the suspicion multiplier.
+ */
+void mesh_swim_cfg_override(struct mesh_swim_cfg *cfg, uint32_t probe_interval_ms,
+			    uint32_t probe_timeout_ms, uint32_t suspicion_mult);
+
+/** Refuse timing SWIM cannot run with (ack timeout >= probe period). 0, or -EINVAL + @why. */
+int mesh_swim_cfg_timing_check(const struct mesh_swim_cfg *cfg, char *why, size_t why_len);
+
 /** Opaque instance. */
 struct mesh_swim;
 

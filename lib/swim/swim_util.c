@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* SWIM configuration profiles, scaling formulas (memberlist util.go / suspicion.go), names. */
+/* SWIM configuration profiles and operator overrides, scaling formulas (memberlist util.go /
+ * suspicion.go), names. */
 #include <math.h>
 #include <string.h>
 
@@ -49,6 +50,34 @@ mesh_swim_cfg_fast(struct mesh_swim_cfg *c)
 	c->push_pull_interval_ns = 5 * MESH_NS_PER_SEC;
 	c->join_retry_ns = 50 * MESH_NS_PER_MS;
 	c->join_retry_max_ns = 2 * MESH_NS_PER_SEC;
+}
+
+void
+mesh_swim_cfg_override(struct mesh_swim_cfg *c, uint32_t probe_interval_ms,
+		       uint32_t probe_timeout_ms, uint32_t suspicion_mult)
+{
+	if (probe_interval_ms)
+		c->probe_interval_ns = (uint64_t)probe_interval_ms * MESH_NS_PER_MS;
+	if (probe_timeout_ms) {
+		c->probe_timeout_ns = (uint64_t)probe_timeout_ms * MESH_NS_PER_MS;
+		/* the fast profile bounds the indirect wait by the direct one; lan waits for
+		 * the end of the period (0) */
+		if (c->indirect_timeout_ns != 0)
+			c->indirect_timeout_ns = c->probe_timeout_ns;
+	}
+	if (suspicion_mult)
+		c->suspicion_mult = suspicion_mult;
+}
+
+int
+mesh_swim_cfg_timing_check(const struct mesh_swim_cfg *c, char *why, size_t why_len)
+{
+	if (c->probe_timeout_ns < c->probe_interval_ns)
+		return 0;
+	return mesh_errf(why, why_len, "SWIM probe timeout (%llu ms) must be below the probe "
+			 "interval (%llu ms)",
+			 (unsigned long long)(c->probe_timeout_ns / MESH_NS_PER_MS),
+			 (unsigned long long)(c->probe_interval_ns / MESH_NS_PER_MS));
 }
 
 uint64_t

@@ -106,6 +106,12 @@ void mesh_telemetry_fini(void);
  */
 int mesh_telemetry_log_level_set(const char *spec, char *why, size_t why_len);
 
+/**
+ * Apply the --log-level options ("--log-level V", "--log-level=V") among EAL arguments
+ * @tok[0..@n-1], skipping the others; a refused value is logged. Returns how many applied.
+ */
+unsigned mesh_telemetry_log_levels_apply(int n, char *const *tok);
+
 /** Register /mesh/log_level (list meshd's log types and levels, or set one). 0 or -errno. */
 int mesh_telemetry_log_init(void);
 

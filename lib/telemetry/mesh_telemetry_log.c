@@ -2,7 +2,8 @@
 /*
  * Log levels at run time. One parser for EAL's --log-level values ("LEVEL",
  * "PATTERN:LEVEL" with a glob, "REGEX,LEVEL"), used by the /mesh/log_level telemetry
- * command and by meshd's SIGHUP reload (the --log-level options of the [eal] section).
+ * command and by meshd's SIGHUP reload (mesh_telemetry_log_levels_apply: the --log-level
+ * options among EAL arguments, e.g. the [eal] section's).
  * Levels are DPDK's names (emergency .. debug) or numbers 1-8, as on the command line.
  */
 #include <errno.h>
@@ -115,6 +116,29 @@ cmd_log_level(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "global", level_name(rte_log_get_global_level()));
 	rte_tel_data_add_dict_container(d, "meshd", types, 0);
 	return 0;
+}
+
+unsigned
+mesh_telemetry_log_levels_apply(int n, char *const *tok)
+{
+	unsigned applied = 0;
+	char why[256];
+
+	for (int i = 0; i < n; i++) {
+		const char *v = NULL;
+
+		if (strcmp(tok[i], "--log-level") == 0 && i + 1 < n)
+			v = tok[++i];
+		else if (strncmp(tok[i], "--log-level=", 12) == 0)
+			v = tok[i] + 12;
+		if (v == NULL)
+			continue;
+		if (mesh_telemetry_log_level_set(v, why, sizeof(why)) < 0)
+			mesh_log(MESH_LOG_WARNING, "telemetry", "--log-level: %s", why);
+		else
+			applied++;
+	}
+	return applied;
 }
 
 int

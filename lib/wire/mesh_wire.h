@@ -264,6 +264,8 @@ const struct mesh_wire_key *mesh_wire_keyring_find(const struct mesh_wire_keyrin
  */
 int mesh_wire_keyring_load(const char *path, struct mesh_wire_keyring *kr, char *err,
 			   size_t err_len);
+/** Whether @path loads (mesh_wire_keyring_load, keys wiped again): a config check. */
+int mesh_wire_keyring_check(const char *path, char *err, size_t err_len);
 /** The same for the key file text @text[0..@len-1], named @name in messages. */
 int mesh_wire_keyring_parse(const char *text, size_t len, const char *name,
 			    struct mesh_wire_keyring *kr, char *err, size_t err_len);

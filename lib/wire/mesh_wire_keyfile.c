@@ -122,3 +122,13 @@ mesh_wire_keyring_load(const char *path, struct mesh_wire_keyring *kr, char *err
 	free(text);
 	return ret;
 }
+
+int
+mesh_wire_keyring_check(const char *path, char *err, size_t err_len)
+{
+	struct mesh_wire_keyring kr;
+	int ret = mesh_wire_keyring_load(path, &kr, err, err_len);
+
+	mesh_wire_keyring_fini(&kr);
+	return ret;
+}

@@ -4,7 +4,8 @@
  * the plain parsers into 1/2/4/8-byte fields and their refusals, INI files (sections,
  * [SECTION NAME] through the section hook, repeatable keys, duplicates naming both lines,
  * unknown sections and keys), command lines (strict and lenient passes, abbreviations,
- * "alone", the caller's argv left in order) and --help generated from the table.
+ * "alone", the caller's argv left in order), --help generated from the table, and the
+ * setters for names, IPv4 addresses and listen addresses.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -339,6 +340,49 @@ test_conf_usage(void **state)
 			    "  [sub ID] on = yes|no\n        on\n");
 }
 
+/* the setters for names, IPv4 addresses and listen addresses, over their own table */
+struct addrs {
+	char name[8];
+	uint32_t ip;
+	char listen[24];
+};
+
+#define A(f) .off = offsetof(struct addrs, f), .size = sizeof(((struct addrs *)0)->f)
+
+static const struct mesh_conf_def addr_defs[] = {
+	{ 256, "name", NULL, NULL, "NAME", NULL, "", mesh_conf_set_name, A(name) },
+	{ 257, "ip", NULL, NULL, "A.B.C.D", NULL, "", mesh_conf_set_ipv4, A(ip) },
+	{ 258, "listen", NULL, NULL, "A.B.C.D:PORT", NULL, "", mesh_conf_set_addr, A(listen) },
+	{ 0 },
+};
+
+static void
+test_conf_addr_values(void **state)
+{
+	struct addrs a = { .ip = 7 };
+	struct mesh_conf c = { .defs = addr_defs, .obj = &a };
+
+	(void)state;
+	assert_int_equal(mesh_conf_apply(&c, 256, "n-1_a.b", "w"), 0);
+	assert_string_equal(a.name, "n-1_a.b");
+	assert_int_equal(mesh_conf_apply(&c, 256, "a b", "w"), -EINVAL);
+	assert_string_equal(c.err, "w: invalid value 'a b': letters, digits, '.', '_', '-' only");
+	assert_int_equal(mesh_conf_apply(&c, 256, "toolong8", "w"), -EINVAL);
+	assert_string_equal(a.name, "n-1_a.b");
+
+	assert_int_equal(mesh_conf_apply(&c, 257, "10.0.0.2", "w"), 0);
+	assert_int_equal(a.ip, 0x0a000002u);
+	assert_int_equal(mesh_conf_apply(&c, 257, "10.0.0.256", "w"), -EINVAL);
+	assert_string_equal(c.err, "w: invalid value '10.0.0.256': expected A.B.C.D");
+	assert_int_equal(a.ip, 0x0a000002u);
+
+	assert_int_equal(mesh_conf_apply(&c, 258, "127.0.0.1:9100", "w"), 0);
+	assert_string_equal(a.listen, "127.0.0.1:9100");
+	assert_int_equal(mesh_conf_apply(&c, 258, "127.0.0.1", "w"), -EINVAL);
+	assert_string_equal(c.err, "w: invalid value '127.0.0.1': expected A.B.C.D:PORT");
+	assert_string_equal(a.listen, "127.0.0.1:9100");
+}
+
 int
 main(void)
 {
@@ -347,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_conf_ini),
 		cmocka_unit_test(test_conf_args),
 		cmocka_unit_test(test_conf_usage),
+		cmocka_unit_test(test_conf_addr_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -464,6 +464,26 @@ test_table_growth_and_removal(void **state)
 	mesh_crdt_store_delete(s);
 }
 
+static void
+test_ns_kind_parse(void **state)
+{
+	enum mesh_crdt_ns_kind k = MESH_CRDT_NS_LWW;
+
+	(void)state;
+	assert_int_equal(mesh_crdt_ns_kind_parse("epoch_max", &k), 0);
+	assert_int_equal(k, MESH_CRDT_NS_EPOCH_MAX);
+	assert_int_equal(mesh_crdt_ns_kind_parse("targeted", &k), 0);
+	assert_int_equal(k, MESH_CRDT_NS_TARGETED);
+	assert_int_equal(mesh_crdt_ns_kind_parse("broadcast", &k), 0);
+	assert_int_equal(k, MESH_CRDT_NS_BROADCAST);
+	assert_int_equal(mesh_crdt_ns_kind_parse("lww", &k), 0);
+	assert_int_equal(k, MESH_CRDT_NS_LWW);
+	assert_int_equal(mesh_crdt_ns_kind_parse("LWW", &k), -EINVAL);
+	assert_int_equal(mesh_crdt_ns_kind_parse("", &k), -EINVAL);
+	assert_int_equal(mesh_crdt_ns_kind_parse("?", &k), -EINVAL);
+	assert_int_equal(k, MESH_CRDT_NS_LWW);
+}
+
 int
 main(void)
 {
@@ -479,6 +499,7 @@ main(void)
 		cmocka_unit_test(test_ns_limits),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_table_growth_and_removal),
+		cmocka_unit_test(test_ns_kind_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -577,6 +577,37 @@ test_reply_copy(void **state)
 	free(c);
 }
 
+/* a graceful stop: drain, leave, then stop; a drain that does not finish ends at its time */
+static void
+test_stop_steps(void **state)
+{
+	const uint64_t ms = 1000 * 1000;
+	struct world *w = world_new(NODES, false);
+	struct tnode *a = &w->nodes[0], *b = &w->nodes[1];
+	struct mesh_node_stop st = { 0 }, st2 = { 0 };
+
+	(void)state;
+	run(w, 500 * ms); /* join */
+	request(a, MESH_NODE_REQ_PUT, "worker:w1", "hello");
+	assert_false(mesh_node_drained(a->n));
+	assert_false(mesh_node_stop_step(a->n, &st, 1000 * ms, 200 * ms, w->now));
+	assert_int_equal(st.leave_deadline_ns, 0); /* draining */
+	run(w, 50 * ms);
+	assert_true(mesh_node_drained(a->n));
+	assert_false(mesh_node_stop_step(a->n, &st, 1000 * ms, 200 * ms, w->now)); /* leaves */
+	assert_int_equal(st.leave_deadline_ns, w->now + 200 * ms);
+	assert_false(mesh_node_stop_step(a->n, &st, 1000 * ms, 200 * ms, w->now + 199 * ms));
+	assert_true(mesh_node_stop_step(a->n, &st, 1000 * ms, 200 * ms, w->now + 200 * ms));
+
+	request(b, MESH_NODE_REQ_PUT, "worker:w2", "hello");
+	assert_false(mesh_node_drained(b->n));
+	assert_false(mesh_node_stop_step(b->n, &st2, 0, 200 * ms, w->now));
+	assert_int_equal(st2.leave_deadline_ns, 0);
+	assert_false(mesh_node_stop_step(b->n, &st2, 0, 200 * ms, w->now + 1)); /* time is up */
+	assert_int_equal(st2.leave_deadline_ns, w->now + 1 + 200 * ms);
+	world_delete(w);
+}
+
 int
 main(void)
 {
@@ -584,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_cfg_refused),
 		cmocka_unit_test(test_refusal_reported_once),
 		cmocka_unit_test(test_put_replicates),
+		cmocka_unit_test(test_stop_steps),
 		cmocka_unit_test(test_subscribe_members_keys),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_junk_input),

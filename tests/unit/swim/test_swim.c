@@ -918,6 +918,32 @@ test_api_contract(void **state)
 	free(h);
 }
 
+/* operator overrides on top of a profile, and the timing check */
+static void
+test_cfg_override(void **state)
+{
+	struct mesh_swim_cfg c;
+	char why[128];
+
+	(void)state;
+	mesh_swim_cfg_fast(&c);
+	mesh_swim_cfg_override(&c, 0, 0, 0); /* 0: the profile's */
+	assert_int_equal(c.probe_interval_ns, 10 * MESH_NS_PER_MS);
+	assert_int_equal(c.suspicion_mult, 6);
+	mesh_swim_cfg_override(&c, 20, 5, 9);
+	assert_int_equal(c.probe_interval_ns, 20 * MESH_NS_PER_MS);
+	assert_int_equal(c.probe_timeout_ns, 5 * MESH_NS_PER_MS);
+	assert_int_equal(c.indirect_timeout_ns, 5 * MESH_NS_PER_MS); /* bound by the direct */
+	assert_int_equal(c.suspicion_mult, 9);
+	assert_int_equal(mesh_swim_cfg_timing_check(&c, why, sizeof(why)), 0);
+	mesh_swim_cfg_lan(&c);
+	mesh_swim_cfg_override(&c, 700, 700, 0);
+	assert_int_equal(c.indirect_timeout_ns, 0); /* lan: the end of the period */
+	assert_int_equal(mesh_swim_cfg_timing_check(&c, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "SWIM probe timeout (700 ms) must be below the probe "
+			    "interval (700 ms)");
+}
+
 int
 main(void)
 {
@@ -933,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_push_pull_chunks),
 		cmocka_unit_test(test_probe_cycle),
 		cmocka_unit_test(test_api_contract),
+		cmocka_unit_test(test_cfg_override),
 	};
 
 	mesh_log_level_set(MESH_LOG_ERR);
