@@ -30,7 +30,7 @@ MESH_CONF_SETTER(meshd_value_ns_defaults)
 MESH_CONF_SETTER(meshd_value_poll)
 {
 	if (mesh_net_poll_mode_parse(val, &CFG(c)->poll_mode) < 0)
-		return mesh_errf(why, why_len, "invalid value '%s': expected backoff or busy", val);
+		return mesh_errf(why, why_len, "invalid value '%s': expected event, backoff or busy", val);
 	return 0;
 }
 
