@@ -45,3 +45,17 @@ tap_done() {
   fi
   [ "$TAP_FAIL" -eq 0 ]
 }
+
+# mesh_cluster_up N: N nodes on the bridge, each seeded from node 1, control sockets at
+# /tmp/${MESH_NS}-I.sock; checks that every node is up and sees N alive.
+mesh_cluster_up() {
+  local n=$1 i
+  local -a seed
+  mesh_topo_up "$n"
+  for i in $(seq 1 "$n"); do
+    seed=(); [ "$i" -gt 1 ] && seed=(--seed 10.99.0.1)
+    mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "${seed[@]}"
+  done
+  for i in $(seq 1 "$n"); do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 60; done
+  for i in $(seq 1 "$n"); do ok_if "node $i sees $n alive" mesh_wait_members "$i" alive "$n" 30; done
+}

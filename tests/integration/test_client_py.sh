@@ -21,13 +21,7 @@ done
   { echo "skip: client_pb2.py not generated (protoc missing)"; exit 77; }
 
 mesh_test_netns tq 'rm -f /tmp/${MESH_NS}-*.sock'
-mesh_topo_up 3
-for i in 1 2 3; do
-  seed=(); [ "$i" -gt 1 ] && seed=(--seed 10.99.0.1)
-  mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "${seed[@]}"
-done
-for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 60; done
-for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 30; done
+mesh_cluster_up 3
 
 out=/tmp/${MESH_NS}-unittest.log
 MESH_SOCKS="/tmp/${MESH_NS}-1.sock:/tmp/${MESH_NS}-2.sock:/tmp/${MESH_NS}-3.sock" \

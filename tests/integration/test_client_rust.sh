@@ -33,13 +33,7 @@ echo "# cargo build: $((SECONDS - build_start)) s"
 
 mesh_test_netns tr 'rm -f /tmp/${MESH_NS}-*.sock'
 ok_if "cargo builds the crate, its tests and example offline" test $rc -eq 0
-mesh_topo_up 3
-for i in 1 2 3; do
-  seed=(); [ "$i" -gt 1 ] && seed=(--seed 10.99.0.1)
-  mesh_node_start "$i" --ctl-socket "/tmp/${MESH_NS}-$i.sock" "${seed[@]}"
-done
-for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 60; done
-for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 30; done
+mesh_cluster_up 3
 
 out=/tmp/${MESH_NS}-cargo.log
 MESH_SOCKS="/tmp/${MESH_NS}-1.sock:/tmp/${MESH_NS}-2.sock:/tmp/${MESH_NS}-3.sock" \
