@@ -2,7 +2,8 @@
 # meshd demo (the README's first command). It installs what is missing, builds, and
 # creates a bridge plus one network namespace per node. It then starts 3 meshd nodes on
 # net_af_packet/veth (idle back-off polling, no hugepages, no NIC) that join through a
-# seed. It writes keys on node 1 with meshctl and shows them arriving on the other nodes
+# seed, keyed: every frame is sealed with a cluster key made by "meshd keygen". It
+# writes keys on node 1 with meshctl and shows them arriving on the other nodes
 # with the measured convergence time. Membership and store digests are shown through DPDK
 # telemetry (dpdk-telemetry.py). Everything is torn down on exit unless --keep is given.
 #
@@ -45,10 +46,12 @@ ctl() { local i=$1; shift; "$CTL" -s "$(sock "$i")" "$@"; }
 
 say "topology: bridge demosw, nodes demom1..demom$nodes (10.99.0.1..$nodes)"
 mesh_topo_up "$nodes"
+keys=$(mesh_keys)   # "meshd keygen": one cluster key, mode 0600, shared by the nodes
+echo "cluster key file $keys (meshd keygen); every node seals its frames with it (--key-file)"
 for i in $(seq 1 "$nodes"); do
   seeds=()
   [ "$i" -gt 1 ] && seeds=(--seed 10.99.0.1)
-  mesh_node_start "$i" --ctl-socket "$(sock "$i")" "${seeds[@]}"
+  mesh_node_start "$i" --ctl-socket "$(sock "$i")" --key-file "$keys" "${seeds[@]}"
   echo "started n$i (pid ${MESH_PIDS[$i]}, log $MESH_LOGDIR/n$i.log, client socket $(sock "$i"))"
 done
 for i in $(seq 1 "$nodes"); do

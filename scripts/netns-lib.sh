@@ -12,7 +12,13 @@
 #                           on its bridge port; PCT 0 removes the rule)
 #   mesh_node_start I ARGS  start meshd node I (10.99.0.I) in its namespace, backoff mode,
 #                           unique --file-prefix ${MESH_NS}n<I>; ARGS go after "--";
-#                           MESH_LCORES='(0-2)@(0-1)' replaces the single "-l CPU"
+#                           MESH_LCORES='(0-2)@(0-1)' replaces the single "-l CPU".
+#                           Keyed: --key-file $(mesh_keys) unless ARGS name --key-file
+#                           or --insecure-plaintext; MESH_KEYLESS=1 passes
+#                           --insecure-plaintext instead (a --config file's own key
+#                           setting is overridden or, with insecure_plaintext, refused)
+#   mesh_keys               the namespace set's key file, /tmp/${MESH_NS}-cluster.keys
+#                           (or $MESH_KEYS), made with "meshd keygen" on first use
 #   mesh_node_stop I [SIG]  signal node I (TERM by default) and wait for it
 #   mesh_tel I CMD          one telemetry query through dpdk-telemetry.py, JSON on stdout
 #   mesh_tel_get I CMD PATH value at a dotted PATH in the reply (e.g. net.rx_hello)
@@ -66,16 +72,32 @@ table netdev loss_p$i {
 NFT
 }
 
+# mesh_keys: print the path of the cluster key file of this namespace set (every node
+# started by mesh_node_start shares it), generating it with "$MESHD keygen" if absent.
+# mesh_topo_down removes it (unless it is $MESH_KEYS).
+mesh_keys() {
+  local f=${MESH_KEYS:-/tmp/${MESH_NS}-cluster.keys}
+  [ -e "$f" ] || "$MESHD" keygen "$f" >/dev/null || return 1
+  echo "$f"
+}
+
 mesh_node_start() {
   local i=$1; shift
   local prefix="${MESH_NS}n$i" cpu=$(( (i - 1) % $(nproc) ))
-  local cores=(-l "$cpu")
+  local cores=(-l "$cpu") key_opts=(--insecure-plaintext) a
   [ -n "${MESH_LCORES:-}" ] && cores=(--lcores "$MESH_LCORES")
+  if [ "${MESH_KEYLESS:-0}" != 1 ]; then
+    a=$(mesh_keys) || return 1
+    key_opts=(--key-file "$a")
+  fi
+  for a in "$@"; do
+    case $a in --key-file|--key-file=*|--insecure-plaintext) key_opts=() ;; esac
+  done
   rm -rf "/var/run/dpdk/$prefix"
   ip netns exec "${MESH_NS}m$i" "$MESHD" "${cores[@]}" --no-huge -m "$MESH_EAL_MEM" --no-pci \
     --no-shconf --file-prefix "$prefix" --vdev=net_af_packet0,iface=eth0 \
     --log-level=lib.eal:warning --log-level='pmd.*:warning' -- \
-    --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode backoff "$@" \
+    --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode backoff "${key_opts[@]}" "$@" \
     >"$MESH_LOGDIR/n$i.log" 2>&1 &
   MESH_PIDS[$i]=$!
 }
@@ -144,4 +166,5 @@ mesh_topo_down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   rm -rf /var/run/dpdk/"${MESH_NS}"n*
+  if [ -z "${MESH_KEYS:-}" ]; then rm -f "/tmp/${MESH_NS}-cluster.keys"; fi
 }

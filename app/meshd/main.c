@@ -73,7 +73,12 @@ setup(struct meshd *d)
 	};
 	struct mesh_ctl_cfg ccfg = {
 		.socket_path = d->cfg.ctl_socket,
+		.socket_mode = d->cfg.ctl_socket_mode,
+		.socket_group = d->cfg.ctl_socket_group,
 		.metrics = d->cfg.metrics_listen,
+		.client_out_max = d->cfg.ctl_client_out_max,
+		.client_parts_max = d->cfg.ctl_client_parts_max,
+		.clients_max_bytes = d->cfg.ctl_clients_max_bytes,
 	};
 	int ret = meshd_node_create(d);
 

@@ -57,12 +57,19 @@ struct meshd_cfg {
 	/* lcore of each role (UINT32_MAX = the main lcore); all equal = run to completion */
 	unsigned lcore_rx, lcore_merge, lcore_tx;
 	char ctl_socket[108];  /* client API socket; default /run/meshd/<name>.sock */
+	uint32_t ctl_socket_mode;   /* its mode (default 0660) */
+	char ctl_socket_group[64];  /* its group ("" = meshd if it exists) */
+	/* the control thread's byte caps (lib/ctl's mesh_ctl_cfg) */
+	uint64_t ctl_client_out_max, ctl_client_parts_max, ctl_clients_max_bytes;
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
 	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
 	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
 	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
 	uint32_t drain_ms;     /* SIGTERM: wait this long at most for peers' acks, then leave */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
+	bool insecure_plaintext; /* no keys on purpose: frames only checksummed */
+	bool accept_plaintext; /* keyed, migration: keyless frames are accepted too */
+	bool send_plaintext;   /* keyed, migration: keys open frames, none seals (implies accept) */
 	char metrics_listen[64]; /* "ADDR:PORT" of the Prometheus endpoint, "" = off */
 	bool fault_on;         /* rx fault injection (testing only) */
 	struct mesh_net_fault_spec fault;
@@ -127,6 +134,11 @@ enum meshd_setting {
 	OPT_LCORE_MERGE,
 	OPT_LCORE_TX,
 	OPT_CTL_SOCKET,
+	OPT_CTL_SOCKET_MODE,
+	OPT_CTL_SOCKET_GROUP,
+	OPT_CTL_OUT_MAX,
+	OPT_CTL_PARTS_MAX,
+	OPT_CTL_CLIENTS_MAX,
 	OPT_SEED,
 	OPT_PROFILE,
 	OPT_KEY_FILE,
@@ -147,6 +159,9 @@ enum meshd_setting {
 	OPT_NS_MAX_BYTES,
 	OPT_NS_NESTED,
 	OPT_DRAIN_MS,
+	OPT_INSECURE_PLAINTEXT,
+	OPT_ACCEPT_PLAINTEXT,
+	OPT_SEND_PLAINTEXT,
 };
 
 /**

@@ -42,7 +42,42 @@ namespaces_check(const struct meshd_cfg *cfg)
 	return ret;
 }
 
-/* What no single setting can check: required ones, namespaces, SWIM timing. */
+/* Keyed unless keyless is asked for by name; the migration modes need keys. */
+static int
+keys_check(const struct meshd_cfg *cfg)
+{
+	bool keyed = cfg->key_file[0] != '\0';
+	char err[320];
+
+	if (!keyed && !cfg->insecure_plaintext) {
+		fprintf(stderr, "meshd: no cluster key: give a key file (--key-file FILE or "
+			"[cluster] key_file; make one with 'meshd keygen FILE'), or run keyless "
+			"on a trusted segment with --insecure-plaintext ([cluster] "
+			"insecure_plaintext = yes)\n");
+		return -EINVAL;
+	}
+	if (keyed && cfg->insecure_plaintext) {
+		fprintf(stderr, "meshd: a key file and --insecure-plaintext ([cluster] "
+			"insecure_plaintext) exclude each other\n");
+		return -EINVAL;
+	}
+	/* loaded here to check it (errors name its line); meshd loads it again at start-up */
+	if (keyed && mesh_wire_keyring_check(cfg->key_file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "meshd: invalid key file (--key-file, [cluster] key_file): %s\n",
+			err);
+		return -EINVAL;
+	}
+	if (!keyed && (cfg->accept_plaintext || cfg->send_plaintext)) {
+		fprintf(stderr, "meshd: --%s ([cluster] %s) is a keyless-to-keyed migration "
+			"mode: it needs a key file (--key-file or [cluster] key_file)\n",
+			cfg->send_plaintext ? "send-plaintext" : "accept-plaintext",
+			cfg->send_plaintext ? "send_plaintext" : "accept_plaintext");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What no single setting can check: required ones, keys, namespaces, SWIM timing. */
 static int
 cfg_finish(struct meshd_cfg *cfg)
 {
@@ -54,7 +89,7 @@ cfg_finish(struct meshd_cfg *cfg)
 		fprintf(stderr, "meshd: an IPv4 address is required (--ip or [node] ip)\n");
 		return -EINVAL;
 	}
-	if (namespaces_check(cfg) < 0 || meshd_swim_timing_check(cfg) < 0)
+	if (namespaces_check(cfg) < 0 || meshd_swim_timing_check(cfg) < 0 || keys_check(cfg) < 0)
 		return -EINVAL;
 	if (cfg->ctl_socket[0] == '\0')
 		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s/%s.sock",
@@ -68,7 +103,7 @@ config_check(const char *path)
 {
 	static struct meshd_cfg cfg;
 	struct mesh_conf c;
-	char ip[16];
+	char ip[16], warn[512];
 
 	meshd_settings_init(&c, &cfg);
 	if (mesh_conf_apply(&c, OPT_CONFIG, path, "--check-config") < 0 ||
@@ -76,9 +111,14 @@ config_check(const char *path)
 		return refused(&c);
 	if (cfg_finish(&cfg) < 0)
 		return -EINVAL;
+	mesh_ctl_cfg_warnings(&(struct mesh_ctl_cfg){ .metrics = cfg.metrics_listen,
+			      .socket_mode = cfg.ctl_socket_mode }, warn, sizeof(warn));
+	for (char *sv, *w = strtok_r(warn, "\n", &sv); w != NULL; w = strtok_r(NULL, "\n", &sv))
+		printf("%s: warning: %s\n", path, w);
 	printf("%s: ok (node %s at %s:%u, cluster 0x%x, %u namespace section(s), %u seed(s), "
-	       "%u hello peer(s))\n", path, cfg.name, mesh_net_ip_format(cfg.ip, ip, sizeof(ip)),
-	       cfg.udp_port, cfg.cluster_id, cfg.n_ns, cfg.n_seeds, cfg.n_peers);
+	       "%u hello peer(s), %s)\n", path, cfg.name,
+	       mesh_net_ip_format(cfg.ip, ip, sizeof(ip)), cfg.udp_port, cfg.cluster_id, cfg.n_ns,
+	       cfg.n_seeds, cfg.n_peers, cfg.insecure_plaintext ? "KEYLESS" : "keyed");
 	return 0;
 }
 
@@ -130,6 +170,24 @@ first_pass(void *ctx, const struct mesh_conf_def *d, const char *val, bool alone
 	return 0;
 }
 
+/* meshd keygen FILE: a new key file (mode 0600, never over an existing file). 1 or -EINVAL. */
+static int
+keygen(int argc, char **argv)
+{
+	char err[320];
+
+	if (argc != 3 || argv[2][0] == '-') {
+		fprintf(stderr, "meshd: usage: meshd keygen FILE\n");
+		return -EINVAL;
+	}
+	if (mesh_wire_keyfile_generate(argv[2], err, sizeof(err)) < 0) {
+		fprintf(stderr, "meshd: keygen: %s\n", err);
+		return -EINVAL;
+	}
+	printf("%s: new cluster key (id 1, primary), mode 0600: copy it to every node\n", argv[2]);
+	return 1;
+}
+
 int
 meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 {
@@ -141,6 +199,8 @@ meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv)
 	char why[200];
 	int ret = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return keygen(argc, argv);
 	meshd_settings_init(&c, cfg);
 	for (int i = 1; i < end && ret == 0; i++)
 		if (strcmp(argv[i], "-h") == 0) /* EAL's help flag: meshd's help names both */

@@ -121,12 +121,25 @@ meshd_node_create(struct meshd *d)
 		MESH_RTE_LOG(ERR, app, "%s", err);
 		return -EINVAL;
 	}
+	if (d->cfg.insecure_plaintext)
+		MESH_RTE_LOG(WARNING, app, "insecure_plaintext: no cluster keys, frames are only "
+			     "checksummed: any host on the segment can join, read and write "
+			     "(doc/security.md)");
+	/* keyless-to-keyed migration (doc/deployment.md); a reload keeps the mode */
+	d->keyring.accept_plaintext = d->cfg.accept_plaintext || d->cfg.send_plaintext;
+	if (d->cfg.send_plaintext)
+		d->keyring.primary = -1; /* the keys open frames, none seals */
+	if (d->keyring.accept_plaintext)
+		MESH_RTE_LOG(WARNING, app, "migration: keyless frames accepted%s; remove "
+			     "%s once every node has keys", d->cfg.send_plaintext ?
+			     ", frames sent keyless" : "", d->cfg.send_plaintext ?
+			     "send_plaintext, then accept_plaintext," : "accept_plaintext");
 	d->sec.cluster_id = d->cfg.cluster_id;
 	d->sec.self_id = mesh_wire_node_id(d->cfg.name, d->boot_gen);
 	d->sec.keyring = &d->keyring;
 	d->io = (struct mesh_net_node_io){
 		.port = &d->port, .sec = &d->sec,
-		.frame_flags = d->keyring.n_keys > 0 ? MESH_WIRE_F_AEAD : 0,
+		.frame_flags = d->keyring.primary >= 0 ? MESH_WIRE_F_AEAD : 0,
 	};
 	node_cfg(d, &nc);
 	d->node = mesh_node_new(&nc, &env, d, mesh_tsc_now_ns());

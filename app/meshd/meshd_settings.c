@@ -47,9 +47,28 @@ const struct mesh_conf_def meshd_settings[] = {
 	{ OPT_CTL_SOCKET, "ctl-socket", "node", "ctl_socket", "PATH", NULL,
 	  "client API socket (default " MESH_CLIENT_SOCKET_DIR "/NAME.sock)",
 	  mesh_conf_set_str, CFG(ctl_socket) },
-	{ OPT_METRICS, "metrics-listen", "node", "metrics_listen", "A.B.C.D:PORT", NULL,
-	  "serve Prometheus text at http://A.B.C.D:PORT/metrics (default: off)",
-	  mesh_conf_set_addr, CFG(metrics_listen) },
+	{ OPT_CTL_SOCKET_MODE, "ctl-socket-mode", "node", "ctl_socket_mode", "MODE", "0660",
+	  "the client socket's mode (octal), whatever the umask", mesh_ctl_conf_set_mode,
+	  CFG(ctl_socket_mode) },
+	{ OPT_CTL_SOCKET_GROUP, "ctl-socket-group", "node", "ctl_socket_group", "GROUP", NULL,
+	  "the client socket's group (default: meshd if that group exists)",
+	  mesh_ctl_conf_set_group, CFG(ctl_socket_group) },
+	{ OPT_CTL_OUT_MAX, "ctl-client-out-max", "node", "ctl_client_out_max", "SIZE", "4M",
+	  "output queued for one slow client at most; an event beyond it is dropped\n"
+	  "(Event.dropped), a reply beyond it disconnects the client",
+	  mesh_conf_set_size, CFG(ctl_client_out_max), .min = 64 * 1024, .max = 1ull << 32 },
+	{ OPT_CTL_PARTS_MAX, "ctl-client-parts-max", "node", "ctl_client_parts_max", "SIZE",
+	  "64M", "largest value one client may publish in parts",
+	  mesh_conf_set_size, CFG(ctl_client_parts_max), .min = 1,
+	  .max = MESH_CLIENT_MAX_VALUE },
+	{ OPT_CTL_CLIENTS_MAX, "ctl-clients-max-bytes", "node", "ctl_clients_max_bytes", "SIZE",
+	  "256M", "queued output and values in parts of all clients together at most",
+	  mesh_conf_set_size, CFG(ctl_clients_max_bytes), .min = 1024 * 1024,
+	  .max = 1ull << 40 },
+	{ OPT_METRICS, "metrics-listen", "node", "metrics_listen", "[A.B.C.D:]PORT", NULL,
+	  "serve Prometheus text at http://A.B.C.D:PORT/metrics (default: off;\n"
+	  "PORT alone: 127.0.0.1; another address than 127.x logs a warning)",
+	  mesh_ctl_conf_set_metrics, CFG(metrics_listen) },
 	{ OPT_FAULT, "fault-inject", "node", "fault_inject", "SPEC", NULL,
 	  "testing only: drop, duplicate, delay received frames;\n"
 	  "SPEC = loss=P,dup=P,delay=US|MIN-MAX,seed=N (P in %)", meshd_value_fault },
@@ -71,9 +90,19 @@ const struct mesh_conf_def meshd_settings[] = {
 	  "SWIM timing: fast (10 ms probes, DPDK-class networks) or lan\n"
 	  "(memberlist-like, 1 s probes)", meshd_value_profile },
 	{ OPT_KEY_FILE, "key-file", "cluster", "key_file", "FILE", NULL,
-	  "cluster keys ('ID HEX64 [primary]' per line): frames are sealed with\n"
-	  "XChaCha20-Poly1305, others refused (default: no keys)",
-	  meshd_value_key_file, CFG(key_file) },
+	  "cluster keys ('ID HEX64 [primary]' per line, made by 'meshd keygen FILE'):\n"
+	  "frames are sealed with XChaCha20-Poly1305, others refused; required\n"
+	  "unless insecure_plaintext", mesh_conf_set_str, CFG(key_file) },
+	{ OPT_INSECURE_PLAINTEXT, "insecure-plaintext", "cluster", "insecure_plaintext", NULL,
+	  NULL, "run without keys (file: yes|no): frames only checksummed, any host on\n"
+	  "the segment can join, read and write (doc/security.md)",
+	  mesh_conf_set_flag, CFG(insecure_plaintext) },
+	{ OPT_ACCEPT_PLAINTEXT, "accept-plaintext", "cluster", "accept_plaintext", NULL, NULL,
+	  "keyless-to-keyed migration (file: yes|no): with a key file, also accept\n"
+	  "keyless frames (doc/deployment.md)", mesh_conf_set_flag, CFG(accept_plaintext) },
+	{ OPT_SEND_PLAINTEXT, "send-plaintext", "cluster", "send_plaintext", NULL, NULL,
+	  "migration's first pass (file: yes|no): the keys open frames, none seals\n"
+	  "(implies accept_plaintext)", mesh_conf_set_flag, CFG(send_plaintext) },
 	{ OPT_PROBE_MS, "probe-interval-ms", "cluster", "probe_interval_ms", "N", NULL,
 	  "SWIM probe period (default: the profile's)",
 	  mesh_conf_set_num, CFG(probe_interval_ms), .min = 1, .max = 60000 },
@@ -135,7 +164,8 @@ void
 meshd_usage(const struct mesh_conf *c)
 {
 	printf("Usage: meshd [EAL options] -- [options]\n"
-	       "       meshd --check-config FILE | --help | --help-eal | --version\n\n"
+	       "       meshd --check-config FILE | --help | --help-eal | --version\n"
+	       "       meshd keygen FILE   (a new cluster key file, mode 0600)\n\n"
 	       "Options (after \"--\"), each with the INI [section] key that sets the same:\n");
 	mesh_conf_usage(c, true);
 	printf("\nINI file only:\n");

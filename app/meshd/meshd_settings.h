@@ -17,7 +17,6 @@
 #define MESHD_SECTION_NS "namespace" /* the table's name for every [namespace PREFIX] */
 
 /* The parsers of meshd's own values; plain fields use lib/common's mesh_conf_set_*(). */
-MESH_CONF_SETTER(meshd_value_key_file);    /* a loadable key file's path into the field */
 MESH_CONF_SETTER(meshd_value_eal_args);    /* checked EAL options into the field */
 MESH_CONF_SETTER(meshd_value_ns_defaults); /* yes|no into the (inverted) bool field */
 /* settings with their own rules and destination (the field is unused) */

@@ -3,9 +3,9 @@
  * meshd's own setting values: the parsers of the settings table (meshd_settings.c) for
  * what lib/common's mesh_conf_set_* (numbers, sizes, bools, strings, names, addresses)
  * does not cover: peer and seed lists, poll mode, SWIM profile, fault injection,
- * namespace kinds, key files (loaded to check them) and EAL options (checked against
- * EAL's names). Each checks one value and stores it in struct meshd_cfg, or writes why it
- * refused it.
+ * namespace kinds and EAL options (checked against EAL's names). Each checks one value
+ * and stores it in struct meshd_cfg, or writes why it refused it. (The key file is
+ * checked once the settings are complete: meshd_args.c.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,18 +70,6 @@ MESH_CONF_SETTER(meshd_value_seed)
 	struct meshd_addr *a = &cfg->seeds[MESH_MIN(cfg->n_seeds, MESHD_MAX_PEERS - 1u)];
 
 	return add_addr(&cfg->n_seeds, &a->ip, &a->port, val, why, why_len);
-}
-
-MESH_CONF_SETTER(meshd_value_key_file)
-{
-	char err[320];
-
-	if (mesh_conf_set_str(c, d, val, why, why_len) < 0)
-		return -EINVAL;
-	/* loaded here to check it (errors name its line); meshd loads it again at start-up */
-	if (mesh_wire_keyring_check(val, err, sizeof(err)) < 0)
-		return mesh_errf(why, why_len, "invalid key file: %s", err);
-	return 0;
 }
 
 MESH_CONF_SETTER(meshd_value_fault)

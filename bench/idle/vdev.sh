@@ -32,7 +32,7 @@ start() {
   ip netns exec "${MESH_NS}m$i" "$MESHD" -l $(( (i - 1) % $(nproc) )) --no-huge -m 128 \
     --no-pci --no-shconf --file-prefix "$prefix" --vdev="$vd" --log-level=lib.eal:warning \
     --log-level='pmd.*:warning' -- --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode "$mode" \
-    "$@" >"$MESH_LOGDIR/n$i.log" 2>&1 &
+    --key-file "$(mesh_keys)" "$@" >"$MESH_LOGDIR/n$i.log" 2>&1 &
   MESH_PIDS[$i]=$!
 }
 

@@ -396,6 +396,8 @@ MESH_CONF_SETTER(mesh_conf_set_num);
 MESH_CONF_SETTER(mesh_conf_set_hex);
 MESH_CONF_SETTER(mesh_conf_set_size);
 MESH_CONF_SETTER(mesh_conf_set_bool);
+/* A bool that is also a command-line flag (no value there: the option turns it on). */
+MESH_CONF_SETTER(mesh_conf_set_flag);
 MESH_CONF_SETTER(mesh_conf_set_str);
 /* A string of letters, digits, '.', '_', '-' into the char[] field (a node name). */
 MESH_CONF_SETTER(mesh_conf_set_name);

@@ -133,6 +133,15 @@ MESH_CONF_SETTER(mesh_conf_set_bool)
 	return 0;
 }
 
+MESH_CONF_SETTER(mesh_conf_set_flag)
+{
+	if (val == NULL) {
+		*(bool *)mesh_conf_field(c, d) = true;
+		return 0;
+	}
+	return mesh_conf_set_bool(c, d, val, why, why_len);
+}
+
 MESH_CONF_SETTER(mesh_conf_set_str)
 {
 	if (val[0] == '\0' || strlen(val) >= d->size)

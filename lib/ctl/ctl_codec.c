@@ -3,9 +3,10 @@
  * The client protocol on the control thread. Requests: a protobuf Request becomes one
  * struct ctl_req (host struct + its bytes) for the merge lcore; stats are answered here
  * from the counter registry; a value sent in parts is reassembled here (bounded by
- * MESH_CLIENT_MAX_VALUE, one value at a time per client) and forwarded whole. Replies:
- * lib/node's host reply becomes a protobuf Response; an event whose value is larger than
- * MESH_CLIENT_PART goes out in parts the client reassembles.
+ * client_parts_max and the clients' global byte cap, one value at a time per client) and
+ * forwarded whole. Replies: lib/node's host reply becomes a protobuf Response; an event
+ * whose value is larger than MESH_CLIENT_PART goes out in parts the client reassembles,
+ * all of them or none (an event the output caps refuse is reported in Event.dropped).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -119,8 +120,10 @@ req_new(unsigned slot, uint32_t gen, uint64_t id, enum mesh_node_req_type type,
 }
 
 void
-ctl_parts_free(struct ctl_parts *p)
+ctl_parts_free(struct mesh_ctl *c, struct ctl_parts *p)
 {
+	if (p->buf != NULL)
+		c->bytes -= p->total;
 	free(p->key);
 	free(p->buf);
 	memset(p, 0, sizeof(*p));
@@ -128,17 +131,29 @@ ctl_parts_free(struct ctl_parts *p)
 
 /* One part of a large value: -EINPROGRESS until complete, 0 when complete, or -errno. */
 static int
-part_add(struct ctl_parts *a, const Mesh__Client__PublishReq *p)
+part_add(struct mesh_ctl *c, struct ctl_parts *a, const Mesh__Client__PublishReq *p)
 {
+	uint64_t *row = ctl_row(c, 0);
+
 	if (p->offset == 0) {
-		ctl_parts_free(a);
+		ctl_parts_free(c, a);
 		if (p->total_len > MESH_CLIENT_MAX_VALUE)
 			return -EMSGSIZE;
+		if (p->total_len > c->parts_max) {
+			mesh_counter_add(&row[MESH_CTR_ctl_parts_drop_client_cap], 1);
+			return -EFBIG;
+		}
+		if (c->bytes + p->total_len > c->total_max) {
+			mesh_counter_add(&row[MESH_CTR_ctl_parts_drop_global_cap], 1);
+			return -ENOBUFS;
+		}
 		a->total = p->total_len;
-		a->key = malloc(p->key.len + 1);
 		a->buf = malloc(a->total);
+		if (a->buf != NULL)
+			c->bytes += a->total;
+		a->key = malloc(p->key.len + 1);
 		if (a->key == NULL || a->buf == NULL) {
-			ctl_parts_free(a);
+			ctl_parts_free(c, a);
 			return -ENOMEM;
 		}
 		memcpy(a->key, p->key.data, p->key.len);
@@ -146,11 +161,11 @@ part_add(struct ctl_parts *a, const Mesh__Client__PublishReq *p)
 		snprintf(a->target, sizeof(a->target), "%s", p->target ? p->target : "");
 	} else if (a->buf == NULL || p->offset != a->got || p->total_len != a->total ||
 		   p->key.len != a->key_len || memcmp(p->key.data, a->key, a->key_len) != 0) {
-		ctl_parts_free(a);
+		ctl_parts_free(c, a);
 		return -EPROTO; /* parts out of order or of another value */
 	}
 	if (a->got + p->value.len > a->total) {
-		ctl_parts_free(a);
+		ctl_parts_free(c, a);
 		return -EMSGSIZE;
 	}
 	memcpy(a->buf + a->got, p->value.data, p->value.len);
@@ -174,13 +189,17 @@ publish(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Request *req)
 			snprintf(q->target, sizeof(q->target), "%s", p->target ? p->target : "");
 		return q;
 	}
-	ret = part_add(a, p);
+	ret = part_add(c, a, p);
 	if (ret == -EINPROGRESS) {
 		answer(c, slot, req->id, 0, NULL); /* the value is published with its last part */
 		return NULL;
 	}
 	if (ret < 0) {
-		answer(c, slot, req->id, ret, "publish parts: out of order, too large or no memory");
+		answer(c, slot, req->id, ret,
+		       ret == -EFBIG ? "publish parts: value larger than ctl_client_parts_max" :
+		       ret == -ENOBUFS ? "publish parts: the node's client memory "
+					 "(ctl_clients_max_bytes) is in use; retry later" :
+		       "publish parts: out of order, too large or no memory");
 		return NULL;
 	}
 	key = (ProtobufCBinaryData){ .len = a->key_len, .data = a->key };
@@ -189,7 +208,7 @@ publish(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Request *req)
 		    NULL);
 	if (q != NULL)
 		snprintf(q->target, sizeof(q->target), "%s", a->target);
-	ctl_parts_free(a);
+	ctl_parts_free(c, a);
 	return q;
 }
 
@@ -294,12 +313,24 @@ static void
 reply_event(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
 {
 	Mesh__Client__Event e = MESH__CLIENT__EVENT__INIT;
+	struct ctl_lost *lost = &c->clients[nr->client].lost;
+	uint32_t parts = MESH_MAX(1u, (nr->value.len + MESH_CLIENT_PART - 1) / MESH_CLIENT_PART);
+	int why = ctl_out_admit(c, nr->client, nr->value.len + parts * (nr->key.len + 64u),
+				parts, false);
+	uint64_t owed;
 
+	if (why != 0) { /* all parts or none; the loss goes with the next event */
+		mesh_counter_add(&ctl_row(c, 0)[why], 1);
+		ctl_lost_add(lost, nr->subscription, 1 + nr->dropped);
+		return;
+	}
+	owed = ctl_lost_take(lost, nr->subscription);
+	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_events_lost_reported], owed);
 	e.subscription = nr->subscription;
 	e.key = bin(nr->key);
 	e.tombstone = nr->tombstone;
 	e.origin_ns = nr->origin_ns;
-	e.dropped = nr->dropped;
+	e.dropped = nr->dropped + owed;
 	r->result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
 	r->event = &e;
 	if (nr->value.len > MESH_CLIENT_PART)
@@ -310,7 +341,7 @@ reply_event(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__
 		e.offset = off;
 		e.value = (ProtobufCBinaryData){ .len = n,
 						 .data = (uint8_t *)(uintptr_t)nr->value.data + off };
-		ctl_send_response(c, nr->client, r);
+		ctl_send_admitted(c, nr->client, r);
 		off += n;
 		if (off >= nr->value.len)
 			break;

@@ -5,10 +5,19 @@
  * it queued replies. It never touches protocol state: malformed input is answered here
  * (error reply, counted), everything else goes to the merge lcore; a full ring answers
  * -EBUSY instead of blocking anyone. Client slots carry a generation so that a late reply
- * never reaches a newer client; a slow reader gets its replies queued, within CTL_OUTQ
- * messages and CTL_OUTQ_BYTES, and loses what exceeds that (counted).
+ * never reaches a newer client. The Prometheus endpoint has its own thread (ctl_metrics.c).
+ *
+ * Bounds (doc/security.md, "Local surfaces"): a slow reader gets its events queued within
+ * 3/4 of CTL_OUTQ messages and client_out_max bytes (an empty queue takes one message of
+ * any size, so a large value reaches a reader that keeps up), its replies within CTL_OUTQ
+ * and a quarter more bytes; all clients' queued output and values in parts stay within
+ * clients_max_bytes (a quarter more for replies). An event over a cap is dropped and
+ * its loss reported in the subscription's next Event.dropped, like the events the ring
+ * from the merge lcore refused; a reply over a cap disconnects the client (it sends and
+ * does not read). Every drop and disconnect is counted.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +37,6 @@
 #define RING_SIZE 1024
 #define EV_LISTEN (-1)
 #define EV_WAKE (-2)
-#define EV_METRICS (-3)
 #define MERGE_BURST 32
 
 static const char *const ctl_names[] = { MESH_CTL_COUNTERS(MESH_COUNTER_NAME) };
@@ -45,13 +53,14 @@ want_writable(struct mesh_ctl *c, unsigned slot, int on)
 }
 
 static void
-drop_outq(struct ctl_client *cl)
+drop_outq(struct mesh_ctl *c, struct ctl_client *cl)
 {
 	while (cl->out_n > 0) {
 		free(cl->outq[cl->out_head]);
 		cl->out_head = (cl->out_head + 1) % CTL_OUTQ;
 		cl->out_n--;
 	}
+	c->bytes -= cl->out_bytes;
 	cl->out_bytes = 0;
 }
 
@@ -70,6 +79,7 @@ flush_client(struct mesh_ctl *c, unsigned slot)
 			mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_send_errors], 1);
 		}
 		cl->out_bytes -= o->len;
+		c->bytes -= o->len;
 		free(o);
 		cl->out_head = (cl->out_head + 1) % CTL_OUTQ;
 		cl->out_n--;
@@ -77,22 +87,35 @@ flush_client(struct mesh_ctl *c, unsigned slot)
 	want_writable(c, slot, 0);
 }
 
-void
-ctl_send_response(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Response *r)
+int
+ctl_out_admit(struct mesh_ctl *c, unsigned slot, size_t bytes, unsigned msgs, bool reply)
+{
+	const struct ctl_client *cl = &c->clients[slot];
+	/* replies have a quarter more room than events: a watcher that fell behind on its
+	 * events still gets its replies */
+	uint64_t out_max = reply ? c->out_max + c->out_max / 4 : c->out_max;
+	uint64_t total_max = reply ? c->total_max + c->total_max / 4 : c->total_max;
+	unsigned n_max = reply ? CTL_OUTQ : CTL_OUTQ - CTL_OUTQ / 4;
+
+	if (cl->out_n + msgs > n_max || (cl->out_n > 0 && cl->out_bytes + bytes > out_max))
+		return MESH_CTR_ctl_out_drop_client_cap;
+	if (c->bytes + bytes > total_max)
+		return MESH_CTR_ctl_out_drop_global_cap;
+	return 0;
+}
+
+/* Send @r to @slot, or queue it when the socket is full: a reply (@capped) within the
+ * caps, or an event's part already admitted (ctl_out_admit) within CTL_OUTQ. */
+static void
+send_or_queue(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Response *r, bool capped)
 {
 	struct ctl_client *cl = &c->clients[slot];
 	size_t len = mesh__client__response__get_packed_size(r);
 	struct ctl_out *o;
+	int why;
 
-	if (len > MESH_CLIENT_MAX_MSG) {
-		Mesh__Client__Response e = MESH__CLIENT__RESPONSE__INIT;
-
-		e.id = r->id;
-		e.status = -EMSGSIZE;
-		e.error = (char *)"reply larger than the client protocol allows";
-		ctl_send_response(c, slot, &e);
+	if (cl->doomed)
 		return;
-	}
 	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_responses], 1);
 	o = malloc(sizeof(*o) + len);
 	if (o == NULL) {
@@ -109,16 +132,44 @@ ctl_send_response(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Respons
 		free(o);
 		return;
 	}
-	if (cl->out_n == CTL_OUTQ || cl->out_bytes + o->len > CTL_OUTQ_BYTES) {
-		mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_response_drops], 1); /* too slow */
+	why = ctl_out_admit(c, slot, o->len, 1, true);
+	if (why != 0 && (capped || cl->out_n == CTL_OUTQ)) {
+		/* a reply lost: the client sends and does not read; it goes */
+		mesh_counter_add(&ctl_row(c, 0)[why], 1);
+		mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_slow_disconnects], 1);
+		MESH_RTE_LOG(DEBUG, app, "client %u (pid %d) disconnected: its output reached "
+			     "its cap (%zu bytes queued)", slot, cl->pid, cl->out_bytes);
+		cl->doomed = c->doomed = true;
 		free(o);
 		return;
 	}
 	cl->outq[(cl->out_head + cl->out_n) % CTL_OUTQ] = o;
 	cl->out_n++;
 	cl->out_bytes += o->len;
+	c->bytes += o->len;
 	if (cl->out_n == 1)
 		want_writable(c, slot, 1);
+}
+
+void
+ctl_send_response(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Response *r)
+{
+	if (mesh__client__response__get_packed_size(r) > MESH_CLIENT_MAX_MSG) {
+		Mesh__Client__Response e = MESH__CLIENT__RESPONSE__INIT;
+
+		e.id = r->id;
+		e.status = -EMSGSIZE;
+		e.error = (char *)"reply larger than the client protocol allows";
+		send_or_queue(c, slot, &e, true);
+		return;
+	}
+	send_or_queue(c, slot, r, true);
+}
+
+void
+ctl_send_admitted(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Response *r)
+{
+	send_or_queue(c, slot, r, false);
 }
 
 /* ---------------------------------------------------------------- receiving */
@@ -152,8 +203,10 @@ client_close(struct mesh_ctl *c, unsigned slot)
 	struct ctl_client *cl = &c->clients[slot];
 	struct ctl_req *q = calloc(1, sizeof(*q));
 
-	drop_outq(cl);
-	ctl_parts_free(&cl->parts);
+	drop_outq(c, cl);
+	ctl_parts_free(c, &cl->parts);
+	memset(&cl->lost, 0, sizeof(cl->lost));
+	cl->doomed = false;
 	epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
 	if (q != NULL) { /* drop its subscriptions on the merge lcore */
@@ -202,18 +255,30 @@ accept_client(struct mesh_ctl *c)
 {
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t len = sizeof(cred);
 
 	if (fd < 0)
 		return;
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
-		if (c->clients[i].fd >= 0)
+		struct ctl_client *cl = &c->clients[i];
+
+		if (cl->fd >= 0)
 			continue;
-		c->clients[i].fd = fd;
+		cl->fd = fd;
+		cl->pid = (int)cred.pid;
+		cl->uid = (int)cred.uid;
+		cl->gid = (int)cred.gid;
 		ev.data.u64 = i;
 		epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 		mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_accepted], 1);
+		MESH_RTE_LOG(DEBUG, app, "client %u connected: pid %d uid %d gid %d", i, cl->pid,
+			     cl->uid, cl->gid);
 		return;
 	}
+	MESH_RTE_LOG(DEBUG, app, "client refused (every slot in use): pid %d uid %d gid %d",
+		     (int)cred.pid, (int)cred.uid, (int)cred.gid);
 	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_refused_full], 1);
 	{
 		Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
@@ -244,6 +309,16 @@ deliver_replies(struct mesh_ctl *c)
 		}
 }
 
+/* Close the clients that went over their output cap in this pass. */
+static void
+close_doomed(struct mesh_ctl *c)
+{
+	c->doomed = false;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && c->clients[i].doomed)
+			client_close(c, i);
+}
+
 static void *
 ctl_main(void *arg)
 {
@@ -256,12 +331,14 @@ ctl_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			int64_t tag = (int64_t)evs[i].data.u64;
 
+			if (c->doomed)
+				close_doomed(c);
 			if (tag == EV_LISTEN)
 				accept_client(c);
 			else if (tag == EV_WAKE)
 				deliver_replies(c);
-			else if (tag == EV_METRICS)
-				ctl_metrics_serve(c);
+			else if (c->clients[tag].fd < 0)
+				continue; /* closed earlier in this batch */
 			else if (evs[i].events & (EPOLLHUP | EPOLLERR))
 				client_close(c, (unsigned)tag);
 			else {
@@ -271,6 +348,8 @@ ctl_main(void *arg)
 					client_input(c, (unsigned)tag);
 			}
 		}
+		if (c->doomed)
+			close_doomed(c);
 	}
 	return NULL;
 }
@@ -298,14 +377,29 @@ mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r)
 {
 	struct mesh_node_reply *copy = mesh_node_reply_copy(r);
 	uint64_t *row = ctl_row(c, 1);
+	bool event = r->type == MESH_NODE_REPLY_EVENT;
+	struct ctl_lost *lost = NULL;
+	uint64_t owed = 0;
 
+	if (event && r->client < CTL_MAX_CLIENTS) {
+		lost = &c->merge_lost[r->client];
+		if (lost->gen != r->client_gen) /* a new client in the slot: nothing owed */
+			*lost = (struct ctl_lost){ .gen = r->client_gen };
+		owed = copy != NULL ? ctl_lost_take(lost, r->subscription) : 0;
+		if (copy != NULL)
+			copy->dropped += owed;
+	}
 	if (copy == NULL || mesh_handoff_put_ptrs(&c->to_ctl, (void *const *)&copy, 1) != 1) {
+		/* this event and what it carried are owed to the subscription's next one */
+		if (lost != NULL)
+			ctl_lost_add(lost, r->subscription,
+				     1 + (copy != NULL ? copy->dropped : r->dropped));
 		free(copy);
-		mesh_counter_add(&row[r->type == MESH_NODE_REPLY_EVENT ? MESH_CTR_ctl_event_drops
-								       : MESH_CTR_ctl_response_drops],
-				 1);
+		mesh_counter_add(&row[event ? MESH_CTR_ctl_event_drops
+					    : MESH_CTR_ctl_response_drops], 1);
 		return;
 	}
+	mesh_counter_add(&row[MESH_CTR_ctl_events_lost_reported], owed);
 	c->kick = true;
 }
 
@@ -330,12 +424,58 @@ mesh_ctl_merge_fd(const struct mesh_ctl *c)
 
 /* ---------------------------------------------------------------- life */
 
+/* The socket's mode and group, set before listen(): nobody can connect through the path
+ * before they hold (chmod/chown on the path; a socket fd's fchmod does not reach it). */
 static int
-make_socket(struct mesh_ctl *c, const char *path)
+socket_access(const char *path, const struct mesh_ctl_cfg *cfg)
+{
+	uint32_t mode = cfg->socket_mode != 0 ? cfg->socket_mode : MESH_CTL_SOCKET_MODE;
+	bool named = cfg->socket_group != NULL && cfg->socket_group[0] != '\0';
+	const char *group = named ? cfg->socket_group : MESH_CTL_SOCKET_GROUP;
+	struct stat st;
+	uint32_t gid;
+
+	if (chmod(path, (mode_t)mode) < 0) {
+		int err = errno;
+
+		MESH_RTE_LOG(ERR, app, "control socket %s: chmod %04o: %s", path, mode,
+			     strerror(err));
+		return -err;
+	}
+	if (mesh_ctl_group_lookup(group, &gid) < 0) {
+		if (!named) /* no meshd group here: the process's group stays */
+			return 0;
+		MESH_RTE_LOG(ERR, app, "control socket %s: no group %s", path, group);
+		return -ENOENT;
+	}
+	/* already ours (the process's group, e.g. systemd's Group=): no chown, which needs
+	 * CAP_CHOWN for a group we are not in and which seccomp filters may refuse */
+	if ((stat(path, &st) < 0 || st.st_gid != (gid_t)gid) &&
+	    chown(path, (uid_t)-1, (gid_t)gid) < 0) {
+		int err = errno;
+
+		if (!named) {
+			MESH_RTE_LOG(WARNING, app, "control socket %s: group %s: %s", path, group,
+				     strerror(err));
+			return 0;
+		}
+		MESH_RTE_LOG(ERR, app, "control socket %s: group %s: %s (without CAP_CHOWN, "
+			     "run meshd with that group, e.g. systemd's Group=)", path, group,
+			     strerror(err));
+		return -err;
+	}
+	MESH_RTE_LOG(INFO, app, "control socket %s: mode %04o, group %s", path, mode, group);
+	return 0;
+}
+
+static int
+make_socket(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = cfg->socket_path;
 	char dir[sizeof(c->path)];
 	char *slash;
+	int ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(c->path)) {
 		MESH_RTE_LOG(ERR, app, "control socket path too long: %s", path);
@@ -353,14 +493,17 @@ make_socket(struct mesh_ctl *c, const char *path)
 	if (c->listen_fd < 0)
 		return -errno;
 	unlink(path); /* a stale socket of a previous run */
-	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(c->listen_fd, 16) < 0) {
-		int err = errno;
-
-		MESH_RTE_LOG(ERR, app, "control socket %s: %s", path, strerror(err));
-		return -err;
+	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		MESH_RTE_LOG(ERR, app, "control socket %s: %s", path, strerror(-ret));
+		return ret;
 	}
-	return 0;
+	ret = socket_access(path, cfg);
+	if (ret == 0 && listen(c->listen_fd, 16) < 0) {
+		ret = -errno;
+		MESH_RTE_LOG(ERR, app, "control socket %s: %s", path, strerror(-ret));
+	}
+	return ret;
 }
 
 static void
@@ -375,7 +518,8 @@ static int
 start(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 {
 	int socket_id = (int)rte_socket_id();
-	int ret = mesh_counters_create(&c->ctr, ctl_names, ctl_descs, MESH_CTL_CTR_MAX, 2);
+	int ret = mesh_counters_create(&c->ctr, ctl_names, ctl_descs, MESH_CTL_CTR_MAX, 3);
+	char warn[512];
 
 	if (ret == 0)
 		ret = mesh_handoff_create_ptr(&c->to_merge, "ctl_merge", RING_SIZE, socket_id,
@@ -384,7 +528,7 @@ start(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 		ret = mesh_handoff_create_ptr(&c->to_ctl, "merge_ctl", RING_SIZE, socket_id,
 					      false, free);
 	if (ret == 0)
-		ret = make_socket(c, cfg->socket_path);
+		ret = make_socket(c, cfg);
 	if (ret < 0)
 		return ret;
 	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -395,11 +539,18 @@ start(struct mesh_ctl *c, const struct mesh_ctl_cfg *cfg)
 	epoll_add(c, c->listen_fd, EV_LISTEN);
 	epoll_add(c, c->event_fd, EV_WAKE);
 	if (cfg->metrics != NULL && cfg->metrics[0] != '\0') {
-		ret = ctl_metrics_listen(c, cfg->metrics);
-		if (ret < 0)
-			return ret;
-		epoll_add(c, c->metrics_fd, EV_METRICS);
+		c->metrics = ctl_metrics_start(cfg->metrics, ctl_row(c, 2));
+		if (c->metrics == NULL)
+			return -errno;
 	}
+	c->out_max = cfg->client_out_max ? cfg->client_out_max : MESH_CTL_CLIENT_OUT_MAX;
+	c->parts_max = cfg->client_parts_max ? cfg->client_parts_max : MESH_CTL_CLIENT_PARTS_MAX;
+	c->total_max = cfg->clients_max_bytes ? cfg->clients_max_bytes
+					      : MESH_CTL_CLIENTS_MAX_BYTES;
+	if (mesh_ctl_cfg_warnings(cfg, warn, sizeof(warn)) > 0)
+		for (char *sv, *line = strtok_r(warn, "\n", &sv); line != NULL;
+		     line = strtok_r(NULL, "\n", &sv))
+			MESH_RTE_LOG(WARNING, app, "%s", line);
 	ret = rte_ctrl_thread_create(&c->thread, "meshd-ctl", NULL, ctl_main, c);
 	if (ret != 0)
 		return -ret;
@@ -415,7 +566,7 @@ mesh_ctl_start(const struct mesh_ctl_cfg *cfg)
 
 	if (c == NULL)
 		return NULL;
-	c->listen_fd = c->epoll_fd = c->event_fd = c->metrics_fd = c->merge_fd = -1;
+	c->listen_fd = c->epoll_fd = c->event_fd = c->merge_fd = -1;
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		c->clients[i].fd = -1;
 	c->rxbuf = malloc(MESH_CLIENT_MAX_MSG);
@@ -437,9 +588,10 @@ mesh_ctl_stop(struct mesh_ctl *c)
 		c->stop = 1;
 		pthread_join(c->thread, NULL);
 	}
+	ctl_metrics_stop(c->metrics);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
-		drop_outq(&c->clients[i]);
-		ctl_parts_free(&c->clients[i].parts);
+		drop_outq(c, &c->clients[i]);
+		ctl_parts_free(c, &c->clients[i].parts);
 		if (c->clients[i].fd >= 0)
 			close(c->clients[i].fd);
 	}
@@ -449,8 +601,6 @@ mesh_ctl_stop(struct mesh_ctl *c)
 	}
 	if (c->epoll_fd >= 0)
 		close(c->epoll_fd);
-	if (c->metrics_fd >= 0)
-		close(c->metrics_fd);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	if (c->merge_fd >= 0)

@@ -5,7 +5,8 @@
  * pointer (sec->keyring) points at; a reload fills the other and swaps the pointer
  * (release), so a reader sees one whole keyring. A keyring is rewritten only a second
  * after it was swapped out (a frame's seal or open takes microseconds): a reload sooner
- * than that waits. One thread reloads (not an lcore).
+ * than that waits. One thread reloads (not an lcore). The keyring's migration mode
+ * (keyless frames accepted; keys that open but do not seal) is kept from the one in use.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,11 +31,12 @@ int
 mesh_net_keyswap_load(struct mesh_net_keyswap *ks, const char *path, char *err,
 		      size_t err_len)
 {
-	struct mesh_wire_keyring *next = &ks->spare;
+	const struct mesh_wire_keyring *cur = __atomic_load_n(&ks->sec->keyring, __ATOMIC_ACQUIRE);
+	struct mesh_wire_keyring *next = cur == &ks->spare ? ks->first : &ks->spare;
 	uint64_t since = mesh_tsc_now_ns() - ks->swapped_ns;
+	bool accept_plaintext = cur != NULL && cur->accept_plaintext;
+	bool no_seal = cur != NULL && cur->n_keys > 0 && cur->primary < 0;
 
-	if (__atomic_load_n(&ks->sec->keyring, __ATOMIC_ACQUIRE) == &ks->spare)
-		next = ks->first;
 	if (ks->swapped_ns != 0 && since < SWAP_GRACE_NS) {
 		struct timespec ts = { 0, (long)(SWAP_GRACE_NS - since) };
 
@@ -45,6 +47,10 @@ mesh_net_keyswap_load(struct mesh_net_keyswap *ks, const char *path, char *err,
 		return -EINVAL;
 	if (next->n_keys == 0)
 		return mesh_errf(err, err_len, "%s: no keys", path);
+	/* the migration mode of the start (accept_plaintext, send_plaintext) carries over */
+	next->accept_plaintext = accept_plaintext;
+	if (no_seal)
+		next->primary = -1;
 	__atomic_store_n(&ks->sec->keyring, next, __ATOMIC_RELEASE);
 	ks->swapped_ns = mesh_tsc_now_ns();
 	return 0;

@@ -313,6 +313,8 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_rx_drop_not_member, "channel records from a sender that is not a member") \
 	X(node_rx_hello, "HELLO frames answered") \
 	X(node_rx_hello_reply, "HELLO_REPLY frames received") \
+	X(node_rx_hello_short, "HELLO frames not answered: shorter than the reply would be") \
+	X(node_rx_drop_swim_sender, "SWIM records whose header names another node than the frame's sender id") \
 	X(node_tx_hello, "HELLO frames sent to configured peers") \
 	X(node_tx_frames, "frames handed to the environment") \
 	X(node_tx_drop_no_peer, "channel output for a peer that is no longer a member") \

@@ -138,7 +138,6 @@ mesh_node_join(struct mesh_node *n, uint64_t now_ns)
 static void
 msgs_input(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns)
 {
-	struct mesh_swim_addr from = { .ip = f->peer.ip, .port = f->peer.port };
 	bool member = node_repl_peer(n, f->sender) != NULL;
 	struct mesh_wire_msgr r;
 	struct mesh_wire_slice body;
@@ -150,7 +149,7 @@ msgs_input(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns
 	while ((rc = mesh_wire_msgr_next(&r, &kind, &body)) == 1) {
 		if (kind == MESH_WIRE_KIND_SWIM) {
 			NODE_CTR(n, node_rx_swim_records);
-			mesh_swim_input(n->swim, now_ns, &from, body.p, body.len);
+			node_swim_input(n, f, body.p, body.len, now_ns);
 		} else if (member) {
 			mesh_stream_rx(n->stream, f->sender, kind, body.p, body.len, now_ns);
 		} else {
@@ -159,6 +158,9 @@ msgs_input(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns
 	}
 	if (rc < 0) /* the records before the bad one were handled */
 		NODE_CTR(n, node_rx_drop_bad_container);
+	/* after its SWIM blobs (an ack in them counts as the ack): any accepted frame from a
+	 * member is liveness evidence, so channel traffic satisfies a probe of its sender */
+	node_swim_heard(n, f, now_ns);
 }
 
 void
@@ -249,7 +251,7 @@ mesh_node_next_deadline(const struct mesh_node *n)
 {
 	uint64_t t = mesh_swim_next_deadline(n->swim);
 
-	t = MESH_MIN(t, n->next_stream_tick_ns);
+	t = MESH_MIN(t, mesh_stream_next_deadline(n->stream));
 	t = MESH_MIN(t, n->next_digest_ns);
 	if (n->cfg.ae_interval_ns != 0 && n->n_peers > 0)
 		t = MESH_MIN(t, n->ae_next_ns);

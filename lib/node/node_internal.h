@@ -66,7 +66,6 @@ struct mesh_node {
 	 * (watermarks, channel) until reaped, so a flap resumes instead of re-exporting */
 	uint32_t n_parked;
 	struct node_peer parked[MESH_NODE_MAX_PEERS];
-	uint64_t next_stream_tick_ns;
 	/* the sender of the frame being dispatched (SWIM records need its address) */
 	struct mesh_node_addr rx_from;
 	/* clients */
@@ -120,6 +119,11 @@ unsigned node_ae_poll(struct mesh_node *n, uint64_t now_ns);
 
 /* node_swim.c: the lib/swim environment */
 int node_swim_init(struct mesh_node *n);
+/* one SWIM blob of frame @f (dropped when its header names another node than f->sender) */
+void node_swim_input(struct mesh_node *n, const struct mesh_node_frame *f, const uint8_t *blob,
+		     size_t len, uint64_t now_ns);
+/* an accepted frame @f: liveness evidence for membership about its sender */
+void node_swim_heard(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns);
 
 /* node_hello.c: the HELLO diagnostic */
 void node_hello_input(struct mesh_node *n, const struct mesh_node_frame *f);

@@ -395,12 +395,11 @@ node_repl_poll(struct mesh_node *n, uint64_t now_ns)
 	}
 	if (mesh_crdt_stream_drain(n->kv, -1, drain_value, n) > 0)
 		work++;
-	if (now_ns >= n->next_stream_tick_ns) {
+	/* the channels' timers when one is due (mesh_node_next_deadline sleeps until then) */
+	if (now_ns >= mesh_stream_next_deadline(n->stream))
 		mesh_stream_tick(n->stream, now_ns);
-		n->next_stream_tick_ns = now_ns + MESH_NS_PER_MS;
-	} else {
+	else
 		mesh_stream_flush(n->stream, now_ns);
-	}
 	return work;
 }
 

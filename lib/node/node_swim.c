@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "node_internal.h"
 
@@ -37,6 +38,48 @@ swim_event(void *ctx, const struct mesh_swim_event *ev)
 	node_repl_member(n, ev);
 	if (n->env->member != NULL)
 		n->env->member(n->ctx, ev);
+}
+
+/*
+ * Frame @f was accepted: if its sender is a member (a replication peer, so its current
+ * life) at the member's address, that is liveness evidence for a probe of it in flight.
+ */
+void
+node_swim_heard(struct mesh_node *n, const struct mesh_node_frame *f, uint64_t now_ns)
+{
+	struct node_peer *p = node_repl_peer(n, f->sender);
+	struct mesh_swim_member_info mi;
+	size_t len;
+
+	if (p == NULL)
+		return;
+	len = strlen(p->name);
+	if (mesh_swim_member_get(n->swim, p->name, len, &mi) == 0 &&
+	    mesh_wire_node_id(p->name, mi.gen) == f->sender && mi.addr.ip == f->peer.ip &&
+	    mi.addr.port == f->peer.port)
+		mesh_swim_member_heard(n->swim, p->name, len, mi.gen, now_ns);
+}
+
+/*
+ * One SWIM blob of frame @f: the blob's header must name the node the frame's sender id
+ * stands for (authenticated in keyed mode), so that lib/swim's first-hand rule (a member's
+ * new life or address only from the member itself) rests on the frame, not on the blob.
+ * Blobs that do not decode go through: lib/swim counts them per cause.
+ */
+void
+node_swim_input(struct mesh_node *n, const struct mesh_node_frame *f, const uint8_t *blob,
+		size_t len, uint64_t now_ns)
+{
+	struct mesh_swim_addr from = { .ip = f->peer.ip, .port = f->peer.port };
+	char name[MESH_SWIM_NAME_MAX + 1];
+	uint64_t gen;
+
+	if (mesh_swim_msg_sender(blob, len, name, &gen) == 0 &&
+	    mesh_wire_node_id(name, gen) != f->sender) {
+		NODE_CTR(n, node_rx_drop_swim_sender);
+		return;
+	}
+	mesh_swim_input(n->swim, now_ns, &from, blob, len);
 }
 
 int

@@ -23,8 +23,9 @@
  *         record when it demultiplexes itself);
  *   tx:   mesh_stream_op_publish() / mesh_stream_value_send() for local changes;
  *   idle: mesh_stream_flush() at the end of each poll iteration (sender idle: partial
- *         batches and pending acks leave now), mesh_stream_tick() on a timer (~1-10 ms:
- *         retransmission, heartbeats, idle timeout, fragment nacks, GC, digests).
+ *         batches and pending acks leave now), mesh_stream_tick() once
+ *         mesh_stream_next_deadline() is reached (retransmission, heartbeats, idle
+ *         timeout, fragment nacks, GC, digests).
  * Output leaves through env->send() one frame payload at a time (the caller seals it
  * with mesh_wire_frame_seal()).
  */
@@ -96,22 +97,30 @@ extern "C" {
 	X(rx_assembly_evict_count, "stream reassemblies evicted: too many pending") \
 	X(rx_assembly_evict_bytes, "stream reassemblies evicted: too many bytes pending") \
 	X(rx_assembly_gc, "stream reassemblies collected after their timeout") \
+	X(reasm_evict_peer_slots, "stream reassemblies evicted: the sender held its slot cap") \
+	X(reasm_evict_peer_bytes, "stream reassemblies evicted: the sender held its byte cap") \
 	X(tx_chunk_nacks, "fragment nacks sent (missing fragments asked again)") \
 	X(rx_chunk_nacks, "fragment nacks received") \
 	X(tx_chunk_repairs, "stream fragments resent from the repair cache") \
 	X(rx_chunk_nack_unknown, "fragment nacks for values no longer in the repair cache") \
+	X(tx_chunk_repair_capped, "fragment repairs not sent: past nack_repair_max in one nack") \
+	X(tx_chunk_repair_paced, "fragment repairs not sent: the peer's repair bucket was empty") \
 	X(repair_cache_evict, "values evicted from the repair cache: it was full") \
 	X(relay_crdt_ops, "CRDT ops forwarded to other members (epidemic relay)") \
 	X(relay_stream_values, "stream values forwarded to other members (epidemic relay)") \
 	X(relay_dup_suppressed, "stream values ignored: already seen") \
 	X(relay_drop_dedup_full, "stream values dropped in relay mode: no dedup slot free") \
+	X(relay_drop_dedup_share, "stream values dropped: past the sender's relay dedup share") \
 	X(tx_digests, "anti-entropy digests sent") \
 	X(rx_digests, "anti-entropy digests received") \
 	X(rx_records, "records received") \
 	X(rx_drop_bad_container, "payloads dropped: malformed record container") \
 	X(rx_drop_bad_msg, "records dropped: malformed body") \
+	X(rx_drop_not_member, "channel records dropped: the sender is not a member") \
+	X(peer_add_full, "members refused: the peer table held max_peers") \
 	X(rx_unknown_kind, "records of an unknown kind, skipped") \
-	X(rx_other_kind, "records handed to another layer")
+	X(rx_other_kind, "records handed to another layer") \
+	X(deadline_scans, "tick deadlines computed again (a pass over the peers)")
 
 #define MESH_STREAM_CTR_ENUM(name, desc) MESH_STREAM_CTR_##name,
 #define MESH_STREAM_CTR_NAME(name, desc) "stream_" #name,
@@ -141,16 +150,22 @@ struct mesh_stream_config {
 	/* reassembly (receiver) */
 	uint32_t max_assemblies;   /**< concurrent incomplete values (default 20) */
 	uint64_t max_assembly_bytes; /**< their total bytes (default 512 MiB) */
+	uint32_t max_assemblies_per_peer; /**< of them from one sender (default 4) */
+	uint64_t max_assembly_bytes_per_peer; /**< bytes from one sender (default 128 MiB) */
 	uint64_t assembly_timeout_ns; /**< GC of incomplete values (default 30 s) */
 	uint32_t max_total_chunks; /**< refuse larger fragment counts (default 65536) */
 	uint64_t nack_delay_ns;    /**< quiet time before nacking gaps (default 20 ms) */
 	uint64_t nack_interval_ns; /**< between nacks for one value (default 100 ms) */
+	uint32_t nack_repair_max;  /**< fragments asked / resent per nack (default 64) */
 	/* repair cache (sender) */
 	uint64_t repair_cache_bytes; /**< chunked values kept for nacks (default 64 MiB) */
 	uint64_t repair_ttl_ns;    /**< and for how long (default 30 s) */
 	uint64_t max_parked_bytes; /**< targeted values waiting for an unknown peer (4 MiB) */
 	uint32_t chunk_rate;       /**< fragment frames per second per peer (default 200000) */
 	uint32_t chunk_burst;      /**< and at most this many at once (default 256) */
+	uint32_t repair_rate;      /**< repaired fragments per second per peer (10000) */
+	uint32_t repair_burst;     /**< and at most this many at once (default 64) */
+	uint32_t max_peers;        /**< members this instance holds state for (4096) */
 	uint64_t digest_interval_ns; /**< anti-entropy period, 0 = off (default 0) */
 };
 
@@ -226,7 +241,11 @@ const uint64_t *mesh_stream_counters(const struct mesh_stream *s);
 
 /* ---------------------------------------------------------------- peers */
 
-/** A live member (from membership). 0, -EEXIST or -ENOMEM. Parked values for it leave. */
+/**
+ * A live member (from membership). 0, -EEXIST, -ENOSPC (max_peers members held, counted
+ * peer_add_full) or -ENOMEM. Parked values for it leave. Only members have state here:
+ * records from any other sender are dropped (rx_drop_not_member) before anything is made.
+ */
 int mesh_stream_peer_add(struct mesh_stream *s, uint64_t peer, uint64_t now_ns);
 /** Member gone: its queues and in-flight batches are released. 0 or -ENOENT. */
 int mesh_stream_peer_remove(struct mesh_stream *s, uint64_t peer);
@@ -309,13 +328,22 @@ uint32_t mesh_stream_chunk_count(size_t len, size_t chunk);
 /** One MSGS frame payload from @from (already opened by lib/wire). */
 void mesh_stream_rx_payload(struct mesh_stream *s, uint64_t from, const uint8_t *payload,
 			    size_t len, uint64_t now_ns);
-/** One record. */
+/** One record. Channel records from a sender that is not a member are dropped (counted). */
 void mesh_stream_rx(struct mesh_stream *s, uint64_t from, uint8_t kind, const uint8_t *body,
 		    size_t len, uint64_t now_ns);
 /** Sender idle: seal partial batches, emit pending acks, send every open frame. */
 void mesh_stream_flush(struct mesh_stream *s, uint64_t now_ns);
 /** Timers (retransmit, heartbeat, idle, nacks, GC, digest); then flush. */
 void mesh_stream_tick(struct mesh_stream *s, uint64_t now_ns);
+/**
+ * When mesh_stream_tick() next has work: the earliest retransmission, heartbeat, idle
+ * timeout, receive-gap restart, pacing token, fragment nack, reassembly GC, repair expiry
+ * or digest round; UINT64_MAX when none is pending. A tick at that time does it (never a
+ * later one), so the caller may sleep until then (new traffic or local sends aside, which
+ * arrive through the other entry points). Cached: computed again (one pass over the peers,
+ * counted in stream_deadline_scans) only after a call that could have moved it.
+ */
+uint64_t mesh_stream_next_deadline(struct mesh_stream *s);
 
 /** Delay before the transmission after the @attempt-th one (1 = original): capped
  *  exponential backoff rto_initial << (attempt - 1). */
@@ -326,9 +354,13 @@ uint64_t mesh_stream_backoff_ns(uint64_t initial_ns, uint64_t max_ns, uint32_t a
 /*
  * Receiver-side reassembly of chunked values, per (peer, key) (upstream ChunkAssembler
  * rules): a newer generation resets, an older one is dropped, a duplicate fragment is not
- * counted twice, a single-fragment value cancels a pending assembly. Bounds: max
- * assemblies (evict the oldest), max bytes (evict the largest; fragment slots count),
- * GC after timeout. Used by mesh_stream; public for tests and fuzzing.
+ * counted twice, a single-fragment value cancels a pending assembly. Bounds, per sender
+ * first: a sender past its slot cap loses its own oldest assembly, past its byte cap its
+ * own largest; then globally: past max assemblies the oldest, past max bytes the largest
+ * assembly of the sender holding the most (slots, resp. bytes; the newcomer's sender on a
+ * tie), so a sender within its fair share (global / senders in progress) is never evicted
+ * by another; fragment slots count as bytes; GC after timeout. Used by mesh_stream;
+ * public for tests and fuzzing.
  */
 enum mesh_stream_chunk_res {
 	MESH_STREAM_CHUNK_PENDING = 0, /**< stored, value incomplete */
@@ -345,6 +377,7 @@ struct mesh_stream_reasm_stats {
 	uint32_t assemblies;
 	uint64_t bytes;
 	uint64_t gen_reset, evict_count, evict_bytes, gc, cancelled, completed;
+	uint64_t evict_peer_count, evict_peer_bytes; /**< per-sender caps */
 };
 
 struct mesh_stream_reasm;
@@ -352,6 +385,9 @@ struct mesh_stream_reasm;
 struct mesh_stream_reasm *mesh_stream_reasm_new(uint32_t max_assemblies, uint64_t max_bytes,
 						uint32_t max_total_chunks);
 void mesh_stream_reasm_delete(struct mesh_stream_reasm *r);
+/** Per-sender caps (0 = the global bound; the default for both). */
+void mesh_stream_reasm_peer_limits(struct mesh_stream_reasm *r, uint32_t max_assemblies,
+				   uint64_t max_bytes);
 
 enum mesh_stream_chunk_res
 mesh_stream_reasm_add(struct mesh_stream_reasm *r, uint64_t peer, uint64_t origin,
@@ -376,6 +412,10 @@ uint32_t mesh_stream_reasm_nacks(struct mesh_stream_reasm *r, uint64_t now_ns,
 				 mesh_stream_reasm_nack_f cb, void *ctx);
 void mesh_stream_reasm_stats(const struct mesh_stream_reasm *r,
 			     struct mesh_stream_reasm_stats *st);
+/** When mesh_stream_reasm_gc() or mesh_stream_reasm_nacks() with these arguments next has
+ *  work (UINT64_MAX: no assembly pending). */
+uint64_t mesh_stream_reasm_next_deadline(const struct mesh_stream_reasm *r, uint64_t timeout_ns,
+					 uint64_t quiet_ns, uint64_t interval_ns);
 
 #ifdef __cplusplus
 }

@@ -113,6 +113,7 @@ send_batch(struct mesh_stream *s, struct stream_peer *p, struct batch *b, uint64
 	b->last_tx_ns = now;
 	b->next_tx_ns = now + mesh_stream_backoff_ns(s->cfg.rto_initial_ns, s->cfg.rto_max_ns,
 						     b->attempts);
+	stream_deadline_lower(s, b->next_tx_ns);
 }
 
 static inline bool

@@ -36,15 +36,21 @@ mesh_stream_config_default(struct mesh_stream_config *c)
 	c->seen_slots = 16384;
 	c->max_assemblies = 20;
 	c->max_assembly_bytes = 512ULL << 20;
+	c->max_assemblies_per_peer = 4;
+	c->max_assembly_bytes_per_peer = 128ULL << 20;
 	c->assembly_timeout_ns = 30 * MESH_NS_PER_SEC;
 	c->max_total_chunks = 65536;
 	c->nack_delay_ns = 20 * MESH_NS_PER_MS;
 	c->nack_interval_ns = 100 * MESH_NS_PER_MS;
+	c->nack_repair_max = 64;
 	c->repair_cache_bytes = 64ULL << 20;
 	c->repair_ttl_ns = 30 * MESH_NS_PER_SEC;
 	c->max_parked_bytes = 4ULL << 20;
 	c->chunk_rate = 200000;
 	c->chunk_burst = 256;
+	c->repair_rate = 10000;
+	c->repair_burst = 64;
+	c->max_peers = 4096;
 }
 
 uint64_t
@@ -70,7 +76,9 @@ mesh_stream_new(const struct mesh_stream_config *cfg, const struct mesh_stream_e
 	    cfg->max_payload > MESH_WIRE_REC_MAX_BODY || cfg->seen_slots == 0 ||
 	    (cfg->seen_slots & (cfg->seen_slots - 1)) != 0 || cfg->rto_initial_ns == 0 ||
 	    (env->digest_build == NULL) != (env->digest_recv == NULL) || cfg->chunk_burst == 0 ||
-	    cfg->chunk_rate == 0) {
+	    cfg->chunk_rate == 0 || cfg->repair_burst == 0 || cfg->repair_rate == 0 ||
+	    cfg->nack_repair_max == 0 || cfg->nack_repair_max > STREAM_NACK_MAX ||
+	    cfg->max_peers == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -88,6 +96,9 @@ mesh_stream_new(const struct mesh_stream_config *cfg, const struct mesh_stream_e
 	s->tab = calloc(s->tab_cap, sizeof(*s->tab));
 	s->reasm = mesh_stream_reasm_new(cfg->max_assemblies, cfg->max_assembly_bytes,
 					 cfg->max_total_chunks);
+	if (s->reasm != NULL)
+		mesh_stream_reasm_peer_limits(s->reasm, cfg->max_assemblies_per_peer,
+					      cfg->max_assembly_bytes_per_peer);
 	s->max_batch_ops = (uint32_t)(cfg->max_payload / 2 + 1);
 	s->apply_ops = calloc(s->max_batch_ops, sizeof(*s->apply_ops));
 	s->wops = calloc(s->max_batch_ops, sizeof(*s->wops));
@@ -215,13 +226,16 @@ tab_remove(struct mesh_stream *s, uint64_t id)
 	s->n_peers--;
 }
 
-struct stream_peer *
-stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now)
+/*
+ * Per-sender state (channel, reassembly share, pacing buckets) exists only for members:
+ * mesh_stream_peer_add() is the one caller, so a record from any other sender is dropped
+ * before anything is allocated (mesh_stream_rx), and the table holds at most max_peers.
+ */
+static struct stream_peer *
+peer_create(struct mesh_stream *s, uint64_t id, uint64_t now)
 {
-	struct stream_peer *p = stream_peer_find(s, id);
+	struct stream_peer *p;
 
-	if (p != NULL)
-		return p;
 	if ((s->n_peers + 1) * 2 > s->tab_cap && tab_grow(s) != 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
@@ -237,8 +251,12 @@ stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now)
 	p->una = 1;
 	p->tokens = s->cfg.chunk_burst;
 	p->tok_ns = now;
+	p->rtokens = s->cfg.repair_burst;
+	p->rtok_ns = now;
+	p->seen_win_ns = now;
 	tab_insert(s->tab, s->tab_cap, p);
 	s->n_peers++;
+	stream_deadline_touch(s);
 	return p;
 }
 
@@ -249,11 +267,17 @@ mesh_stream_peer_add(struct mesh_stream *s, uint64_t id, uint64_t now_ns)
 
 	if (id == 0 || id == s->cfg.self_id)
 		return -EINVAL;
-	p = stream_peer_get(s, id, now_ns);
+	p = stream_peer_find(s, id);
+	if (p != NULL && p->member_idx >= 0)
+		return -EEXIST;
+	if (p == NULL && s->n_peers >= s->cfg.max_peers) {
+		CTR(s, peer_add_full);
+		return -ENOSPC;
+	}
+	if (p == NULL)
+		p = peer_create(s, id, now_ns);
 	if (p == NULL)
 		return -ENOMEM;
-	if (p->member_idx >= 0)
-		return -EEXIST;
 	if (s->n_members == s->members_cap) {
 		uint32_t cap = s->members_cap ? s->members_cap * 2 : 16;
 		struct stream_peer **m = realloc(s->members, cap * sizeof(*m));
@@ -266,6 +290,7 @@ mesh_stream_peer_add(struct mesh_stream *s, uint64_t id, uint64_t now_ns)
 	p->member_idx = (int32_t)s->n_members;
 	s->members[s->n_members++] = p;
 	stream_value_peer_added(s, p, now_ns);
+	stream_deadline_touch(s);
 	return 0;
 }
 
@@ -289,6 +314,7 @@ mesh_stream_peer_remove(struct mesh_stream *s, uint64_t id)
 			}
 	tab_remove(s, id);
 	peer_free(s, p);
+	stream_deadline_touch(s);
 	return 0;
 }
 
@@ -535,11 +561,12 @@ mesh_stream_rx(struct mesh_stream *s, uint64_t from, uint8_t kind, const uint8_t
 			s->env->other_rx(s->ctx, from, kind, body, len);
 		return;
 	}
-	if (from == 0 || from == s->cfg.self_id)
+	p = stream_peer_find(s, from);
+	if (p == NULL || p->member_idx < 0) {
+		CTR(s, rx_drop_not_member); /* before any state is made for it */
 		return;
-	p = stream_peer_get(s, from, now_ns);
-	if (p == NULL)
-		return;
+	}
+	stream_deadline_rx(s, p, kind, now_ns); /* a channel up, a receive gap */
 	heard_from(s, p, now_ns);
 	switch (kind) {
 	case MESH_WIRE_KIND_CRDT_BATCH:
@@ -668,6 +695,7 @@ mesh_stream_digest_send(struct mesh_stream *s, uint64_t peer, bool reply, uint64
 void
 mesh_stream_tick(struct mesh_stream *s, uint64_t now_ns)
 {
+	stream_deadline_touch(s);
 	for (uint32_t i = 0; i < s->tab_cap; i++) {
 		struct stream_peer *p = s->tab[i];
 

@@ -86,6 +86,12 @@ struct stream_peer {
 	struct vjob *vq_head, *vq_tail;
 	uint64_t tok_ns;
 	uint32_t tokens;
+	/* fragment repairs this peer's nacks may still trigger (repair_rate, repair_burst) */
+	uint64_t rtok_ns;
+	uint32_t rtokens;
+	/* relay mode: new values this peer put in the seen table in the current window */
+	uint64_t seen_win_ns;
+	uint32_t seen_win_n;
 	/* open output frame */
 	uint8_t *out;
 	struct mesh_wire_msgw w;
@@ -169,6 +175,10 @@ struct mesh_stream {
 	uint32_t n_parked, parked_cap;
 	uint64_t parked_bytes;
 	uint64_t next_digest_ns, last_gc_ns;
+	/* the peers' earliest timer (stream_deadline.c): never later than the true one;
+	 * exact after a pass over the peers, which runs again once a tick made it stale */
+	uint64_t peer_deadline_ns;
+	bool peer_deadline_ok;
 	/* scratch */
 	struct mesh_stream_op *apply_ops;
 	struct mesh_wire_crdt_op *wops;
@@ -184,10 +194,28 @@ struct mesh_stream {
 #define CTR(s, name) ((s)->ctr[MESH_STREAM_CTR_##name]++)
 #define CTR_ADD(s, name, n) ((s)->ctr[MESH_STREAM_CTR_##name] += (n))
 
+/* stream_deadline.c: keeping the peers' earliest timer without a pass per call */
+/** A tick ran or the peer set changed: the next query makes a pass over the peers. */
+static inline void
+stream_deadline_touch(struct mesh_stream *s)
+{
+	s->peer_deadline_ok = false;
+}
+/** A peer timer is now due at @t (a batch's retransmission). */
+static inline void
+stream_deadline_lower(struct mesh_stream *s, uint64_t t)
+{
+	if (t < s->peer_deadline_ns)
+		s->peer_deadline_ns = t;
+}
+/** Before a channel record of @kind from @p is handled at @now: the timers it can start
+ *  (the idle timeout of a channel coming up, the restart of a receive gap). */
+void stream_deadline_rx(struct mesh_stream *s, const struct stream_peer *p, uint8_t kind,
+			uint64_t now);
+
 /* stream_core.c */
 void stream_mark_dirty(struct mesh_stream *s, struct stream_peer *p);
 struct stream_peer *stream_peer_find(const struct mesh_stream *s, uint64_t id);
-struct stream_peer *stream_peer_get(struct mesh_stream *s, uint64_t id, uint64_t now); /* creates */
 int stream_emit(struct mesh_stream *s, struct stream_peer *p, uint8_t kind, const uint8_t *body,
 		size_t len, uint64_t now);
 void stream_frame_flush(struct mesh_stream *s, struct stream_peer *p);

@@ -8,6 +8,11 @@
  * assembly = fragment payload + one slot per declared fragment, so a hostile `total`
  * costs its sender budget, not ours. Completion concatenates the fragments into one
  * buffer handed to the caller.
+ *
+ * Fairness: a sender past its own caps (slots, bytes) loses its own assemblies; past the
+ * global bounds the victim is taken from the sender holding the most, so whatever one
+ * sender sends, another sender's value in progress is evicted only while that sender
+ * holds more than it (above its fair share of the pool).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +38,8 @@ struct asm_ {
 struct mesh_stream_reasm {
 	uint32_t max_assemblies, max_total_chunks;
 	uint64_t max_bytes;
+	uint32_t peer_max_assemblies; /* per sender */
+	uint64_t peer_max_bytes;
 	uint32_t n, cap;
 	struct asm_ *a;
 	struct mesh_stream_reasm_stats st;
@@ -54,6 +61,8 @@ mesh_stream_reasm_new(uint32_t max_assemblies, uint64_t max_bytes, uint32_t max_
 		return NULL;
 	r->max_assemblies = max_assemblies;
 	r->max_bytes = max_bytes;
+	r->peer_max_assemblies = max_assemblies;
+	r->peer_max_bytes = max_bytes;
 	r->max_total_chunks = max_total_chunks;
 	r->cap = max_assemblies + 1;
 	r->a = calloc(r->cap, sizeof(*r->a));
@@ -63,6 +72,14 @@ mesh_stream_reasm_new(uint32_t max_assemblies, uint64_t max_bytes, uint32_t max_
 		return NULL;
 	}
 	return r;
+}
+
+void
+mesh_stream_reasm_peer_limits(struct mesh_stream_reasm *r, uint32_t max_assemblies,
+			      uint64_t max_bytes)
+{
+	r->peer_max_assemblies = max_assemblies != 0 ? max_assemblies : r->max_assemblies;
+	r->peer_max_bytes = max_bytes != 0 ? max_bytes : r->max_bytes;
 }
 
 static void
@@ -137,37 +154,111 @@ asm_init(struct asm_ *a, uint64_t peer, uint64_t origin, const uint8_t *key, siz
 	return 0;
 }
 
-/* Evict the oldest while too many, the largest while too big. Returns true if @keep went. */
-static bool
-enforce_bounds(struct mesh_stream_reasm *r, int *keep)
+/* What @peer holds: assemblies and bytes. */
+static void
+usage(const struct mesh_stream_reasm *r, uint64_t peer, uint32_t *n, uint64_t *bytes)
 {
+	*n = 0;
+	*bytes = 0;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->a[i].peer == peer) {
+			(*n)++;
+			*bytes += r->a[i].bytes;
+		}
+}
+
+/*
+ * The sender holding the most (@by_bytes: bytes, else assemblies); on a tie @pref, the
+ * sender whose fragment pushed past the bound.
+ */
+static uint64_t
+heaviest(const struct mesh_stream_reasm *r, bool by_bytes, uint64_t pref)
+{
+	uint64_t best = pref, best_w = 0, w, b;
+	uint32_t n;
+
+	usage(r, pref, &n, &b);
+	best_w = by_bytes ? b : n;
+	for (uint32_t i = 0; i < r->n; i++) {
+		if (r->a[i].peer == best)
+			continue;
+		usage(r, r->a[i].peer, &n, &b);
+		w = by_bytes ? b : n;
+		if (w > best_w) {
+			best = r->a[i].peer;
+			best_w = w;
+		}
+	}
+	return best;
+}
+
+/* @peer's oldest assembly (@largest: its largest), not @keep on a tie; -1 if none. */
+static int
+victim(const struct mesh_stream_reasm *r, uint64_t peer, bool largest, int keep)
+{
+	int v = -1;
+
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct asm_ *a = &r->a[i], *c = v >= 0 ? &r->a[v] : NULL;
+		bool better, tie;
+
+		if (a->peer != peer)
+			continue;
+		if (c == NULL) {
+			v = (int)i;
+			continue;
+		}
+		better = largest ? a->bytes > c->bytes : a->created_ns < c->created_ns;
+		tie = largest ? a->bytes == c->bytes : a->created_ns == c->created_ns;
+		if (better || (tie && v == keep))
+			v = (int)i;
+	}
+	return v;
+}
+
+/* Remove @v; @keep follows the swap-remove, -1 once removed. True if @keep went. */
+static bool
+evict(struct mesh_stream_reasm *r, int v, int *keep)
+{
+	bool lost = v == *keep;
+
+	if (lost)
+		*keep = -1;
+	else if (*keep == (int)r->n - 1)
+		*keep = v; /* swap-remove moves the last slot into v */
+	remove_at(r, (uint32_t)v);
+	return lost;
+}
+
+/* Bounds after @peer's fragment went into @keep: its own caps, then the global ones taken
+ * from the heaviest sender. Returns true if @keep went. */
+static bool
+enforce_bounds(struct mesh_stream_reasm *r, int *keep, uint64_t peer)
+{
+	/* per-sender caps equal to the global bounds leave it to those */
+	bool own_slots = r->peer_max_assemblies < r->max_assemblies;
+	bool own_bytes = r->peer_max_bytes < r->max_bytes;
 	bool lost = false;
+	uint32_t n;
+	uint64_t b;
 
+	usage(r, peer, &n, &b);
+	while (own_slots && n > r->peer_max_assemblies) {
+		lost |= evict(r, victim(r, peer, false, *keep), keep);
+		r->st.evict_peer_count++;
+		usage(r, peer, &n, &b);
+	}
+	while (own_bytes && n > 0 && b > r->peer_max_bytes) {
+		lost |= evict(r, victim(r, peer, true, *keep), keep);
+		r->st.evict_peer_bytes++;
+		usage(r, peer, &n, &b);
+	}
 	while (r->n > r->max_assemblies) {
-		uint32_t old = 0;
-
-		for (uint32_t i = 1; i < r->n; i++)
-			if (r->a[i].created_ns < r->a[old].created_ns ||
-			    (r->a[i].created_ns == r->a[old].created_ns && (int)old == *keep))
-				old = i;
-		if ((int)old == *keep)
-			lost = true;
-		else if (*keep == (int)r->n - 1)
-			*keep = (int)old; /* swap-remove moves the last slot into old */
-		remove_at(r, old);
+		lost |= evict(r, victim(r, heaviest(r, false, peer), false, *keep), keep);
 		r->st.evict_count++;
 	}
 	while (r->st.bytes > r->max_bytes && r->n > 0) {
-		uint32_t big = 0;
-
-		for (uint32_t i = 1; i < r->n; i++)
-			if (r->a[i].bytes > r->a[big].bytes)
-				big = i;
-		if ((int)big == *keep)
-			lost = true;
-		else if (*keep == (int)r->n - 1)
-			*keep = (int)big;
-		remove_at(r, big);
+		lost |= evict(r, victim(r, heaviest(r, true, peer), true, *keep), keep);
 		r->st.evict_bytes++;
 	}
 	return lost;
@@ -245,7 +336,7 @@ mesh_stream_reasm_add(struct mesh_stream_reasm *r, uint64_t peer, uint64_t origi
 		*out_len = sum;
 		return MESH_STREAM_CHUNK_COMPLETE;
 	}
-	if (enforce_bounds(r, &i))
+	if (enforce_bounds(r, &i, peer))
 		return MESH_STREAM_CHUNK_EVICTED;
 	return MESH_STREAM_CHUNK_PENDING;
 }
@@ -318,4 +409,22 @@ mesh_stream_reasm_stats(const struct mesh_stream_reasm *r, struct mesh_stream_re
 {
 	*st = r->st;
 	st->assemblies = r->n;
+}
+
+uint64_t
+mesh_stream_reasm_next_deadline(const struct mesh_stream_reasm *r, uint64_t timeout_ns,
+				uint64_t quiet_ns, uint64_t interval_ns)
+{
+	uint64_t t = UINT64_MAX;
+
+	/* the conditions of mesh_stream_reasm_gc and mesh_stream_reasm_nacks, turned round */
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct asm_ *a = &r->a[i];
+		uint64_t nack = a->last_rx_ns + quiet_ns;
+
+		if (a->last_nack_ns != 0)
+			nack = MESH_MAX(nack, a->last_nack_ns + interval_ns);
+		t = MESH_MIN(t, MESH_MIN(nack, a->created_ns + timeout_ns + 1));
+	}
+	return t;
 }

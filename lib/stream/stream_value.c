@@ -11,12 +11,16 @@
  * Values are never retransmitted whole. A chunked value is kept in a bounded repair
  * cache (bytes and TTL) so the receiver can ask for missing fragments: its reassembly
  * (stream_reasm.c) reports assemblies that went quiet with gaps, and a StreamNack lists
- * the missing indices; the sender resends just those. A targeted value for a peer not
- * known yet is parked (bounded, oldest dropped first) and leaves when the peer is added
- * (upstream lost those). Above direct_max, values go to `fanout` members and are relayed
+ * the missing indices; the sender resends just those, at most nack_repair_max per nack and
+ * as the peer's repair bucket allows (repair_rate, repair_burst): the rest is counted and
+ * left to the next nack, so a forged nack costs one bounded burst. A targeted value for a
+ * peer not known yet is parked (bounded, oldest dropped first) and leaves when the peer is
+ * added (upstream lost those). Above direct_max, values go to `fanout` members and are relayed
  * once by each receiver: only values it remembered as new in the seen table (keyed by
  * origin, key, generation), which then never evicts an entry younger than
- * STREAM_SEEN_LIVE_NS; a value that finds no free slot is dropped (counted).
+ * STREAM_SEEN_LIVE_NS; a value that finds no free slot is dropped (counted), and so is a
+ * value past its sender's share of the table (seen_slots / members per
+ * STREAM_SEEN_LIVE_NS), so one member cannot fill the table with live entries.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -339,6 +343,23 @@ stream_value_peer_added(struct mesh_stream *s, struct stream_peer *p, uint64_t n
 
 /* ---------------------------------------------------------------- receive */
 
+/*
+ * Relay mode: live seen entries are never evicted, so each sender gets a share of the
+ * table per STREAM_SEEN_LIVE_NS window (seen_slots / members, at least one bucket).
+ */
+static bool
+seen_share_ok(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
+{
+	uint32_t share = MESH_MAX(s->cfg.seen_slots / MESH_MAX(s->n_members, 1u),
+				  STREAM_SEEN_WAYS);
+
+	if (now - p->seen_win_ns >= STREAM_SEEN_LIVE_NS) {
+		p->seen_win_ns = now;
+		p->seen_win_n = 0;
+	}
+	return p->seen_win_n < share;
+}
+
 static void
 deliver(struct mesh_stream *s, struct stream_peer *p, uint64_t origin, uint64_t gen,
 	const uint8_t *key, size_t key_len, const uint8_t *value, size_t len, uint64_t origin_ns,
@@ -352,10 +373,20 @@ deliver(struct mesh_stream *s, struct stream_peer *p, uint64_t origin, uint64_t 
 		key = (const uint8_t *)"";
 	if (value == NULL)
 		value = (const uint8_t *)"";
-	seen = origin == s->cfg.self_id ? -EEXIST : stream_seen_add(s, h, now,
-								     !stream_relay_mode(s));
+	if (origin == s->cfg.self_id || stream_seen_test(s, h))
+		seen = -EEXIST;
+	else if (stream_relay_mode(s) && !seen_share_ok(s, p, now))
+		seen = -EDQUOT;
+	else
+		seen = stream_seen_add(s, h, now, !stream_relay_mode(s));
+	if (seen == 0 && stream_relay_mode(s))
+		p->seen_win_n++;
 	if (seen == -EEXIST) {
 		CTR(s, relay_dup_suppressed);
+		return;
+	}
+	if (seen == -EDQUOT) {
+		CTR(s, relay_drop_dedup_share);
 		return;
 	}
 	if (seen != 0) {
@@ -391,6 +422,8 @@ sync_reasm_counters(struct mesh_stream *s)
 	s->ctr[MESH_STREAM_CTR_rx_assembly_gc] = st.gc;
 	s->ctr[MESH_STREAM_CTR_rx_assembly_cancelled] = st.cancelled;
 	s->ctr[MESH_STREAM_CTR_rx_chunk_gen_reset] = st.gen_reset;
+	s->ctr[MESH_STREAM_CTR_reasm_evict_peer_slots] = st.evict_peer_count;
+	s->ctr[MESH_STREAM_CTR_reasm_evict_peer_bytes] = st.evict_peer_bytes;
 }
 
 void
@@ -449,6 +482,25 @@ stream_value_rx_batch(struct mesh_stream *s, struct stream_peer *p, const uint8_
 	sync_reasm_counters(s);
 }
 
+/* Take one token of @p's repair bucket (repair_rate per second, repair_burst deep). */
+static bool
+repair_token(struct mesh_stream *s, struct stream_peer *p, uint64_t now)
+{
+	uint64_t dt = now - p->rtok_ns, add;
+
+	if (dt >= MESH_NS_PER_SEC) { /* a second refills any bucket; no overflow below */
+		p->rtokens = s->cfg.repair_burst;
+		p->rtok_ns = now;
+	} else if ((add = dt * s->cfg.repair_rate / MESH_NS_PER_SEC) > 0) {
+		p->rtokens = (uint32_t)MESH_MIN((uint64_t)p->rtokens + add, s->cfg.repair_burst);
+		p->rtok_ns += add * MESH_NS_PER_SEC / s->cfg.repair_rate; /* keep the fraction */
+	}
+	if (p->rtokens == 0)
+		return false;
+	p->rtokens--;
+	return true;
+}
+
 void
 stream_value_rx_nack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *body, size_t len,
 		     uint64_t now)
@@ -466,15 +518,22 @@ stream_value_rx_nack(struct mesh_stream *s, struct stream_peer *p, const uint8_t
 	origin = nk.origin != 0 ? nk.origin : s->cfg.self_id;
 	for (uint32_t i = 0; i < s->n_repair; i++) {
 		const struct vbuf *v = s->repair[i].v;
+		uint32_t asked = 0;
 
 		if (v->origin != origin || v->generation != nk.generation ||
 		    v->key_len != nk.key.len || memcmp(v->key, nk.key.p, nk.key.len) != 0)
 			continue;
-		for (uint32_t k = 0; k < nk.n_missing && k < STREAM_NACK_MAX; k++) {
+		for (uint32_t k = 0; k < nk.n_missing; k++) {
 			if (nk.missing[k] >= v->total)
 				continue;
-			send_chunk(s, p, v, nk.missing[k], now);
-			CTR(s, tx_chunk_repairs);
+			if (asked++ >= s->cfg.nack_repair_max) {
+				CTR(s, tx_chunk_repair_capped);
+			} else if (!repair_token(s, p, now)) {
+				CTR(s, tx_chunk_repair_paced); /* the receiver nacks it again */
+			} else {
+				send_chunk(s, p, v, nk.missing[k], now);
+				CTR(s, tx_chunk_repairs);
+			}
 		}
 		return;
 	}
@@ -517,7 +576,7 @@ stream_value_timers(struct mesh_stream *s, uint64_t now)
 
 	mesh_stream_reasm_gc(s->reasm, now, s->cfg.assembly_timeout_ns);
 	mesh_stream_reasm_nacks(s->reasm, now, s->cfg.nack_delay_ns, s->cfg.nack_interval_ns,
-				STREAM_NACK_MAX, nack_cb, &c);
+				s->cfg.nack_repair_max, nack_cb, &c);
 	sync_reasm_counters(s);
 	while (s->n_repair > 0 && now >= s->repair[0].expires_ns) {
 		s->repair_bytes -= s->repair[0].v->len;

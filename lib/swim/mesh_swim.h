@@ -25,6 +25,14 @@
  * with a higher generation for a known name is a restart and replaces the old life; records
  * of a lower generation are stale and ignored, also when they are about this node.
  *
+ * Identity binding: a record that gives member X a new generation or a new address is
+ * applied only when it is first-hand, i.e. the blob's header names X at that generation
+ * and the blob came from that address (lib/node has checked the frame's sender id
+ * against the header). Third parties may gossip X's suspicion, death, leave and
+ * refutations at X's known generation and address, and introduce members we do not know
+ * yet (unverified until X itself is heard from; a first-hand record replaces an unverified
+ * life). Incarnation 0xFFFFFFFF is reserved and refused. See doc/security.md.
+ *
  * Thread safety: none; one instance belongs to one thread (the merge lcore). Counters are
  * stored with relaxed atomics so that telemetry may read them from another thread.
  */
@@ -136,6 +144,11 @@ struct mesh_swim_cfg {
 	/* suspicion (Lifeguard) */
 	uint32_t suspicion_mult;      /**< min = mult * max(1, log10(N)) * T' (LAN 4) */
 	uint32_t suspicion_max_mult;  /**< max = min * this (6) */
+	uint32_t suspicion_k;         /**< independent confirmations that bring the timeout
+				       *   down to min; 0: mult - 2 (memberlist) */
+	uint32_t direct_max;          /**< at most this many members: suspicions and deaths we
+				       *   declare go straight to every member, not only by
+				       *   gossip (fast 32, lan 0) */
 
 	/* dissemination */
 	uint32_t retransmit_mult;     /**< limit = mult * ceil(log10(N + 1)) (4) */
@@ -153,6 +166,8 @@ struct mesh_swim_cfg {
 	uint32_t max_msg;             /**< SWIM blob budget in bytes (1420) */
 	uint32_t meta_max;            /**< per-member metadata bound (512) */
 	uint32_t size_hint;           /**< expected members (pre-sizes tables; 0 = grow) */
+	uint32_t max_members;         /**< member table bound, self excluded (0: 16384); when
+				       *   full, dead/left members are evicted, live ones never */
 	bool defer_flush;             /**< input/tick keep their output until mesh_swim_flush
 				       *   (or 32 messages are pending): one send per rx burst */
 };
@@ -161,10 +176,9 @@ struct mesh_swim_cfg {
 void mesh_swim_cfg_lan(struct mesh_swim_cfg *cfg);
 
 /**
- * DPDK-class LAN profile: probe every 10 ms, direct ack timeout 3 ms, indirect wait 3 ms,
- * gossip every 5 ms to 3 members, suspicion_mult 6 (min 90 ms / max 540 ms at N = 32),
- * push-pull 5 s, join retry 50 ms .. 2 s. In the simulator (32 nodes, 5 % loss) the median
- * first detection of a crash is 10-17 ms and no live node is declared dead. See doc/swim.md.
+ * DPDK-class LAN profile (meshd's default): see doc/swim.md §3 for the values and the
+ * simulator runs they come from (a crash dead everywhere in <= 25 ms median at N = 8, no
+ * live node declared dead at 5 % loss).
  */
 void mesh_swim_cfg_fast(struct mesh_swim_cfg *cfg);
 
@@ -196,6 +210,13 @@ void mesh_swim_delete(struct mesh_swim *s);
 int mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_addr *from,
 		    const uint8_t *msg, size_t len);
 
+/**
+ * The sender a SWIM blob names in its header: copies the name (NUL-terminated) into
+ * @name[MESH_SWIM_NAME_MAX + 1] and the generation into @gen. 0, or -EBADMSG when the
+ * header does not decode. lib/node checks it against the frame's (authenticated) sender id.
+ */
+int mesh_swim_msg_sender(const uint8_t *msg, size_t len, char *name, uint64_t *gen);
+
 /** Run the timers due at @now_ns (probe, gossip, suspicion, reap, push-pull, join). 0. */
 int mesh_swim_tick(struct mesh_swim *s, uint64_t now_ns);
 
@@ -217,10 +238,22 @@ int mesh_swim_join(struct mesh_swim *s, const struct mesh_swim_addr *seeds, size
 bool mesh_swim_joined(const struct mesh_swim *s);
 
 /**
- * Leave gracefully: announce LEFT with a new incarnation to gossip_nodes * 2 members at
- * once and keep gossiping it on the following ticks; probing stops. 0 or -EALREADY.
+ * Leave gracefully: send LEFT with a new incarnation straight to every alive or suspect
+ * member (one message each, up to 1024; swim_leave_sent) and keep gossiping it on the
+ * following ticks; probing stops. 0 or -EALREADY.
  */
 int mesh_swim_leave(struct mesh_swim *s, uint64_t now_ns);
+
+/**
+ * Liveness evidence: a frame from member @name (life @gen) was accepted (authenticated,
+ * or valid when keyless); call it after the frame's SWIM blobs, if any, went through
+ * mesh_swim_input (an ack in it then counts as an ack). It satisfies an outstanding probe of
+ * that member as an ack would (so heavy channel traffic never makes a prober suspect it)
+ * and changes nothing else: a suspicion is only refuted by the member's own record, and
+ * a dead or left member stays so. Returns 1 when it satisfied a probe, else 0.
+ */
+int mesh_swim_member_heard(struct mesh_swim *s, const char *name, size_t name_len,
+			   uint64_t gen, uint64_t now_ns);
 
 /** Replace our metadata (bumps the incarnation and gossips it). 0, -EINVAL (too long). */
 int mesh_swim_meta_set(struct mesh_swim *s, const uint8_t *meta, size_t len, uint64_t now_ns);
@@ -279,6 +312,9 @@ uint32_t mesh_swim_health(const struct mesh_swim *s);
 	X(swim_rx_drop_stale_seq, "SWIM messages dropped: ack or nack for no pending probe") \
 	X(swim_probe_sent, "direct probes (pings) sent") \
 	X(swim_probe_ack, "probes acknowledged in time") \
+	X(swim_probe_heard, "probes satisfied by other traffic from the target (not an ack)") \
+	X(swim_probe_retry, "second direct pings sent with the indirect probes") \
+	X(swim_probe_urgent, "probes started at once for a suspect learnt from others") \
 	X(swim_probe_indirect, "indirect probe requests sent to relays") \
 	X(swim_probe_failed, "probes that got no ack, direct or indirect") \
 	X(swim_ping_rx, "pings received") \
@@ -311,9 +347,20 @@ uint32_t mesh_swim_health(const struct mesh_swim *s);
 	X(swim_join_ok, "joins answered by a seed") \
 	X(swim_join_retry, "join rounds retried: no seed answered yet") \
 	X(swim_leave, "graceful leaves started by this node") \
+	X(swim_leave_sent, "LEFT records sent straight to members on leave") \
+	X(swim_announce_sent, "suspicions and deaths sent straight to every member") \
 	X(swim_awareness_up, "local health got worse (probe timeouts grow)") \
 	X(swim_awareness_down, "local health got better") \
-	X(swim_tx_drop_oversize, "SWIM messages not sent: larger than a frame")
+	X(swim_tx_drop_oversize, "SWIM messages not sent: larger than a frame") \
+	X(swim_rec_refused_identity, "records refused: a new generation or address for a member, not sent by that member itself") \
+	X(swim_rec_refused_inc, "records refused: incarnation 0xFFFFFFFF (reserved) or raised by more than 1024 by a third party") \
+	X(swim_self_inc_forged, "accusations of this node at an incarnation it never had (forged; refuted while below the cap)") \
+	X(swim_ack_refused, "acks and nacks refused: not from the probed member, the pinged target or a relay we asked") \
+	X(swim_ping_req_refused, "indirect probe requests refused: sender or target not a member at that address") \
+	X(swim_pp_reply_limited, "push-pull replies to non-members not sent: join reply rate limit reached") \
+	X(swim_reply_capped, "replies to non-members cut to the request's size (piggyback left out)") \
+	X(swim_member_table_full, "new members refused: the member table is full of live members") \
+	X(swim_member_evicted, "dead or left members forgotten early to make room for a new member")
 
 #define MESH_SWIM_CTR_ENUM(name, desc) MESH_SWIM_CTR_##name,
 /** Counter indices: MESH_SWIM_CTR_swim_probe_sent ... */

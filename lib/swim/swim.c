@@ -24,6 +24,9 @@
 #define MAX_SEEDS 16
 #define MAX_RELAYS 64
 #define SUSP_RING 8
+#define INC_JUMP_MAX 1024u         /* incarnation raise a third party may report at once */
+#define MAX_MEMBERS_DEFAULT 16384u /* member table bound when cfg.max_members is 0 */
+#define LEAVE_DIRECT_MAX 1024u /* members told of our leave directly (the rest by gossip) */
 #define NO_SLOT UINT32_MAX
 #define SELF_SLOT (UINT32_MAX - 1)
 #define FAR_FUTURE UINT64_MAX
@@ -57,7 +60,8 @@ struct member {
 	uint32_t ip;
 	uint32_t bcast; /* pool index + 1, 0 = none */
 	uint16_t port;
-	uint8_t status;
+	uint8_t status : 7;
+	uint8_t verified : 1; /* gen and address confirmed by the member's own message */
 	uint8_t name_len;
 	char name[NAME_INLINE];
 };
@@ -77,6 +81,8 @@ struct relay {
 	uint32_t seq;        /* our ping to the target */
 	uint32_t origin_seq; /* the prober's sequence */
 	struct mesh_swim_addr origin;
+	struct mesh_swim_addr target; /* the ack must come from here ... */
+	uint64_t target_hash;         /* ... and name the target (hash of its name) */
 	uint64_t deadline_ns;
 };
 
@@ -90,6 +96,8 @@ struct probe {
 	uint32_t seq;
 	uint32_t expected_nacks;
 	uint32_t nacks;
+	uint32_t n_asked;                     /* relays asked (their acks and nacks count) */
+	struct mesh_swim_addr asked[16];
 	uint64_t timeout_at;
 	uint64_t fail_at;
 };
@@ -145,6 +153,8 @@ struct mesh_swim {
 		uint64_t gen;
 	} sring[SUSP_RING];
 	uint32_t sring_n;
+	uint64_t urgent_gate_ns; /* earliest next probe started early for a learnt suspect */
+	uint32_t pb_skip;        /* slot + 1 of the record an announce sends first (0: none) */
 
 	/* join */
 	bool joined;
@@ -163,6 +173,11 @@ struct mesh_swim {
 	struct swim_msg dec;
 
 	uint64_t last_conflict_gen;
+	/* the message being handled: replies to a non-member source are capped at its size */
+	struct mesh_swim_addr rx_from;
+	size_t rx_cap;                /* 0: no cap (the source is a member) */
+	struct mesh_ratelimit join_rl; /* push-pull replies to non-members */
+	struct mesh_ratelimit prompt_rl; /* records shown to members heard as a new life */
 	bool reply_self; /* the message being handled accused us with a stale incarnation */
 	struct mesh_ratelimit rl;
 	uint64_t ctr[MESH_SWIM_CTR_MAX];
@@ -576,6 +591,8 @@ piggyback(struct mesh_swim *s, struct swim_enc *e)
 			struct swim_rec r;
 
 			cur = bc->next;
+			if (bc->slot + 1 == s->pb_skip)
+				continue; /* already the first record of this message */
 			if (bc->transmits >= limit && !bc_sticky(s, bc)) {
 				bc_free(s, bi);
 				CTR(s, swim_bcast_expired);
@@ -614,14 +631,26 @@ send_msg(struct mesh_swim *s, const struct mesh_swim_addr *to, uint8_t type, uin
 	 const struct mesh_swim_addr *taddr, const struct swim_rec *first)
 {
 	struct swim_enc e;
+	struct swim_rec me;
 	uint8_t *buf = out_begin(s);
+	size_t cap = s->cfg.max_msg;
 
 	if (buf == NULL)
 		return;
-	swim_enc_begin(&e, buf, s->cfg.max_msg, type, flags, s->cfg.name, s->name_len,
-		       s->cfg.gen, seq, target, target_len, taddr);
+	if (s->rx_cap && s->rx_cap < cap && addr_eq(to, &s->rx_from)) {
+		cap = s->rx_cap; /* no amplification towards a non-member */
+		CTR(s, swim_reply_capped);
+	}
+	swim_enc_begin(&e, buf, cap, type, flags, s->cfg.name, s->name_len, s->cfg.gen, seq,
+		       target, target_len, taddr);
 	if (first != NULL)
-		swim_enc_rec(&e, first, s->cfg.max_msg);
+		swim_enc_rec(&e, first, cap);
+	if (type == SWIM_MSG_PING) {
+		/* first-hand: every member hears our current record from us once per round,
+		 * the only way a new generation or address of ours is adopted */
+		self_rec(s, &me);
+		swim_enc_rec(&e, &me, cap);
+	}
 	piggyback(s, &e);
 	out_commit(s, to, swim_enc_end(&e));
 }
@@ -757,7 +786,8 @@ susp_start(struct mesh_swim *s, struct member *m, const char *from, size_t from_
 	memset(p, 0, sizeof(*p));
 	x->susp = p;
 	p->start_ns = now;
-	p->k = s->cfg.suspicion_mult > 2 ? s->cfg.suspicion_mult - 2 : 0;
+	p->k = s->cfg.suspicion_k ? s->cfg.suspicion_k :
+	       s->cfg.suspicion_mult > 2 ? s->cfg.suspicion_mult - 2 : 0;
 	if (p->k > MAX_CONFIRM)
 		p->k = MAX_CONFIRM;
 	if (n < (size_t)p->k + 2)
@@ -800,12 +830,58 @@ susp_confirm(struct mesh_swim *s, struct member *m, const char *from, size_t fro
 	return true;
 }
 
+/*
+ * The table is full: forget the dead or left member that changed longest ago (as the reap
+ * would later); live members are never evicted. False when there is none.
+ */
+static bool
+member_evict(struct mesh_swim *s)
+{
+	uint32_t v = NO_SLOT;
+	struct member *m;
+	uint8_t st;
+
+	if (s->count[MESH_SWIM_DEAD] + s->count[MESH_SWIM_LEFT] == 0)
+		return false;
+	for (uint32_t i = 0; i < s->n; i++)
+		if ((s->m[i].status == MESH_SWIM_DEAD || s->m[i].status == MESH_SWIM_LEFT) &&
+		    (v == NO_SLOT || s->m[i].change_ns < s->m[v].change_ns))
+			v = i;
+	if (v == NO_SLOT)
+		return false;
+	m = &s->m[v];
+	st = m->status;
+	CTR(s, swim_member_evicted);
+	emit(s, MESH_SWIM_EV_REMOVED, m, st);
+	s->count[st]--;
+	if (m->bcast)
+		bc_free(s, m->bcast - 1);
+	if (m->ext) {
+		free(m->ext->long_name);
+		free(m->ext->meta);
+		free(m->ext->susp);
+		free(m->ext);
+	}
+	s->m[v] = s->m[--s->n];
+	if (v < s->n && s->m[v].bcast)
+		s->bc[s->m[v].bcast - 1].slot = v;
+	if (s->probe_pos > s->n)
+		s->probe_pos = s->n;
+	idx_rebuild(s, MESH_MAX(s->n, 8u));
+	return true;
+}
+
 static uint32_t
 member_add(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 {
 	struct member *m;
 	uint32_t slot, j;
+	uint32_t max = s->cfg.max_members ? s->cfg.max_members : MAX_MEMBERS_DEFAULT;
 
+	if (s->n >= max && !member_evict(s)) {
+		CTR(s, swim_member_table_full);
+		return NO_SLOT;
+	}
 	if (s->n == s->cap) {
 		uint32_t ncap = s->cap ? s->cap * 2 : 16;
 		struct member *nm = realloc(s->m, sizeof(*nm) * ncap);
@@ -872,7 +948,9 @@ apply_self(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 {
 	(void)now;
 	if (r->gen < s->cfg.gen) {
+		/* answer with our record: the sender takes a new life only from us */
 		CTR(s, swim_old_self_rumor);
+		s->reply_self = true;
 		return;
 	}
 	if (r->gen > s->cfg.gen) {
@@ -901,6 +979,13 @@ apply_self(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 		return;
 	if (r->status == MESH_SWIM_ALIVE && r->inc == s->inc)
 		return;
+	if (r->inc > s->inc) {
+		/* only we author our incarnations: a higher one was forged (or corrupted);
+		 * outbid it while we can (0xFFFFFFFF is reserved and refused everywhere) */
+		CTR(s, swim_self_inc_forged);
+		if (r->inc >= UINT32_MAX - 1)
+			return;
+	}
 	/* suspect/dead/left (or a higher alive) at >= our incarnation: refute */
 	s->inc = r->inc + 1;
 	CTR(s, swim_refute);
@@ -910,18 +995,49 @@ apply_self(struct mesh_swim *s, const struct swim_rec *r, uint64_t now)
 }
 
 /*
+ * A third party reports a new life of @m at @at, which only the member itself may tell us:
+ * show the claimed address our record of the old life (one record, no piggyback, rate-
+ * limited); a member there answers an old rumour about itself with its own record, which
+ * we then take first-hand. A restart spreads in one gossip hop plus one round trip.
+ */
+static void
+ask_new_life(struct mesh_swim *s, const struct member *m, const struct mesh_swim_addr *at,
+	     uint64_t now)
+{
+	struct swim_enc e;
+	struct swim_rec r;
+	uint8_t *buf;
+
+	if (at->port == 0 || !mesh_ratelimit_allow(&s->prompt_rl, now) ||
+	    (buf = out_begin(s)) == NULL)
+		return;
+	member_rec(s, m, false, &r);
+	r.meta = NULL; /* name and life are all it takes; keeps the prompt small */
+	r.meta_len = 0;
+	swim_enc_begin(&e, buf, s->cfg.max_msg, SWIM_MSG_GOSSIP, 0, s->cfg.name, s->name_len,
+		       s->cfg.gen, 0, NULL, 0, NULL);
+	swim_enc_rec(&e, &r, s->cfg.max_msg);
+	out_commit(s, at, swim_enc_end(&e));
+}
+
+/*
  * Apply one record; @pp: it came in a push-pull (dead is then only a suspicion, and a
  * member first learnt in a periodic push-pull is not re-gossiped: that is anti-entropy;
  * members learnt in a join exchange (@regossip_new, both directions) are, as in memberlist).
  */
 static void
 apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_new,
-	  uint64_t now)
+	  bool fh, uint64_t now)
 {
 	uint32_t slot;
 	struct member *m;
 	uint8_t prev, st = r->status;
+	bool moved;
 
+	if (r->inc == UINT32_MAX) { /* reserved: nobody could outbid it */
+		CTR(s, swim_rec_refused_inc);
+		return;
+	}
 	if (is_self(s, r->name, r->name_len)) {
 		apply_self(s, r, now);
 		return;
@@ -940,6 +1056,7 @@ apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_
 		if (slot == NO_SLOT)
 			return;
 		m = &s->m[slot];
+		m->verified = fh;
 		set_meta(m, r->meta, r->meta_len);
 		CTR(s, swim_rec_applied);
 		set_status(s, m, MESH_SWIM_ALIVE, now);
@@ -951,12 +1068,27 @@ apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_
 	}
 	m = &s->m[slot];
 	prev = m->status;
-	if (r->gen < m->gen) {
+	/* identity binding (mesh_swim.h): only the member itself moves it to a new life or
+	 * address; its own record also replaces a life we only know from hearsay */
+	moved = r->gen != m->gen || r->addr.ip != m->ip || r->addr.port != m->port;
+	if (r->gen < m->gen && !(fh && !m->verified)) {
 		CTR(s, swim_rec_stale);
 		return;
 	}
-	if (r->gen > m->gen) {
+	if (moved && !fh) {
+		CTR(s, swim_rec_refused_identity);
+		if (r->gen > m->gen)
+			ask_new_life(s, m, &r->addr, now);
+		return;
+	}
+	if (fh && !m->verified && !moved) {
+		m->verified = 1;
+		if (r->inc < m->inc) /* hearsay inflated it: the member's own word counts */
+			m->inc = r->inc;
+	}
+	if (r->gen != m->gen || (fh && !m->verified)) {
 		/* a restart: the new life replaces the old one whatever its state */
+		m->verified = 1;
 		m->gen = r->gen;
 		m->inc = r->inc;
 		m->ip = r->addr.ip;
@@ -991,7 +1123,12 @@ apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_
 		bc_queue(s, slot, false);
 		return;
 	}
-	/* same life: incarnation rules */
+	/* same life: incarnation rules; a third party raises the incarnation by a bounded
+	 * step (marching it to the reserved top would make the member unrefutable) */
+	if (!fh && r->inc > m->inc && r->inc - m->inc > INC_JUMP_MAX) {
+		CTR(s, swim_rec_refused_inc);
+		return;
+	}
 	switch (st) {
 	case MESH_SWIM_ALIVE:
 		if (r->inc <= m->inc) {
@@ -1166,6 +1303,45 @@ ok_dead(const struct mesh_swim *s, const struct member *m, uint64_t now)
 	return m->status == MESH_SWIM_DEAD;
 }
 
+/*
+ * Send the current record of @slot (SELF_SLOT: ours) straight to every alive or suspect
+ * member and to the subject itself, one GOSSIP each with the record first, up to @cap
+ * messages; the pending broadcast keeps its own schedule. Returns the messages sent.
+ */
+static uint32_t
+announce(struct mesh_swim *s, uint32_t slot, bool from_self, uint32_t cap)
+{
+	struct swim_rec r;
+	uint32_t sent = 0;
+
+	if (slot == SELF_SLOT)
+		self_rec(s, &r);
+	else
+		member_rec(s, &s->m[slot], from_self, &r);
+	s->pb_skip = slot + 1;
+	for (uint32_t i = 0; i < s->n && sent < cap; i++) {
+		const struct member *m = &s->m[i];
+		struct mesh_swim_addr to = { m->ip, m->port };
+
+		if (i != slot && !probe_eligible(m))
+			continue;
+		send_msg(s, &to, SWIM_MSG_GOSSIP, 0, 0, NULL, 0, NULL, &r);
+		sent++;
+	}
+	s->pb_skip = 0;
+	return sent;
+}
+
+/* Small clusters hear our suspicions, confirmations and deaths from us directly: one hop
+ * instead of gossip rounds (the subject, if alive, refutes at once). */
+static void
+announce_small(struct mesh_swim *s, uint32_t slot, bool from_self)
+{
+	if (n_est(s) <= s->cfg.direct_max)
+		ctr_add(s, MESH_SWIM_CTR_swim_announce_sent,
+			announce(s, slot, from_self, s->cfg.direct_max));
+}
+
 static void
 suspect_member(struct mesh_swim *s, uint32_t slot, uint64_t now)
 {
@@ -1173,8 +1349,10 @@ suspect_member(struct mesh_swim *s, uint32_t slot, uint64_t now)
 	uint8_t prev = m->status;
 
 	if (prev == MESH_SWIM_SUSPECT) {
-		if (susp_confirm(s, m, s->cfg.name, s->name_len))
+		if (susp_confirm(s, m, s->cfg.name, s->name_len)) {
 			bc_queue(s, slot, true);
+			announce_small(s, slot, true);
+		}
 		return;
 	}
 	if (prev != MESH_SWIM_ALIVE)
@@ -1182,9 +1360,12 @@ suspect_member(struct mesh_swim *s, uint32_t slot, uint64_t now)
 	set_status(s, m, MESH_SWIM_SUSPECT, now);
 	susp_start(s, m, s->cfg.name, s->name_len, now);
 	sring_add(s, m);
+	/* our own suspect is pinged again at the next regular period, not at once */
+	s->urgent_gate_ns = MESH_MAX(s->urgent_gate_ns, s->next_probe_ns);
 	CTR(s, swim_suspect);
 	emit(s, MESH_SWIM_EV_SUSPECT, m, prev);
 	bc_queue(s, slot, true);
+	announce_small(s, slot, true);
 }
 
 static void
@@ -1272,6 +1453,7 @@ probe_indirect(struct mesh_swim *s)
 	struct probe *p = &s->probe;
 	uint32_t relays[16], n, tslot;
 	struct mesh_swim_addr taddr;
+	struct swim_rec buddy;
 	uint32_t k = MESH_MIN(s->cfg.indirect_checks, 16u);
 
 	p->indirect_sent = true;
@@ -1285,20 +1467,64 @@ probe_indirect(struct mesh_swim *s)
 		struct mesh_swim_addr to = { s->m[relays[i]].ip, s->m[relays[i]].port };
 
 		CTR(s, swim_probe_indirect);
+		p->asked[p->n_asked++] = to; /* only their relayed acks and nacks count */
 		send_msg(s, &to, SWIM_MSG_PING_REQ, SWIM_F_NACK, p->seq, p->target,
 			 p->target_len, &taddr, NULL);
 	}
 	p->expected_nacks = n;
+	/* and a second direct ping (memberlist's fallback probe): a lost ping or ack alone no
+	 * longer leaves the probe to the relays */
+	CTR(s, swim_probe_retry);
+	if (s->m[tslot].status == MESH_SWIM_SUSPECT)
+		member_rec(s, &s->m[tslot], false, &buddy);
+	send_msg(s, &taddr, SWIM_MSG_PING, 0, p->seq, p->target, p->target_len, NULL,
+		 s->m[tslot].status == MESH_SWIM_SUSPECT ? &buddy : NULL);
 }
 
 /* ---------------------------------------------------------------- input */
 
-static void
-on_ack(struct mesh_swim *s, const struct swim_msg *m)
+/* The member that sent @m from @from (its life and address as we know them), or NO_SLOT. */
+static uint32_t
+sender_slot(const struct mesh_swim *s, const struct mesh_swim_addr *from,
+	    const struct swim_msg *m)
+{
+	uint32_t slot = idx_find(s, m->sender, m->sender_len);
+
+	if (slot == NO_SLOT || s->m[slot].gen != m->sender_gen || s->m[slot].ip != from->ip ||
+	    s->m[slot].port != from->port)
+		return NO_SLOT;
+	return slot;
+}
+
+/* Is @from one of the relays asked to probe the current target? */
+static bool
+probe_asked(const struct mesh_swim *s, const struct mesh_swim_addr *from)
+{
+	for (uint32_t i = 0; i < s->probe.n_asked; i++)
+		if (addr_eq(&s->probe.asked[i], from))
+			return true;
+	return false;
+}
+
+/*
+ * An ack counts when it matches the sequence AND comes from the probed member itself (its
+ * name, life and address) or from a relay we asked; a relay forwards only the target's
+ * own ack. Sprayed acks never keep a dead member alive. True when it counted.
+ */
+static bool
+on_ack(struct mesh_swim *s, const struct mesh_swim_addr *from, const struct swim_msg *m)
 {
 	if (s->probe.active && m->seq == s->probe.seq) {
 		uint32_t slot = idx_find(s, s->probe.target, s->probe.target_len);
+		bool direct = name_eq(m->sender, m->sender_len, s->probe.target,
+				      s->probe.target_len) &&
+			      m->sender_gen == s->probe.target_gen &&
+			      sender_slot(s, from, m) != NO_SLOT;
 
+		if (!direct && !probe_asked(s, from)) {
+			CTR(s, swim_ack_refused);
+			return false;
+		}
 		s->probe.acked = true;
 		CTR(s, swim_probe_ack);
 		s->probe.active = false;
@@ -1309,32 +1535,50 @@ on_ack(struct mesh_swim *s, const struct swim_msg *m)
 		if (slot != NO_SLOT && s->m[slot].status == MESH_SWIM_SUSPECT &&
 		    s->m[slot].gen == s->probe.target_gen)
 			sring_add(s, &s->m[slot]);
-		return;
+		return true;
 	}
 	for (uint32_t i = 0; i < MAX_RELAYS; i++) {
 		struct relay *r = &s->relays[i];
 
 		if (r->used && r->seq == m->seq) {
+			if (!addr_eq(from, &r->target) ||
+			    mesh_hash64(m->sender, m->sender_len) != r->target_hash) {
+				CTR(s, swim_ack_refused);
+				return false;
+			}
 			send_msg(s, &r->origin, SWIM_MSG_ACK, 0, r->origin_seq, NULL, 0, NULL,
 				 NULL);
 			CTR(s, swim_relay_ack_fwd);
 			r->used = false;
 			s->n_relays--;
-			return;
+			return true;
 		}
 	}
 	CTR(s, swim_rx_drop_stale_seq);
+	return false;
 }
 
+/* @member: the sender is a live member at @from (decided before its records applied). */
 static void
 on_ping_req(struct mesh_swim *s, const struct mesh_swim_addr *from, const struct swim_msg *m,
-	    uint64_t now)
+	    bool member, uint64_t now)
 {
 	struct relay *r = NULL;
+	uint32_t ts;
 
 	CTR(s, swim_ping_req_rx);
+	if (!member) { /* nobody else makes us ping an address */
+		CTR(s, swim_ping_req_refused);
+		return;
+	}
 	if (is_self(s, m->target, m->target_len)) { /* asked to probe ourselves: just ack */
 		send_msg(s, from, SWIM_MSG_ACK, 0, m->seq, NULL, 0, NULL, NULL);
+		return;
+	}
+	ts = idx_find(s, m->target, m->target_len);
+	if (ts == NO_SLOT || !probe_eligible(&s->m[ts]) || s->m[ts].ip != m->target_addr.ip ||
+	    s->m[ts].port != m->target_addr.port) {
+		CTR(s, swim_ping_req_refused);
 		return;
 	}
 	for (uint32_t i = 0; i < MAX_RELAYS && r == NULL; i++)
@@ -1349,10 +1593,36 @@ on_ping_req(struct mesh_swim *s, const struct mesh_swim_addr *from, const struct
 	r->seq = ++s->seq;
 	r->origin_seq = m->seq;
 	r->origin = *from;
+	r->target = m->target_addr;
+	r->target_hash = mesh_hash64(m->target, m->target_len);
 	r->deadline_ns = now + scaled(s, s->cfg.probe_timeout_ns);
 	s->n_relays++;
 	send_msg(s, &m->target_addr, SWIM_MSG_PING, 0, r->seq, m->target, m->target_len, NULL,
 		 NULL);
+}
+
+/*
+ * The sender speaks as a newer life, or from another address, than we hold for it (a
+ * restart we refused to take from hearsay): show it our record of it (rate-limited); it
+ * answers with its own, which we take first-hand.
+ */
+static bool
+sender_moved(struct mesh_swim *s, const struct mesh_swim_addr *from, const struct swim_msg *m,
+	     uint64_t now, struct swim_rec *r)
+{
+	uint32_t slot = idx_find(s, m->sender, m->sender_len);
+	const struct member *mb;
+
+	if (slot == NO_SLOT)
+		return false;
+	mb = &s->m[slot];
+	if (m->sender_gen < mb->gen || (m->sender_gen == mb->gen && mb->ip == from->ip &&
+					mb->port == from->port))
+		return false;
+	if (!mesh_ratelimit_allow(&s->prompt_rl, now))
+		return false;
+	member_rec(s, mb, false, r);
+	return true;
 }
 
 /* Is the sender a member we currently suspect? Fills its record (rate-limited). */
@@ -1394,7 +1664,8 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 	struct swim_msg *m;
 	enum swim_decode_err err;
 	struct swim_rec accusation;
-	bool pp, accused;
+	bool pp, accused, known, live, prompt = false;
+	uint32_t ss;
 
 	if (s == NULL || from == NULL || (msg == NULL && len > 0))
 		return -EINVAL;
@@ -1419,11 +1690,30 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 	}
 	pp = m->type == SWIM_MSG_PUSH_PULL;
 	s->reply_self = false;
-	for (uint32_t i = 0; i < m->n_rec; i++)
-		apply_rec(s, &m->rec[i], pp, (m->flags & SWIM_F_PP_JOIN) != 0, now_ns);
+	/* who the sender is decides before its records apply (a joiner is not a member yet):
+	 * replies to a non-member are no larger than its message */
+	ss = sender_slot(s, from, m);
+	known = ss != NO_SLOT;
+	live = known && probe_eligible(&s->m[ss]);
+	s->rx_from = *from;
+	s->rx_cap = known ? 0 : len;
+	for (uint32_t i = 0; i < m->n_rec; i++) {
+		const struct swim_rec *r = &m->rec[i];
+
+		apply_rec(s, r, pp, (m->flags & SWIM_F_PP_JOIN) != 0,
+			  name_eq(r->name, r->name_len, m->sender, m->sender_len) &&
+				  r->gen == m->sender_gen && addr_eq(&r->addr, from),
+			  now_ns);
+	}
+	/* a message from a member at the life and address we know confirms both */
+	ss = sender_slot(s, from, m);
+	if (ss != NO_SLOT)
+		s->m[ss].verified = 1;
+	else
+		prompt = sender_moved(s, from, m, now_ns, &accusation);
 	/* the sender is talking to us while we hold it suspect: tell it (at most once per
 	 * probe interval), so that it refutes to us directly instead of relying on gossip */
-	accused = sender_suspect(s, m, now_ns, &accusation);
+	accused = prompt || sender_suspect(s, m, now_ns, &accusation);
 	if (s->reply_self && m->type != SWIM_MSG_PING) {
 		/* we were accused with a stale incarnation: answer with our record */
 		struct swim_rec me;
@@ -1445,18 +1735,19 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 			 accused ? &accusation : NULL);
 		break;
 	case SWIM_MSG_PING_REQ:
-		on_ping_req(s, from, m, now_ns);
+		on_ping_req(s, from, m, live, now_ns);
 		break;
 	case SWIM_MSG_ACK:
-		on_ack(s, m);
-		if (!s->joined && s->n_seeds) {
+		if (on_ack(s, from, m) && !s->joined && s->n_seeds) {
 			s->joined = true;
 			CTR(s, swim_join_ok);
 		}
 		break;
 	case SWIM_MSG_NACK:
 		CTR(s, swim_nack_rx);
-		if (s->probe.active && m->seq == s->probe.seq)
+		if (s->probe.active && m->seq == s->probe.seq && !probe_asked(s, from))
+			CTR(s, swim_ack_refused);
+		else if (s->probe.active && m->seq == s->probe.seq)
 			s->probe.nacks++;
 		else
 			CTR(s, swim_rx_drop_stale_seq);
@@ -1465,9 +1756,14 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 		CTR(s, swim_push_pull_rx);
 		/* the answer to a join is flagged too: the joiner re-gossips what it learns
 		 * (as memberlist does); periodic syncs are not (anti-entropy only) */
-		if (m->flags & SWIM_F_PP_REPLY)
+		/* the full table goes to members; to anyone else (a joiner) only within the
+		 * join reply rate limit */
+		if ((m->flags & SWIM_F_PP_REPLY) && !known &&
+		    !mesh_ratelimit_allow(&s->join_rl, now_ns))
+			CTR(s, swim_pp_reply_limited);
+		else if (m->flags & SWIM_F_PP_REPLY)
 			send_state(s, from, m->flags & SWIM_F_PP_JOIN);
-		else if (!s->joined) {
+		else if (!s->joined && sender_slot(s, from, m) != NO_SLOT) {
 			s->joined = true;
 			CTR(s, swim_join_ok);
 		}
@@ -1475,9 +1771,37 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 	default:
 		break;
 	}
+	s->rx_cap = 0;
 	if (!s->cfg.defer_flush)
 		flush(s);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- liveness evidence */
+
+int
+mesh_swim_member_heard(struct mesh_swim *s, const char *name, size_t name_len, uint64_t gen,
+		       uint64_t now_ns)
+{
+	struct probe *p = &s->probe;
+	uint32_t slot;
+
+	(void)now_ns;
+	if (!p->active || p->target_gen != gen ||
+	    !name_eq(p->target, p->target_len, name, name_len))
+		return 0;
+	slot = idx_find(s, name, name_len);
+	if (slot == NO_SLOT || s->m[slot].gen != gen || !probe_eligible(&s->m[slot]))
+		return 0;
+	/* as an ack: the probe succeeded; a suspicion stands until the member refutes it,
+	 * so a suspect is pinged again (with the accusation) as after a relayed ack */
+	p->acked = true;
+	p->active = false;
+	CTR(s, swim_probe_heard);
+	awareness_delta(s, -1);
+	if (s->m[slot].status == MESH_SWIM_SUSPECT)
+		sring_add(s, &s->m[slot]);
+	return 1;
 }
 
 /* ---------------------------------------------------------------- tick */
@@ -1499,6 +1823,7 @@ check_suspects(struct mesh_swim *s, uint64_t now)
 			CTR(s, swim_dead);
 			emit(s, MESH_SWIM_EV_DEAD, m, MESH_SWIM_SUSPECT);
 			bc_queue(s, i, false);
+			announce_small(s, i, false);
 		} else if (p->deadline_ns < next) {
 			next = p->deadline_ns;
 		}
@@ -1596,12 +1921,19 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 		probe_indirect(s);
 	if (s->probe.active && now >= s->probe.fail_at)
 		probe_finish(s, now);
-	if (now >= s->next_probe_ns) {
-		if (s->probe.active)
-			probe_finish(s, now);
+	if (s->probe.active) {
+		/* an early probe still running: the period's probe waits for its end */
+	} else if (now >= s->next_probe_ns) {
 		if (!s->leaving)
 			probe_start(s, now);
 		s->next_probe_ns = now + scaled(s, s->cfg.probe_interval_ns);
+	} else if (s->sring_n && !s->leaving && now >= s->urgent_gate_ns) {
+		/* a suspect learnt from others is pinged now, not at our next period: if it
+		 * is alive the ping carries the accusation and the ack its refutation, if
+		 * it is dead our confirmation comes a period earlier */
+		CTR(s, swim_probe_urgent);
+		probe_start(s, now);
+		s->urgent_gate_ns = now + scaled(s, s->cfg.probe_interval_ns) / 2;
 	}
 	/* relays that saw no ack: nack the prober */
 	if (s->n_relays) {
@@ -1688,10 +2020,12 @@ mesh_swim_next_deadline(const struct mesh_swim *s)
 {
 	uint64_t t = s->next_probe_ns;
 
-	if (s->probe.active) {
+	if (s->probe.active) { /* no probe starts before this one's ack or failure time */
+		t = s->probe.fail_at;
 		if (!s->probe.indirect_sent)
 			t = MESH_MIN(t, s->probe.timeout_at);
-		t = MESH_MIN(t, s->probe.fail_at);
+	} else if (s->sring_n && !s->leaving) {
+		t = MESH_MIN(t, s->urgent_gate_ns);
 	}
 	if (s->n_bcast)
 		t = MESH_MIN(t, s->next_gossip_ns);
@@ -1762,6 +2096,9 @@ mesh_swim_new(const struct mesh_swim_cfg *cfg, const struct mesh_swim_env_ops *o
 	s->next_gossip_ns = 0;
 	s->next_push_pull_ns = FAR_FUTURE;
 	s->rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(MESH_NS_PER_SEC, 5);
+	/* push-pull replies (the whole table) to non-members: 8 per 100 ms */
+	s->join_rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(100 * MESH_NS_PER_MS, 8);
+	s->prompt_rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(100 * MESH_NS_PER_MS, 16);
 	if (cfg->size_hint) {
 		uint32_t cap = MESH_MIN(cfg->size_hint, 1u << 24);
 
@@ -1849,8 +2186,10 @@ mesh_swim_leave(struct mesh_swim *s, uint64_t now_ns)
 	s->inc++;
 	s->probe.active = false;
 	bc_queue(s, SELF_SLOT, false);
-	/* tell up to 32 members at once; the record stays queued for the rest (bc_sticky) */
-	gossip(s, now_ns, 32);
+	/* every member hears it from us directly (one message each); the record also stays
+	 * queued, riding on all we send until we stop (bc_sticky) */
+	(void)now_ns;
+	ctr_add(s, MESH_SWIM_CTR_swim_leave_sent, announce(s, SELF_SLOT, false, LEAVE_DIRECT_MAX));
 	flush(s);
 	return 0;
 }
@@ -1872,7 +2211,8 @@ mesh_swim_meta_set(struct mesh_swim *s, const uint8_t *meta, size_t len, uint64_
 	free(s->meta);
 	s->meta = nm;
 	s->meta_len = (uint16_t)len;
-	s->inc++;
+	if (s->inc < UINT32_MAX - 1) /* 0xFFFFFFFF is reserved */
+		s->inc++;
 	bc_queue(s, SELF_SLOT, false);
 	return 0;
 }

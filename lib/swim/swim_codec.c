@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SWIM blob codec: a fixed big-endian layout, zero-copy decode, no allocation. */
+#include <errno.h>
 #include <string.h>
 
 #include "swim_internal.h"
@@ -96,6 +97,22 @@ known_flags(uint8_t type)
 	default:
 		return 0;
 	}
+}
+
+int
+mesh_swim_msg_sender(const uint8_t *msg, size_t len, char *name, uint64_t *gen)
+{
+	struct rd r = { msg, len };
+	const char *n;
+	uint8_t ver, type, flags, nlen;
+
+	if (msg == NULL || name == NULL || gen == NULL || rd_u8(&r, &ver) < 0 ||
+	    rd_u8(&r, &type) < 0 || rd_u8(&r, &flags) < 0 || ver != SWIM_WIRE_VERSION ||
+	    rd_name(&r, &n, &nlen) != SWIM_DEC_OK || rd_u64(&r, gen) < 0)
+		return -EBADMSG;
+	memcpy(name, n, nlen);
+	name[nlen] = 0;
+	return 0;
 }
 
 enum swim_decode_err

@@ -269,6 +269,12 @@ int mesh_wire_keyring_check(const char *path, char *err, size_t err_len);
 /** The same for the key file text @text[0..@len-1], named @name in messages. */
 int mesh_wire_keyring_parse(const char *text, size_t len, const char *name,
 			    struct mesh_wire_keyring *kr, char *err, size_t err_len);
+/**
+ * Write a new key file at @path: one random key, "1 HEX64 primary", after a comment line.
+ * The file is created mode 0600 and never replaces anything (-EEXIST when @path exists,
+ * a symlink included). 0, or -errno with "PATH: ..." in @err (nothing left behind).
+ */
+int mesh_wire_keyfile_generate(const char *path, char *err, size_t err_len);
 
 /** Derive the node key of @sender_id under cluster key @k (see above). */
 void mesh_wire_node_key(const struct mesh_wire_key *k, uint64_t sender_id,

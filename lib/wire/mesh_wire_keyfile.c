@@ -5,15 +5,18 @@
  * '#' and blank lines are ignored. Every error names the file and line. The file is read
  * whole without stdio buffering (mesh_file_read) and every copy of key material made here
  * is wiped. Rotation without downtime: add the new key (not primary) on every node,
- * restart them one by one, make it primary everywhere, then drop the old one
- * (doc/deployment.md).
+ * reload them (SIGHUP), make it primary everywhere, then drop the old one
+ * (doc/deployment.md, doc/security.md). New files come from mesh_wire_keyfile_generate
+ * (meshd keygen FILE): one random key, mode 0600, never over an existing file.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -130,5 +133,56 @@ mesh_wire_keyring_check(const char *path, char *err, size_t err_len)
 	int ret = mesh_wire_keyring_load(path, &kr, err, err_len);
 
 	mesh_wire_keyring_fini(&kr);
+	return ret;
+}
+
+int
+mesh_wire_keyfile_generate(const char *path, char *err, size_t err_len)
+{
+	static const char head[] = "# meshd cluster key (meshd keygen): the same file on every "
+				   "node, mode 0600\n";
+	uint8_t key[MESH_WIRE_KEY_LEN];
+	char text[sizeof(head) + 2 * MESH_WIRE_KEY_LEN + 16];
+	size_t len;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (sodium_init() < 0) {
+		mesh_errf(err, err_len, "%s: no entropy source", path);
+		return -EIO;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		mesh_errf(err, err_len, "%s: %s", path, ret == -EEXIST ?
+			  "exists; a key file is never overwritten (remove it first)" :
+			  strerror(-ret));
+		return ret;
+	}
+	randombytes_buf(key, sizeof(key));
+	memcpy(text, head, sizeof(head) - 1);
+	len = sizeof(head) - 1;
+	memcpy(text + len, "1 ", 2);
+	len += 2;
+	sodium_bin2hex(text + len, 2 * MESH_WIRE_KEY_LEN + 1, key, sizeof(key));
+	len += 2 * MESH_WIRE_KEY_LEN;
+	memcpy(text + len, " primary\n", 9);
+	len += 9;
+	/* the umask may have narrowed 0600 (it cannot widen it): make it exactly 0600 */
+	if (fchmod(fd, 0600) < 0)
+		ret = -errno;
+	n = ret == 0 ? write(fd, text, len) : 0;
+	if (ret == 0 && n != (ssize_t)len)
+		ret = n < 0 ? -errno : -EIO;
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(text, sizeof(text));
+	if (ret < 0) {
+		unlink(path);
+		mesh_errf(err, err_len, "%s: cannot write key file: %s", path, strerror(-ret));
+	}
 	return ret;
 }

@@ -11,7 +11,8 @@
  * worker:inj-below at 2^62 - 1. Every peer must ack them as refused: for each peer it
  * prints "refused NAME ACKS REASON", then "READY", stays a member for HOLD_S seconds or
  * until SIGTERM (so the caller can look at the peers' telemetry) and leaves. Exit 0 only if
- * every peer refused within 15 s; 2 on a usage or setup error.
+ * every peer refused within 15 s; 2 on a usage or setup error. With MESH_INJECT_KEYS=FILE
+ * (a cluster key file) it is a keyed member: its frames are sealed with that keyring.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -179,6 +180,18 @@ main(int argc, char **argv)
 	mesh_rng_seed(&j.rng, cfg.gen);
 	j.sec = (struct mesh_wire_sec){ .cluster_id = CLUSTER,
 					.self_id = mesh_wire_node_id(cfg.name, cfg.gen) };
+	if (getenv("MESH_INJECT_KEYS") != NULL) {
+		static struct mesh_wire_keyring kr;
+		char err[320];
+
+		if (mesh_wire_keyring_load(getenv("MESH_INJECT_KEYS"), &kr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "inject: %s\n", err);
+			return 2;
+		}
+		j.sec.keyring = &kr;
+	}
+	cfg.max_payload = mesh_wire_payload_max(&j.sec, MESH_WIRE_DEFAULT_MAX_FRAME);
+	cfg.stream.max_payload = cfg.max_payload;
 	j.fd = socket(AF_INET, SOCK_DGRAM, 0);
 	me.sin_port = htons(cfg.addr.port);
 	if (j.fd < 0 || bind(j.fd, (struct sockaddr *)&me, sizeof(me)) != 0) {

@@ -13,6 +13,10 @@
  *                                             if no reply came within 200 ms
  *   mesh_udp_probe raw IFACE DSTMAC ETHERTYPE send one 60-byte Ethernet frame of that
  *                                             type on IFACE (AF_PACKET), e.g. 0x88b5
+ *
+ * With MESH_PROBE_KEYS=FILE (a cluster key file) hellos are sealed with its primary key
+ * and replies opened with it, as a keyed node's are, under a sender id of this run's own
+ * (replay windows); without it, keyless (xxh3) from a fixed sender id.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +36,29 @@
 #include "mesh_wire.h"
 
 #define CLUSTER 0x4d455348u
+#define PROBE_ID 0x70726f6265ULL /* "probe" */
+
+/* MESH_PROBE_KEYS: seal and open like a keyed node */
+static struct mesh_wire_keyring keyring;
+static struct mesh_wire_sec sec = { .cluster_id = CLUSTER, .self_id = PROBE_ID };
+
+static void
+keys_load(void)
+{
+	const char *path = getenv("MESH_PROBE_KEYS");
+	char err[320];
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	if (mesh_wire_keyring_load(path, &keyring, err, sizeof(err)) < 0) {
+		fprintf(stderr, "probe: %s\n", err);
+		exit(2);
+	}
+	sec.keyring = &keyring;
+	/* keyed frames pass a per-sender replay window, and every run starts at sequence 1:
+	 * a sender id of its own per run, as a node's boot generation gives it */
+	sec.self_id = mesh_wire_node_id("probe", mesh_time_real_ns());
+}
 
 static int
 udp_socket(const char *ip, const char *port, struct sockaddr_in *to)
@@ -55,10 +82,12 @@ make_hello(uint8_t *buf, uint64_t seq, const void *payload, uint16_t len)
 		.type = MESH_WIRE_TYPE_HELLO,
 		.length = len,
 		.cluster_id = CLUSTER,
-		.sender_id = 0x70726f6265ULL, /* "probe" */
+		.sender_id = sec.self_id,
 		.seq = seq,
 	};
 	memcpy(mesh_wire_frame_payload(buf), payload, len);
+	if (sec.keyring != NULL)
+		return mesh_wire_frame_seal(&sec, buf, MESH_WIRE_MAX_FRAME, &h);
 	return mesh_wire_frame_seal_csum(buf, MESH_WIRE_MAX_FRAME, &h);
 }
 
@@ -92,7 +121,13 @@ do_hello(int argc, char **argv)
 	fd = udp_socket(argv[2], argv[3], &to);
 	for (int i = 0; i < count; i++) {
 		uint64_t t0 = mesh_time_mono_ns(), token = t0 ^ (uint64_t)i;
-		size_t len = make_hello(buf, (uint64_t)i + 1, &token, sizeof(token));
+		/* the token, padded: a node answers a HELLO with a reply no longer than it
+		 * (its name and the start of the payload), so leave room for a 63-byte name */
+		uint8_t hello[1 + 63 + sizeof(token)] = { 0 };
+		size_t len;
+
+		memcpy(hello, &token, sizeof(token));
+		len = make_hello(buf, (uint64_t)i + 1, hello, sizeof(hello));
 		ssize_t n;
 		struct mesh_wire_hdr h;
 
@@ -102,9 +137,10 @@ do_hello(int argc, char **argv)
 		}
 		while (wait_reply(fd, 1000, rbuf, sizeof(rbuf), &n)) {
 			const uint8_t *p = mesh_wire_frame_payload(rbuf);
-			if (mesh_wire_frame_open_csum(rbuf, (size_t)n, CLUSTER, &h) != MESH_WIRE_OK ||
+			if ((sec.keyring != NULL ? mesh_wire_frame_open(&sec, rbuf, (size_t)n, &h)
+			     : mesh_wire_frame_open_csum(rbuf, (size_t)n, CLUSTER, &h)) != MESH_WIRE_OK ||
 			    h.type != MESH_WIRE_TYPE_HELLO_REPLY || h.length < 1 ||
-			    (size_t)p[0] + 1 + sizeof(token) != h.length ||
+			    (size_t)p[0] + 1 + sizeof(token) > h.length ||
 			    memcmp(p + 1 + p[0], &token, sizeof(token)) != 0)
 				continue; /* stale or foreign reply */
 			rtt[replies++] = mesh_time_mono_ns() - t0;
@@ -225,6 +261,7 @@ do_raw(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	keys_load();
 	if (argc >= 4 && strcmp(argv[1], "hello") == 0)
 		return do_hello(argc, argv);
 	if (argc >= 5 && strcmp(argv[1], "bad") == 0)

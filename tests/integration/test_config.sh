@@ -146,6 +146,7 @@ ini_case repeat.ini 0 '2 seed\(s\), 2 hello peer\(s\)' "seed and peer may repeat
 name = n1
 ip = 10.99.0.1
 [cluster]
+insecure_plaintext = yes
 seed = 10.99.0.2
 seed = 10.99.0.3
 [hello]
@@ -163,6 +164,8 @@ ip = 10.99.0.5	# trailing '#' comment after a tab
 port = 40000 # trailing
 [eal] ; comment
 args = -l 0 --no-huge   # EAL options, then a comment
+[cluster]
+insecure_plaintext = true ; keyless
 X
 ini_case decimal.ini 0 'decimal.ini: ok \(node d1 at 10.99.0.6:10, cluster 0x10,' \
   "'010' is read as 10 (decimal), 0x hex kept for cluster_id" <<'X'
@@ -171,6 +174,8 @@ name = d1
 ip = 10.99.0.6
 port = 010
 cluster_id = 0x10
+[cluster]
+insecure_plaintext = yes
 X
 ini_case hex-port.ini 2 "hex-port.ini:4: \[node\] port: invalid value '0x10': expected a decimal number" \
   "0x hex refused where it is not documented (port)" <<'X'
@@ -191,6 +196,8 @@ max_bytes = 4M
 kind = lww
 max_value = 64K
 max_bytes = 1g
+[cluster]
+insecure_plaintext = yes
 X
 # refused: an unknown unit; and K is 1024, so 4194304K is 4 GiB (not 4.19e9), above the
 # 32 bits of max_value
@@ -230,9 +237,90 @@ args = -l 0 --no-huge -m 64 --no-pci --no-shconf --no-telemetry --file-prefix ${
 [node]
 name = e2
 ip = 10.99.0.9
+[cluster]
+insecure_plaintext = yes
 X
 # no EAL options on the command line: without the file's --no-huge EAL could not start
 expect_with bare 1 'port 0 does not exist' \
   "meshd -- --config FILE starts EAL with the file's [eal] args" -- --config "$T/eal-good.ini"
+
+# ---- keyed by default (doc/security.md): keyless needs insecure_plaintext by name
+nokey=$'no cluster key\n--key-file FILE\n--insecure-plaintext\ninsecure_plaintext = yes\nmeshd keygen FILE\n'"$no_eal"
+expect_with bare 2 "$nokey" "no key file and no insecure_plaintext: exit 2 naming both, before EAL" \
+  -- --name a --ip 10.0.0.1
+ini_case nokey.ini 2 "$nokey" "--check-config applies the same rule" <<'X'
+[node]
+name = k1
+ip = 10.99.0.10
+X
+expect 1 $'meshd.app: insecure_plaintext: no cluster keys, frames are only checksummed\nport 0 does not exist' \
+  "--insecure-plaintext starts keyless with a warning" --name a --ip 10.0.0.1 --insecure-plaintext
+expect 2 "unknown option '--insecure-plaintext=no'" \
+  "--insecure-plaintext takes no value" --name a --ip 10.0.0.1 --insecure-plaintext=no
+ini_case insecure-bad.ini 2 "insecure-bad.ini:5: \[cluster\] insecure_plaintext: invalid value 'maybe'" \
+  "insecure_plaintext is yes or no" <<'X'
+[node]
+name = k1
+ip = 10.99.0.10
+[cluster]
+insecure_plaintext = maybe
+X
+ini_case insecure-no.ini 2 "$nokey" "insecure_plaintext = no is keyed: no key file, exit 2" <<'X'
+[node]
+name = k1
+ip = 10.99.0.10
+[cluster]
+insecure_plaintext = no
+X
+
+# meshd keygen FILE: a key file in the key-file format, mode 0600, never overwritten
+K=$T/cluster.keys
+out=$(umask 0; "$MESHD" keygen "$K" 2>&1); rc=$?
+ok_if "keygen: exit 0 ($out)" test "$rc" -eq 0
+is "keygen: mode 0600 even under umask 0" "$(stat -c %a "$K" 2>&1)" 600
+ok_if "keygen: one 'ID HEX64 primary' line" \
+  test "$(grep -cE '^1 [0-9a-f]{64} primary$' "$K")" -eq 1 -a "$(grep -cv '^#' "$K")" -eq 1
+sum=$(sha256sum <"$K")
+expect_with bare 2 $'exists; a key file is never overwritten\n'"$no_eal" \
+  "keygen refuses an existing file" keygen "$K"
+is "... and leaves it unchanged" "$(sha256sum <"$K")" "$sum"
+ln -s "$T/elsewhere.keys" "$T/link.keys"
+expect_with bare 2 'link.keys: ' "keygen refuses a symlink" keygen "$T/link.keys"
+ok_if "... and writes nothing through it" test ! -e "$T/elsewhere.keys"
+expect_with bare 2 'usage: meshd keygen FILE' "keygen without FILE: usage, exit 2" keygen
+"$MESHD" keygen "$T/k2.keys" >/dev/null 2>&1
+ok_if "two keygens make different keys" test "$(grep -v '^#' "$T/k2.keys")" != "$(grep -v '^#' "$K")"
+expect 1 'port 0 does not exist' "a generated key file starts meshd (keyed)" \
+  --name a --ip 10.0.0.1 --key-file "$K"
+ini_case keyed.ini 0 'keyed.ini: ok \(node k1 at 10.99.0.10:39527, .*, keyed\)' \
+  "--check-config: a file with key_file is keyed" <<X
+[node]
+name = k1
+ip = 10.99.0.10
+[cluster]
+key_file = $K
+X
+ini_case keyed-missing.ini 2 'invalid key file .*: /nonexistent.keys: cannot read key file' \
+  "--check-config loads the key file: a missing one is exit 2" <<'X'
+[node]
+name = k1
+ip = 10.99.0.10
+[cluster]
+key_file = /nonexistent.keys
+X
+expect 1 'port 0 does not exist' "--key-file on the command line overrides the file's key_file" \
+  --config "$T/keyed-missing.ini" --key-file "$K"
+expect 2 'a key file and --insecure-plaintext .* exclude each other' \
+  "key file and --insecure-plaintext together refused" --name a --ip 10.0.0.1 --key-file "$K" \
+  --insecure-plaintext
+expect 2 'accept-plaintext .*accept_plaintext.* needs a key file' \
+  "--accept-plaintext without keys refused" --name a --ip 10.0.0.1 --insecure-plaintext \
+  --accept-plaintext
+expect 2 'send-plaintext .*send_plaintext.* needs a key file' \
+  "--send-plaintext without keys refused" --name a --ip 10.0.0.1 --insecure-plaintext \
+  --send-plaintext
+expect 1 $'meshd.app: migration: keyless frames accepted, frames sent keyless\nport 0 does not exist' \
+  "--send-plaintext with keys: a migration warning" --name a --ip 10.0.0.1 --key-file "$K" \
+  --send-plaintext
 
 tap_done

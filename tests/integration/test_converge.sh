@@ -65,7 +65,7 @@ for i in 1 2 3; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3; 
 
 # (a) ops at the timestamp bound
 # it stays a member until the checks below are done (SIGTERM), at most 120 s
-ip netns exec "${MESH_NS}c" "$INJECT" 10.99.0.100 39527 10.99.0.1 3 120 >"$tmp/inj" 2>&1 & inj=$!
+ip netns exec "${MESH_NS}c" env MESH_INJECT_KEYS="$(mesh_keys)" "$INJECT" 10.99.0.100 39527 10.99.0.1 3 120 >"$tmp/inj" 2>&1 & inj=$!
 for _ in $(seq 1 400); do grep -q READY "$tmp/inj" && break; sleep 0.1; done
 sed 's/^/# inject: /' "$tmp/inj"
 is "the injector joined with 3 peers" "$(grep '^peers' "$tmp/inj")" "peers 3"

@@ -14,19 +14,33 @@ source "$here/tap.sh"
 mesh_test_netns td 'ip netns del ${MESH_NS}tap 2>/dev/null; kill $tpid 2>/dev/null; rm -rf /var/run/dpdk/${MESH_NS}*'
 tpid=
 
+# every file is keyed: its key_file (/etc/meshd/cluster.keys) pointed at a generated key,
+# it passes --check-config as "keyed"; without a key file, exit 2 naming insecure_plaintext
+keys=$(mesh_keys)
+export MESH_PROBE_KEYS=$keys # the kernel-side hellos are sealed like the nodes' frames
+cfgs=$(mktemp -d /tmp/td-cfg.XXXXXX)
+trap 'mesh_topo_down; ip netns del ${MESH_NS}tap 2>/dev/null; kill $tpid 2>/dev/null; rm -rf /var/run/dpdk/${MESH_NS}* "$cfgs"' EXIT
 for f in "$DIR"/*.ini; do
-  out=$("$MESHD" --check-config "$f" 2>&1)
-  ok_if "check-config $(basename "$f") ($out)" test $? -eq 0
+  b=$(basename "$f")
+  is "$b names /etc/meshd/cluster.keys" "$(grep -c '^key_file = /etc/meshd/cluster.keys$' "$f")" 1
+  sed "s|^key_file = .*|key_file = $keys|" "$f" >"$cfgs/$b"
+  out=$("$MESHD" --check-config "$cfgs/$b" 2>&1)
+  ok_if "check-config $b ($out)" test $? -eq 0 -a -n "$(grep -E ', keyed\)$' <<<"$out")"
 done
+sed '/^key_file = /d' "$DIR/af_packet-veth.ini" >"$cfgs/nokey.ini"
+out=$("$MESHD" --check-config "$cfgs/nokey.ini" 2>&1)
+ok_if "without its key_file a shipped file is refused, naming insecure_plaintext ($out)" \
+  test $? -eq 2 -a -n "$(grep insecure_plaintext <<<"$out")"
 
 # af_packet-veth.ini: the file's EAL arguments, a unique file prefix from the command line
 mesh_topo_up 1
 ip netns exec "${MESH_NS}m1" timeout 120 "$MESHD" --file-prefix "${MESH_NS}n1" -- \
-  --config "$DIR/af_packet-veth.ini" --name cfg1 --ip 10.99.0.1 \
+  --config "$DIR/af_packet-veth.ini" --name cfg1 --ip 10.99.0.1 --key-file "$keys" \
   --ctl-socket "/tmp/${MESH_NS}.sock" >"$MESH_LOGDIR/cfg1.log" 2>&1 &
 MESH_PIDS[1]=$!
 ok_if "af_packet-veth.ini node comes up" mesh_wait_tel 1 /mesh/info port 1 30
 is "name override applied" "$(mesh_tel_get 1 /mesh/info name)" "cfg1"
+is "the node seals its frames (keyed)" "$(mesh_tel_get 1 /mesh/info frames)" "xchacha20poly1305"
 out=$(ip netns exec "${MESH_NS}c" "$PROBE" hello 10.99.0.1 39527 5)
 ok_if "af_packet-veth.ini node answers hellos ($out)" test $? -eq 0
 
@@ -34,7 +48,7 @@ ok_if "af_packet-veth.ini node answers hellos ($out)" test $? -eq 0
 ip netns add "${MESH_NS}tap"
 ip netns exec "${MESH_NS}tap" ip link set lo up
 ip netns exec "${MESH_NS}tap" timeout 120 "$MESHD" --file-prefix "${MESH_NS}tap" -- \
-  --config "$DIR/tap.ini" --ctl-socket "/tmp/${MESH_NS}-tap.sock" \
+  --config "$DIR/tap.ini" --key-file "$keys" --ctl-socket "/tmp/${MESH_NS}-tap.sock" \
   >"$MESH_LOGDIR/tap.log" 2>&1 &
 tpid=$!
 for _ in $(seq 1 100); do

@@ -44,8 +44,8 @@ printf '[node]\nname = a\nip = 10.0.0.1\nfault_inject = loss=1,dup=x\n' >"$ini"
 check_config() { "$MESHD" --check-config "$1" 2>&1; }
 expect_bad "bad.ini:4: \[node\] fault_inject: bad token 'dup=x'" \
   "--check-config names file, line, key and bad token" check_config "$ini"
-printf '[node]\nname = a\nip = 10.0.0.1\nfault_inject = loss=0.5,dup=1,delay=100-900,seed=7\n' \
-  >"/tmp/${MESH_NS}-good.ini"
+printf '[node]\nname = a\nip = 10.0.0.1\nfault_inject = loss=0.5,dup=1,delay=100-900,seed=7\n%s\n%s\n' \
+  '[cluster]' 'insecure_plaintext = yes' >"/tmp/${MESH_NS}-good.ini"
 out=$("$MESHD" --check-config "/tmp/${MESH_NS}-good.ini" 2>&1)
 ok_if "--check-config accepts a valid fault_inject ($out)" test $? -eq 0
 
@@ -58,6 +58,7 @@ stat() { mesh_tel_get "$1" /mesh/stats "$2"; }
 cli() { ip netns exec "${MESH_NS}c" "$@"; }
 
 mesh_topo_up 4
+export MESH_PROBE_KEYS; MESH_PROBE_KEYS=$(mesh_keys) # kernel-client hellos sealed like the nodes'
 start 1 --peer 10.99.0.2 --hello-interval-ms 100
 ok_if "node 1 up" mesh_wait_tel 1 /mesh/info port 1 30
 

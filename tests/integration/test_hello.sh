@@ -3,6 +3,8 @@
 # bridge) and a kernel UDP client in a third namespace.
 # Node 1 runs to completion on one lcore; node 2 splits rx, merge and tx over three lcores
 # floating on the 2 CPUs (--lcores '(0-2)@(0-1)') joined by SPSC rings.
+# The nodes are keyed (mesh_node_start's cluster key) and the kernel client seals its
+# hellos with the same key (MESH_PROBE_KEYS), so a corrupted payload fails the tag.
 # Checks: ARP resolution and hello round trips from the kernel client; hellos between the
 # two meshd nodes; the split node's lcores and rings; every kind of malformed input dropped under its own counter while the
 # node keeps answering; telemetry answers; SIGTERM shuts down cleanly (exit 0).
@@ -14,6 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/tap.sh"
 
 mesh_test_netns th
+# the nodes are keyed (mesh_node_start); the kernel client seals with the same key
+export MESH_PROBE_KEYS; MESH_PROBE_KEYS=$(mesh_keys)
 
 mesh_topo_up 2
 mesh_node_start 1 --peer 10.99.0.2 --hello-interval-ms 100
@@ -56,7 +60,7 @@ declare -A want=(
   [short]=rx_drop_frame_short [magic]=rx_drop_frame_bad_magic
   [version]=rx_drop_frame_bad_version [type]=rx_drop_frame_bad_type
   [flags]=rx_drop_frame_bad_flags [length]=rx_drop_frame_bad_length
-  [checksum]=rx_drop_frame_bad_checksum [cluster]=rx_drop_frame_bad_cluster
+  [checksum]=rx_drop_frame_bad_auth [cluster]=rx_drop_frame_bad_cluster
   [oversize]=rx_drop_frame_bad_length
 )
 for kind in short magic version type flags length checksum cluster oversize; do

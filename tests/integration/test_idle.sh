@@ -15,9 +15,12 @@
 #   - timers fire on time while idle: over a quiet 3 s, a reference sleeper (python,
 #     clock_nanosleep 1 ms at a time) runs next to the nodes; each node's deadline
 #     wake-ups must be about as punctual: within 100 us at least half as often as the
-#     reference (a millisecond-granular timer fails this), within 1 ms at most 5 points
-#     less often, later than 5 ms at most 1 point more often; SWIM sends >= 80 % of the
-#     probes its 10 ms period asks for;
+#     reference (a millisecond-granular timer fails this), within 1 ms at most 10 points
+#     less often, later than 5 ms at most 1 point more often, p99 (histogram bucket edge)
+#     <= 5 ms (not judged when the reference's own p99 is over 2.5 ms);
+#     SWIM sends >= 80 % of the probes its 10 ms period asks for;
+#   - it wakes for real deadlines only: <= 5 merge-lcore wake-ups per SWIM probe sent (a
+#     1 ms periodic tick, as lib/stream's was, makes about 10);
 #   - client requests and telemetry queries wake the merge lcore through their eventfds.
 # MESH_IDLE_VDEV=tap|af_xdp runs the same checks on net_tap (Rx interrupts) or net_af_xdp
 # instead of net_af_packet (doc/performance.md, "Shared cores").
@@ -60,7 +63,8 @@ vdev_node_start() {
   ip netns exec "$ns" "$MESHD" "${cores[@]}" --no-huge -m "$MESH_EAL_MEM" --no-pci \
     --no-shconf --file-prefix "$prefix" --vdev="$vdev" \
     --log-level=lib.eal:warning --log-level='pmd.*:warning' -- \
-    --name "n$i" --ip "$(mesh_ip "$i")" "$@" >"$MESH_LOGDIR/n$i.log" 2>&1 &
+    --name "n$i" --ip "$(mesh_ip "$i")" --key-file "$(mesh_keys)" "$@" \
+    >"$MESH_LOGDIR/n$i.log" 2>&1 &
   MESH_PIDS[$i]=$!
   [ "$VDEV" = tap ] && tap_wire "$ns" "mtap$i"
 }
@@ -97,12 +101,14 @@ hellos() {
       END { printf "%.0f %.0f %d\n", v["p50"], v["p99"] == "" ? 1e9 : v["p99"], v["replies"] }'
 }
 
-# late_ref SECONDS: a reference sleeper's deadline lateness: "wakes le_100us le_1ms gt_5ms"
+# late_ref SECONDS: a reference sleeper's deadline lateness:
+# "wakes le_100us le_1ms gt_5ms p99_us"
 late_ref() {
   python3 - "$1" <<'PY'
 import sys, time
 end = time.monotonic_ns() + int(sys.argv[1]) * 10**9
 n = le100 = le1ms = gt5ms = 0
+lates = []
 while time.monotonic_ns() < end:
     deadline = time.monotonic_ns() + 10**6
     time.sleep(1e-3)
@@ -111,13 +117,16 @@ while time.monotonic_ns() < end:
     le100 += late <= 100000
     le1ms += late <= 10**6
     gt5ms += late > 5 * 10**6
-print(n, le100, le1ms, gt5ms)
+    lates.append(late)
+lates.sort()
+print(n, le100, le1ms, gt5ms, lates[int(len(lates) * 0.99)] // 1000 if lates else 10**9)
 PY
 }
 
 lc() { mesh_tel_get "$1" /mesh/lcores "$2"; }
 
 mesh_topo_up 3
+export MESH_PROBE_KEYS; MESH_PROBE_KEYS=$(mesh_keys) # kernel-client hellos sealed like the nodes'
 start 1
 MESH_LCORES='(0-2)@(0-1)' start 2 --seed 10.99.0.1 --lcore-rx 1 --lcore-merge 2 --lcore-tx 0
 mesh_node_start 3 --poll-mode busy --seed 10.99.0.1
@@ -177,7 +186,7 @@ for i in 1 2; do
   s0[i]=$(mesh_tel_get "$i" /mesh/stats swim.swim_probe_sent)
   l0[i]=$(mesh_tel_get "$i" /mesh/lcores "$merge")
 done
-read -r rn r100 r1ms r5ms <<<"$(late_ref 3)"
+read -r rn r100 r1ms r5ms rp99 <<<"$(late_ref 3)"
 ok_if "reference sleeper: $r100 of $rn wake-ups within 100 us, $r1ms within 1 ms, $r5ms later than 5 ms" \
   test "$rn" -gt 500
 for i in 1 2; do
@@ -187,21 +196,50 @@ for i in 1 2; do
   l1=$(mesh_tel_get "$i" /mesh/lcores "$merge")
   ok_if "node $i sent $((s1 - s0[i])) SWIM probes in 3 s (period 10 ms: >= 240)" \
     test "$((s1 - s0[i]))" -ge 240
-  read -r timed le100 le1ms gt5ms <<<"$(python3 - "${l0[i]}" "$l1" <<'PY'
+  read -r timed le100 le1ms gt5ms wakes p99 <<<"$(python3 - "${l0[i]}" "$l1" <<'PY'
 import json, sys
 a, b = (json.loads(x) for x in sys.argv[1:3])
 d = lambda *ks: sum(b["late_" + k] - a["late_" + k] for k in ks)
-print(b["timed_wakes"] - a["timed_wakes"], d("le_10us", "le_50us", "le_100us"),
-      d("le_10us", "le_50us", "le_100us", "le_250us", "le_500us", "le_1ms"), d("gt_5ms"))
+timed = b["timed_wakes"] - a["timed_wakes"]
+# p99 lateness of the timed wake-ups: the upper edge (us) of the bucket holding it
+edges = [("le_10us", 10), ("le_50us", 50), ("le_100us", 100), ("le_250us", 250),
+         ("le_500us", 500), ("le_1ms", 1000), ("le_5ms", 5000), ("gt_5ms", 10**9)]
+seen, p99 = 0, 10**9
+for k, us in edges:
+    seen += d(k)
+    if seen * 100 >= timed * 99:
+        p99 = us
+        break
+print(timed, d("le_10us", "le_50us", "le_100us"),
+      d("le_10us", "le_50us", "le_100us", "le_250us", "le_500us", "le_1ms"), d("gt_5ms"),
+      b["idle_sleeps"] - a["idle_sleeps"], p99)
 PY
 )"
   # shares in per mille, the reference's as the yardstick
   ok_if "node $i: $le100 of $timed deadline wake-ups within 100 us (>= half the reference's share)" \
     test "$timed" -gt 0 -a "$((le100 * 2000 / timed))" -ge "$((r100 * 1000 / rn))"
-  ok_if "node $i: $le1ms of $timed within 1 ms (>= the reference's share - 5 %)" \
-    test "$((le1ms * 1000 / timed))" -ge "$((r1ms * 1000 / rn - 50))"
+  # 10 points: since the stream layer stopped ticking every 1 ms, a node sleeps ~10 ms at
+  # a time and 5-6 % of its wake-ups from such sleeps came 1-5 ms late on this VM at load
+  # 4-12 (reference sleeping 1 ms: 0.2 %); a millisecond-granular timer fails the 100 us
+  # check above and a disarmed one the > 5 ms check below
+  ok_if "node $i: $le1ms of $timed within 1 ms (>= the reference's share - 10 %)" \
+    test "$((le1ms * 1000 / timed))" -ge "$((r1ms * 1000 / rn - 100))"
   ok_if "node $i: $gt5ms of $timed later than 5 ms (<= the reference's share + 1 %)" \
     test "$((gt5ms * 1000 / timed))" -le "$((r5ms * 1000 / rn + 10))"
+  # p99 from the 5 ms-resolution histogram: judged when the reference's p99 leaves room
+  # (a timer that is not armed wakes with the next frame, up to a probe period late)
+  # (bound 5 ms, a bucket edge: measured in the 1-5 ms bucket, see the 10 points above;
+  # a disarmed timer waits for the next frame, p99 past 5 ms)
+  if [ "$rp99" -le 2500 ]; then
+    ok_if "node $i: timed wake-ups p99 late <= $p99 us (<= 5000: reference p99 $rp99 us)" \
+      test "$p99" -le 5000
+  else
+    echo "# node $i: p99 lateness <= $p99 us not judged: the reference's p99 is $rp99 us (load)"
+  fi
+  # sleeps until the next real deadline: a few wake-ups per SWIM probe (its own, the
+  # peer's, their acks), not one per millisecond (the stream layer's old 1 ms tick)
+  ok_if "node $i merge lcore woke $wakes times in 3 s for $((s1 - s0[i])) probes (<= 5 per probe)" \
+    test "$wakes" -le "$((5 * (s1 - s0[i])))"
 done
 
 # 4. client requests and telemetry queries wake the merge lcore

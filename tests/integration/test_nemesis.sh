@@ -98,7 +98,8 @@ node_args() {
   local i=$1 j
   echo -n "--ctl-socket $(sock "$i")"
   for j in $(seq 1 $N); do [ "$j" != "$i" ] && echo -n " --seed $(mesh_ip "$j")"; done
-  [ "$VARIANT" = keyed ] && echo -n " --key-file $work/cluster.keys"
+  if [ "$VARIANT" = keyed ]; then echo -n " --key-file $work/cluster.keys"
+  else echo -n " --insecure-plaintext"; fi
   [ -n "${RXFAULT[$i]:-}" ] && echo -n " --fault-inject ${RXFAULT[$i]}"
   echo
 }

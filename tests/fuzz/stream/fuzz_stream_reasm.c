@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Reassembly input: fragments described by the input (peer, key, generation, index,
- * total, length, time step) go to mesh_stream_reasm_add(); the bounds must hold after
- * every call and completed values must have the right length.
+ * total, length, time step) from four senders go to mesh_stream_reasm_add(); the bounds
+ * (per sender and global) must hold after every call.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (r == NULL)
 		abort();
+	mesh_stream_reasm_peer_limits(r, 2, 3000); /* per-sender caps below the global ones */
 	for (size_t off = 0; off + 6 <= size; off += 6) {
 		const uint8_t *d = data + off;
 		uint8_t key[2] = { (uint8_t)('a' + (d[0] & 3)), 0 };

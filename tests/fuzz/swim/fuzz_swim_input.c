@@ -5,7 +5,8 @@
  * Input: byte 0 selects the receiving instance state (fresh / with members / leaving) and
  * the meta bound; the rest is one SWIM blob. The blob is decoded on its own (the decoder
  * must never read out of bounds, and a successful decode must re-encode to the same
- * bytes), then fed to mesh_swim_input followed by a few ticks (no assert may fire, no
+ * bytes, and the header peek mesh_swim_msg_sender must agree with it), then fed to
+ * mesh_swim_input followed by a few ticks (no assert may fire, no
  * sanitizer report, no leak).
  */
 #include <stdint.h>
@@ -85,8 +86,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	mesh_log_level_set(MESH_LOG_ERR);
-	if (swim_msg_decode(data, size, 512, &m) == SWIM_DEC_OK)
-		roundtrip(data, size, &m);
+	{
+		/* the header peek lib/node uses: consistent with the full decoder */
+		char who[MESH_SWIM_NAME_MAX + 1];
+		uint64_t gen;
+		int ok = mesh_swim_msg_sender(data, size, who, &gen) == 0;
+
+		if (ok && (who[0] == 0 || strlen(who) > MESH_SWIM_NAME_MAX))
+			abort();
+		if (swim_msg_decode(data, size, 512, &m) == SWIM_DEC_OK) {
+			roundtrip(data, size, &m);
+			if (!ok || strlen(who) != m.sender_len ||
+			    memcmp(who, m.sender, m.sender_len) != 0 || gen != m.sender_gen)
+				abort();
+		}
+	}
 
 	mesh_rng_seed(&rng, mode);
 	mesh_swim_cfg_lan(&cfg);
@@ -96,6 +110,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.addr.port = 7946;
 	if (mode & 1)
 		cfg.meta_max = 64;
+	if (mode & 16)
+		cfg.max_members = 3; /* eviction and refusal at the table bound */
 	s = mesh_swim_new(&cfg, &ops, NULL);
 	if (s == NULL)
 		abort();

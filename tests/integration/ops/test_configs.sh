@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Integration (ops): configuration files an operator deploys.
-#   every drivers-config/*.ini passes `meshd --check-config` (exit 0, nothing started);
+#   every drivers-config/*.ini is keyed (key_file = /etc/meshd/cluster.keys) and, with that
+#   path pointed at a key made by `meshd keygen`, passes `meshd --check-config` (exit 0,
+#   "keyed", nothing started);
 #   a file with an unknown key, a bad value or a missing file exits 2 naming the problem
 #   scripts/systemd/meshd.env: only comments and KEY=VALUE lines, the same keys as the
 #   unit's Environment= defaults
@@ -24,9 +26,14 @@ T=$(mktemp -d /tmp/ops-cfg.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 n=0
+capture "$MESHD" keygen "$T/cluster.keys"
+expect "meshd keygen" 0
 for f in "$DIR"/*.ini; do
-  capture "$MESHD" --check-config "$f"
-  expect "check-config $(basename "$f")" 0
+  b=$(basename "$f")
+  is "$b: key_file = /etc/meshd/cluster.keys" "$(grep -c '^key_file = /etc/meshd/cluster.keys$' "$f")" 1
+  sed "s|^key_file = .*|key_file = $T/cluster.keys|" "$f" >"$T/$b"
+  capture "$MESHD" --check-config "$T/$b"
+  expect "check-config $b" 0 ", keyed\)$"
   n=$((n + 1))
 done
 ok_if "found the drivers-config files ($n)" test "$n" -ge 8

@@ -83,7 +83,8 @@ if [ -n "$MESHD" ]; then
   # meshd answers --help before EAL starts; a node with no port starts EAL (mapping its
   # memory from the hugepages), then stops at the missing port with exit 1
   capture timeout 60 "$MESHD" -l 0 -m 32 --huge-dir "$MNT" --no-pci --no-telemetry \
-        --file-prefix "$PREFIX" -- --name hp --ip 10.0.0.1 --ctl-socket "$MNT/hp.sock"
+        --file-prefix "$PREFIX" -- --name hp --ip 10.0.0.1 --ctl-socket "$MNT/hp.sock" \
+        --insecure-plaintext
   expect "EAL maps 32 MB from the reserved hugepages, then meshd finds no port" 1 \
     'port 0 does not exist'
   is "pages are free again after meshd exits" \

@@ -8,7 +8,10 @@
 #   SIGTERM (KillSignal) ends it with 0; a broken config exits 2 (RestartPreventExitStatus)
 #   man pages: groff -ww without warnings, man -l renders them
 #   the installed binaries find their libraries; meshd --check-config accepts every
-#   installed example config
+#   installed example config (keyed: its key_file pointed at a key from the installed
+#   meshd keygen)
+#   the key file step (install-keys.sh): a DESTDIR install makes no key; run for a real
+#   confdir it makes cluster.keys with keygen (mode 0600) and keeps an existing one
 #   a tiny C client compiled and linked only through the installed meshclient.pc
 #   (PKG_CONFIG_PATH + PKG_CONFIG_SYSROOT_DIR into the DESTDIR), run against no node:
 #   ENOENT for a missing socket, ECONNREFUSED for a socket nobody listens on
@@ -84,13 +87,29 @@ expect_not "installed meshd and meshctl resolve every library" "not found"
 capture "$BIN/meshctl" --help
 expect "installed meshctl --help" 0 "^Usage: meshctl"
 n=0
+capture "$SBIN/meshd" keygen "$T/cluster.keys"
+expect "installed meshd keygen" 0
 for f in "$DATA"/meshd/drivers-config/*.ini; do
-  capture "$SBIN/meshd" --check-config "$f"
-  expect "installed meshd --check-config $(basename "$f")" 0
+  sed "s|^key_file = .*|key_file = $T/cluster.keys|" "$f" >"$T/$(basename "$f")"
+  capture "$SBIN/meshd" --check-config "$T/$(basename "$f")"
+  expect "installed meshd --check-config $(basename "$f")" 0 ", keyed\)$"
   n=$((n + 1))
 done
 is "every drivers-config file is installed" "$n" \
   "$(find "$here/../../../drivers-config" -maxdepth 1 -name '*.ini' | wc -l)"
+
+# --- the cluster key file ---
+ok_if "a DESTDIR install makes no key file (a package must not carry one)" \
+  test ! -e "$D$CONFDIR/cluster.keys"
+IK=$here/../../../scripts/install-keys.sh
+capture env -u DESTDIR "$IK" "$SBIN/meshd" "$T/conf"
+expect "install-keys.sh on a real confdir makes cluster.keys" 0
+is "... mode 0600" "$(stat -c %a "$T/conf/cluster.keys" 2>&1)" 600
+ok_if "... in the key-file format" grep -qE '^1 [0-9a-f]{64} primary$' "$T/conf/cluster.keys"
+sum=$(sha256sum <"$T/conf/cluster.keys")
+capture env -u DESTDIR "$IK" "$SBIN/meshd" "$T/conf"
+expect "install-keys.sh again keeps the existing key file" 0 "exists, kept"
+is "... unchanged" "$(sha256sum <"$T/conf/cluster.keys")" "$sum"
 
 # --- man pages ---
 for m in "$MAN/man8/meshd.8" "$MAN/man1/meshctl.1" "$MAN/man5/meshd.ini.5" \
@@ -142,6 +161,8 @@ args = -l 0 --no-huge -m 128 --no-pci --no-shconf --file-prefix $PREFIX_DPDK --v
 name = ops
 ip = 10.96.0.1
 ctl_socket = $T/ops1.sock
+[cluster]
+key_file = $T/cluster.keys
 EOF
 ip netns add "$NS"
 ip -n "$NS" link set lo up

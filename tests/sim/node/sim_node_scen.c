@@ -41,9 +41,10 @@
 #define SEC NSIM_SEC
 
 /*
- * With the fast SWIM profile a node is declared dead at least 6 x max(1, log10 N) x 10 ms
- * after a failed probe (60 ms at N = 5, 102 ms at N = 50): short pauses stay below that,
- * cuts, flaps and long pauses above it. An isolated node suspects its peers one probe at
+ * With the fast SWIM profile a silent node is suspected 6 ms after a probe (4 + 2 ms ack
+ * waits) and declared dead one period (8 x max(1, log10 N) ms: 8 ms at N = 5, 13.6 ms at
+ * N = 50) after three other members confirmed it, ~20 ms in all: short pauses (10-16 ms)
+ * stay below that, cuts, flaps and long pauses above it. An isolated node suspects its peers one probe at
  * a time (slower still under Lifeguard), so at N = 50 it declares few of them dead: the
  * flaps there are one-sided.
  */
@@ -56,7 +57,7 @@ const struct nsim_plan nsim_plan_n5 = {
 	.cut_ns = 500 * MS,
 	.flap_ns = 500 * MS,
 	.flap_rounds = 2,
-	.pause_max_ns = 50 * MS,
+	.pause_max_ns = 16 * MS,
 	.pause_long_ns = 300 * MS,
 	.settle_ns = 12 * SEC,
 };
@@ -76,7 +77,7 @@ const struct nsim_plan nsim_plan_n50 = {
 	.cut_ns = 120 * MS,
 	.flap_ns = 120 * MS,
 	.flap_rounds = 2,
-	.pause_max_ns = 60 * MS,
+	.pause_max_ns = 16 * MS,
 	.pause_long_ns = 150 * MS,
 	.settle_ns = 12 * SEC,
 	.direct_max = 64,

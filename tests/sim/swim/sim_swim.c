@@ -131,8 +131,16 @@ node_input(void *ctx, uint64_t now, const struct sim_addr *from, const uint8_t *
 {
 	struct sim_swim_node *nd = ctx;
 	struct mesh_swim_addr a = { from->ip, from->port };
+	uint32_t j = sim_addr_node(nd->c->w, from);
 
 	mesh_swim_input(nd->s, now, &a, msg, len);
+	/* as lib/node does: every accepted frame from a member is liveness evidence */
+	if (j < nd->c->n && nd->c->nodes[j].s != NULL) {
+		char name[16];
+		int nl = snprintf(name, sizeof(name), "n%u", j);
+
+		mesh_swim_member_heard(nd->s, name, (size_t)nl, nd->c->nodes[j].gen, now);
+	}
 }
 
 static void

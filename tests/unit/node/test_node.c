@@ -50,7 +50,22 @@ struct world {
 	unsigned qn;
 	uint64_t dropped;
 	bool cut; /* partition: every frame between nodes is lost */
+	unsigned mute_swim; /* node index + 1 whose SWIM frames are lost (0: none) */
 };
+
+/* a MSGS frame carrying a SWIM blob (lib/node sends each in its own frame) */
+static bool
+swim_frame(const struct mesh_node_frame *f)
+{
+	struct mesh_wire_msgr r;
+	struct mesh_wire_slice body;
+	uint8_t kind;
+
+	if (f->type != MESH_WIRE_TYPE_MSGS)
+		return false;
+	mesh_wire_msgr_init(&r, f->payload, f->len);
+	return mesh_wire_msgr_next(&r, &kind, &body) == 1 && kind == MESH_WIRE_KIND_SWIM;
+}
 
 static void
 env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
@@ -64,7 +79,8 @@ env_send(void *ctx, const struct mesh_node_frame *frames, unsigned n)
 		uint32_t to = frames[i].peer.ip - 1;
 		struct pkt *p;
 
-		if (to >= NODES || w->qn == QCAP || w->cut) {
+		if (to >= NODES || w->qn == QCAP || w->cut ||
+		    (w->mute_swim == t->idx + 1 && swim_frame(&frames[i]))) {
 			w->dropped++;
 			continue;
 		}
@@ -362,6 +378,62 @@ test_hello(void **state)
 	world_delete(w);
 }
 
+/* No reflection: a HELLO is answered with exactly its own length, a short one not at all. */
+static void
+test_hello_no_amplification(void **state)
+{
+	struct world *w = world_new(2, false);
+	struct mesh_node *n = w->nodes[0].n;
+	uint8_t payload[80];
+	struct mesh_node_frame f = { .sender = 5, .peer = { .ip = 2, .port = PORT },
+				     .type = MESH_WIRE_TYPE_HELLO, .payload = payload, .len = 8 };
+	unsigned qn;
+
+	(void)state;
+	memset(payload, 0x5a, sizeof(payload));
+	qn = w->qn;
+	mesh_node_input(n, &f, 1, w->now); /* 8 B: the reply would be 1 + 2 + 8 */
+	assert_int_equal(w->qn, qn);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_hello_short), 1);
+	f.len = sizeof(payload);
+	mesh_node_input(n, &f, 1, w->now);
+	assert_int_equal(w->qn, qn + 1);
+	assert_int_equal(w->q[qn].f.type, MESH_WIRE_TYPE_HELLO_REPLY);
+	assert_int_equal(w->q[qn].f.len, sizeof(payload));
+	assert_memory_equal(w->q[qn].buf + 1 + w->q[qn].buf[0], payload, 8);
+	world_delete(w);
+}
+
+/* A SWIM blob whose header names another node than the frame's sender id is dropped. */
+static void
+test_swim_sender_binding(void **state)
+{
+	struct world *w = world_new(1, false);
+	struct mesh_node *n = w->nodes[0].n;
+	uint8_t blob[64], payload[128];
+	struct mesh_wire_msgw mw;
+	struct mesh_node_frame f = { .peer = { .ip = 2, .port = PORT },
+				     .type = MESH_WIRE_TYPE_MSGS, .payload = payload };
+	/* a GOSSIP blob (version 1, type 5, no flags) from "mallory" gen 7, no records */
+	static const uint8_t hdr[] = { 1, 5, 0, 7, 'm', 'a', 'l', 'l', 'o', 'r', 'y',
+				       0, 0, 0, 0, 0, 0, 0, 7, 0, 0 };
+
+	(void)state;
+	memcpy(blob, hdr, sizeof(hdr));
+	mesh_wire_msgw_init(&mw, payload, sizeof(payload));
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_SWIM, blob, sizeof(hdr)), 0);
+	f.len = (uint32_t)mw.len;
+	f.sender = 5;
+	mesh_node_input(n, &f, 1, w->now);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_drop_swim_sender), 1);
+	assert_int_equal(mesh_swim_counter(mesh_node_swim(n), MESH_SWIM_CTR_swim_rx_msgs), 0);
+	f.sender = mesh_wire_node_id("mallory", 7);
+	mesh_node_input(n, &f, 1, w->now);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_drop_swim_sender), 1);
+	assert_int_equal(mesh_swim_counter(mesh_node_swim(n), MESH_SWIM_CTR_swim_rx_msgs), 1);
+	world_delete(w);
+}
+
 static void
 test_junk_input(void **state)
 {
@@ -381,6 +453,54 @@ test_junk_input(void **state)
 	/* sender 5 is no member: whatever records the junk held never reached the channels */
 	assert_int_equal(mesh_stream_counters(mesh_node_stream(n))[MESH_STREAM_CTR_rx_records], 0);
 	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_unknown_type), 1);
+	world_delete(w);
+}
+
+/*
+ * Well-formed channel records from a sender that is not a member (a value fragment of a
+ * large value, a nack for 256 fragments, a CRDT batch, a heartbeat) are dropped by the
+ * node, each counted, before lib/stream sees them: no per-sender state, nothing sent.
+ */
+static void
+test_non_member_channel_records(void **state)
+{
+	struct world *w = world_new(1, false);
+	struct mesh_node *n = w->nodes[0].n;
+	static uint32_t missing[256];
+	uint8_t body[1400], payload[1472], data[200] = { 0 };
+	struct mesh_wire_stream_entry e = { .key = { (const uint8_t *)"tree:page:x", 11 },
+					    .data = { data, sizeof(data) },
+					    .generation = 1, .chunk_index = 0, .total_chunks = 900 };
+	struct mesh_wire_stream_nack nk = { .key = { (const uint8_t *)"tree:page:x", 11 },
+					    .generation = 1, .n_missing = 256, .missing = missing };
+	struct mesh_wire_heartbeat hb = { .epoch = 1, .next_seq = 9, .sent_ns = 1 };
+	struct mesh_wire_msgw mw;
+	struct mesh_node_frame f = { .sender = 5, .peer = { .ip = 9, .port = PORT },
+				     .type = MESH_WIRE_TYPE_MSGS, .payload = payload };
+	size_t len = 0;
+	int k;
+
+	(void)state;
+	for (uint32_t i = 0; i < 256; i++)
+		missing[i] = i;
+	mesh_wire_msgw_init(&mw, payload, sizeof(payload));
+	assert_int_equal(mesh_wire_stream_batch_put(body, sizeof(body), &len, &e), 0);
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_STREAM_BATCH, body, len), 0);
+	k = mesh_wire_stream_nack_encode(body, sizeof(body), &nk);
+	assert_true(k > 0);
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_STREAM_NACK, body, (size_t)k), 0);
+	len = 0;
+	assert_int_equal(mesh_wire_crdt_batch_put_hdr(body, sizeof(body), &len, 1, 1), 0);
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_CRDT_BATCH, body, len), 0);
+	k = mesh_wire_heartbeat_encode(body, sizeof(body), &hb);
+	assert_true(k > 0);
+	assert_int_equal(mesh_wire_msgw_add(&mw, MESH_WIRE_KIND_HEARTBEAT, body, (size_t)k), 0);
+	f.len = (uint32_t)mw.len;
+	mesh_node_input(n, &f, 1, w->now);
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_rx_drop_not_member), 4);
+	assert_int_equal(mesh_stream_counters(mesh_node_stream(n))[MESH_STREAM_CTR_rx_records], 0);
+	run(w, 200 * 1000 * 1000ull); /* nack timers, ticks: lib/stream has nothing for 5 */
+	assert_int_equal(mesh_node_counter(n, MESH_NODE_CTR_node_tx_drop_no_peer), 0);
 	world_delete(w);
 }
 
@@ -608,17 +728,60 @@ test_stop_steps(void **state)
 	world_delete(w);
 }
 
+/*
+ * Liveness evidence: n1's SWIM frames are all lost (no ack, no ping, no refutation gets
+ * out), but it writes every millisecond, so its channel frames reach the others. Those
+ * frames satisfy their probes of n1: nobody suspects it. Without the writes it is
+ * suspected (the check can fail).
+ */
+static void
+test_channel_traffic_is_evidence(void **state)
+{
+	struct world *w = world_new(NODES, false);
+	struct tnode *b = &w->nodes[1];
+	char key[32];
+
+	(void)state;
+	run(w, 500 * 1000 * 1000ull); /* join */
+	for (unsigned i = 0; i < NODES; i++)
+		assert_int_equal(mesh_node_peer_count(w->nodes[i].n), NODES - 1);
+	w->mute_swim = 2;
+	for (unsigned k = 0; k < 500; k++) { /* 500 ms: ~60 probes per prober */
+		snprintf(key, sizeof(key), "worker:w%u", k);
+		request(b, MESH_NODE_REQ_PUT, key, "x");
+		run(w, 1000 * 1000);
+	}
+	for (unsigned i = 0; i < NODES; i += 2) {
+		struct mesh_swim *s = mesh_node_swim(w->nodes[i].n);
+		struct mesh_swim_member_info mi;
+
+		assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_heard) > 0);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_suspect), 0);
+		assert_int_equal(mesh_swim_member_get(s, "n1", 2, &mi), 0);
+		assert_int_equal(mi.status, MESH_SWIM_ALIVE);
+	}
+	/* silent as well: suspected */
+	run(w, 100 * 1000 * 1000ull);
+	assert_true(mesh_swim_counter(mesh_node_swim(w->nodes[0].n), MESH_SWIM_CTR_swim_suspect) +
+		    mesh_swim_counter(mesh_node_swim(w->nodes[2].n), MESH_SWIM_CTR_swim_suspect) > 0);
+	world_delete(w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_channel_traffic_is_evidence),
 		cmocka_unit_test(test_cfg_refused),
 		cmocka_unit_test(test_refusal_reported_once),
 		cmocka_unit_test(test_put_replicates),
 		cmocka_unit_test(test_stop_steps),
 		cmocka_unit_test(test_subscribe_members_keys),
 		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_hello_no_amplification),
+		cmocka_unit_test(test_swim_sender_binding),
 		cmocka_unit_test(test_junk_input),
+		cmocka_unit_test(test_non_member_channel_records),
 		cmocka_unit_test(test_anti_entropy),
 		cmocka_unit_test(test_flap_resumes),
 		cmocka_unit_test(test_reply_copy),

@@ -410,6 +410,23 @@ feed(struct mesh_swim *s, uint64_t now, uint8_t type, const struct swim_rec *r, 
 	return mesh_swim_input(s, now, &peer_addr, buf, swim_enc_end(&e));
 }
 
+/* Deliver one blob of @type from @sender (life @gen) at @from: a first-hand message when
+ * the records are the sender's own. */
+static int
+feed_as(struct mesh_swim *s, uint64_t now, uint8_t type, uint8_t flags, const char *sender,
+	uint64_t gen, struct mesh_swim_addr from, uint32_t seq, const struct swim_rec *r,
+	size_t n)
+{
+	uint8_t buf[1500];
+	struct swim_enc e;
+
+	swim_enc_begin(&e, buf, sizeof(buf), type, flags, sender, strlen(sender), gen, seq,
+		       "self", 4, NULL);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(swim_enc_rec(&e, &r[i], sizeof(buf)), 0);
+	return mesh_swim_input(s, now, &from, buf, swim_enc_end(&e));
+}
+
 static struct swim_rec
 hrec(uint8_t status, const char *name, uint64_t gen, uint32_t inc, uint32_t ip)
 {
@@ -520,9 +537,14 @@ test_incarnation_rules(void **state)
 	feed(s, 8, SWIM_MSG_GOSSIP, &r, 1);
 	assert_int_equal(h->n_ev, ne);
 	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_DEAD);
-	/* a restart (higher generation) replaces the dead life, even at incarnation 0 */
+	/* a restart (higher generation) told by a third party is refused ... */
 	r = hrec(MESH_SWIM_ALIVE, "x", 2, 0, 6);
 	feed(s, 9, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_DEAD);
+	assert_int_equal(gen, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity), 1);
+	/* ... from x itself it replaces the dead life, even at incarnation 0 */
+	feed_as(s, 9, SWIM_MSG_GOSSIP, 0, "x", 2, r.addr, 0, &r, 1);
 	assert_int_equal(status_of(s, "x", &inc, &gen), MESH_SWIM_ALIVE);
 	assert_int_equal(gen, 2);
 	assert_int_equal(inc, 0);
@@ -534,9 +556,13 @@ test_incarnation_rules(void **state)
 	feed(s, 10, SWIM_MSG_GOSSIP, &r, 1);
 	assert_int_equal(h->n_ev, ne);
 	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_ALIVE);
-	/* same life, different address while alive: conflict, not adopted */
+	/* same life, different address while alive: refused from a third party, a conflict
+	 * from that address, never adopted */
 	r = hrec(MESH_SWIM_ALIVE, "x", 2, 5, 77);
 	feed(s, 11, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity), 2);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_name_conflict), 0);
+	feed_as(s, 11, SWIM_MSG_GOSSIP, 0, "x", 2, r.addr, 0, &r, 1);
 	assert_int_equal(last_ev(h)->type, MESH_SWIM_EV_CONFLICT);
 	assert_int_equal(last_ev(h)->conflict_addr.ip, 77);
 	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_name_conflict), 1);
@@ -829,6 +855,487 @@ test_probe_cycle(void **state)
 	free(h);
 }
 
+/* LAN timing with gossip and push-pull out of the way: the probe deadlines are the only
+ * timers, so next_deadline can be checked exactly. Members a..d (gen 1), alive. */
+static struct mesh_swim *
+h_new_quiet(struct harness *h)
+{
+	struct mesh_swim_cfg cfg;
+	struct mesh_swim *s;
+	struct swim_rec r[4];
+
+	memset(h, 0, sizeof(*h));
+	mesh_rng_seed(&h->rng, 7);
+	mesh_swim_cfg_lan(&cfg);
+	cfg.gossip_interval_ns = 1000 * SEC;
+	cfg.push_pull_interval_ns = 0;
+	snprintf(cfg.name, sizeof(cfg.name), "self");
+	cfg.gen = 10;
+	cfg.addr = (struct mesh_swim_addr){ 0x0A000001u, 7946 };
+	s = mesh_swim_new(&cfg, &h_ops, h);
+	assert_non_null(s);
+	r[0] = hrec(MESH_SWIM_ALIVE, "a", 1, 0, 0x0C000001u);
+	r[1] = hrec(MESH_SWIM_ALIVE, "b", 1, 0, 0x0C000002u);
+	r[2] = hrec(MESH_SWIM_ALIVE, "c", 1, 0, 0x0C000003u);
+	r[3] = hrec(MESH_SWIM_ALIVE, "d", 1, 0, 0x0C000004u);
+	feed(s, 0, SWIM_MSG_GOSSIP, r, 4);
+	assert_int_equal(mesh_swim_join(s, NULL, 0, 0), 0);
+	return s;
+}
+
+/* Tick at the deadline until a ping goes out; its target's name into @target. */
+static uint64_t
+run_to_ping(struct harness *h, struct mesh_swim *s, uint64_t now, char *target)
+{
+	for (int guard = 0; guard < 100; guard++) {
+		struct swim_msg m;
+
+		h->n_sent = 0;
+		now = MESH_MAX(now, mesh_swim_next_deadline(s));
+		mesh_swim_tick(s, now);
+		for (unsigned i = 0; i < h->n_sent; i++) {
+			assert_int_equal(dec(h->sent[i].b, h->sent[i].len, &m), SWIM_DEC_OK);
+			if (m.type == SWIM_MSG_PING) {
+				memcpy(target, m.target, m.target_len);
+				target[m.target_len] = 0;
+				return now;
+			}
+		}
+	}
+	fail_msg("no probe started");
+	return now;
+}
+
+/* Liveness evidence satisfies a probe in flight (nothing else), and the probe deadlines
+ * (ack wait, end of the indirect wait) are what next_deadline reports. */
+static void
+test_liveness_evidence(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new_quiet(h);
+	char tgt[MESH_SWIM_NAME_MAX + 1], other[2] = "a";
+	uint64_t t0, heard0;
+	struct swim_rec r;
+
+	(void)state;
+	t0 = run_to_ping(h, s, 0, tgt);
+	if (strcmp(tgt, "a") == 0)
+		other[0] = 'b';
+	/* the ack wait, then (relays + second ping) the end of the period */
+	assert_int_equal(mesh_swim_next_deadline(s), t0 + 500 * MS);
+	mesh_swim_tick(s, t0 + 500 * MS);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_retry), 1);
+	assert_int_equal(mesh_swim_next_deadline(s), t0 + 1 * SEC);
+	/* evidence about another member, or another life of the target, is no ack */
+	assert_int_equal(mesh_swim_member_heard(s, other, 1, 1, t0 + 600 * MS), 0);
+	assert_int_equal(mesh_swim_member_heard(s, tgt, strlen(tgt), 2, t0 + 600 * MS), 0);
+	/* the target suspected meanwhile (by someone else): evidence satisfies the probe
+	 * but refutes nothing */
+	r = hrec(MESH_SWIM_SUSPECT, tgt, 1, 0, 0);
+	r.addr = (struct mesh_swim_addr){ 0x0C000000u + (uint32_t)(tgt[0] - 'a' + 1), 7946 };
+	feed(s, t0 + 600 * MS, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, tgt, NULL, NULL), MESH_SWIM_SUSPECT);
+	heard0 = mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_heard);
+	assert_int_equal(mesh_swim_member_heard(s, tgt, strlen(tgt), 1, t0 + 700 * MS), 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_heard), heard0 + 1);
+	assert_int_equal(status_of(s, tgt, NULL, NULL), MESH_SWIM_SUSPECT);
+	assert_int_equal(mesh_swim_member_heard(s, tgt, strlen(tgt), 1, t0 + 700 * MS), 0);
+	/* the suspect learnt from others is pinged at once, not at the next period */
+	assert_true(mesh_swim_next_deadline(s) <= t0 + 700 * MS);
+	h->n_sent = 0;
+	mesh_swim_tick(s, t0 + 700 * MS);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_urgent), 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_failed), 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_suspect), 1); /* the learnt one */
+	/* a dead member stays dead whatever we hear from it */
+	r = hrec(MESH_SWIM_DEAD, other, 1, 0, 0);
+	r.addr = (struct mesh_swim_addr){ 0x0C000000u + (uint32_t)(other[0] - 'a' + 1), 7946 };
+	feed(s, t0 + 800 * MS, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, other, NULL, NULL), MESH_SWIM_DEAD);
+	assert_int_equal(mesh_swim_member_heard(s, other, 1, 1, t0 + 800 * MS), 0);
+	assert_int_equal(status_of(s, other, NULL, NULL), MESH_SWIM_DEAD);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* A leave reaches every alive or suspect member directly: one message each, LEFT first. */
+static void
+test_leave_direct(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new_quiet(h);
+	struct swim_rec r = hrec(MESH_SWIM_DEAD, "d", 1, 0, 0x0C000004u);
+	bool to[4] = { false };
+	struct swim_msg m;
+
+	(void)state;
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1); /* d is dead: not told */
+	h->n_sent = 0;
+	assert_int_equal(mesh_swim_leave(s, 2), 0);
+	assert_int_equal(h->n_sent, 3);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_leave_sent), 3);
+	for (unsigned i = 0; i < h->n_sent; i++) {
+		uint32_t k = h->sent[i].to.ip - 0x0C000001u;
+
+		assert_true(k < 3);
+		assert_false(to[k]);
+		to[k] = true;
+		assert_int_equal(dec(h->sent[i].b, h->sent[i].len, &m), SWIM_DEC_OK);
+		assert_true(m.n_rec >= 1);
+		assert_int_equal(m.rec[0].status, MESH_SWIM_LEFT);
+		assert_int_equal(m.rec[0].name_len, 4);
+		assert_memory_equal(m.rec[0].name, "self", 4);
+		for (uint32_t j = 1; j < m.n_rec; j++) /* not twice in one message */
+			assert_false(m.rec[j].name_len == 4 && !memcmp(m.rec[j].name, "self", 4));
+	}
+	assert_int_equal(mesh_swim_leave(s, 3), -EALREADY);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* ---------------------------------------------------------------- hostile input (issue 14) */
+
+static const struct mesh_swim_addr evil_addr = { 0x0D000001u, 6666 };
+
+/* Was anything sent to @to since n_sent was last cleared? Returns the count. */
+static unsigned
+sent_to(const struct harness *h, struct mesh_swim_addr to)
+{
+	unsigned c = 0;
+
+	for (unsigned i = 0; i < h->n_sent; i++)
+		c += h->sent[i].to.ip == to.ip && h->sent[i].to.port == to.port;
+	return c;
+}
+
+/* A member's new life or address only from the member itself; hearsay is counted. */
+static void
+test_identity_binding(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct mesh_swim_member_info mi;
+	const struct mesh_swim_addr xa = { 0x0C000001u, 7946 }, na = { 0x0C0000AAu, 7946 };
+	struct swim_rec r;
+	uint64_t refused;
+	uint32_t inc;
+	uint64_t gen;
+
+	(void)state;
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 0, xa.ip);
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1); /* introduced by hearsay */
+	feed_as(s, 2, SWIM_MSG_GOSSIP, 0, "x", 1, xa, 0, NULL, 0); /* x speaks: verified */
+	/* SUSPECT(k) then ALIVE(k + 5) at a new address from a third party */
+	r = hrec(MESH_SWIM_SUSPECT, "x", 1, 0, xa.ip);
+	feed(s, 3, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_SUSPECT);
+	refused = mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity);
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 5, na.ip);
+	feed(s, 4, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity),
+			 refused + 1);
+	assert_int_equal(mesh_swim_member_get(s, "x", 1, &mi), 0);
+	assert_int_equal(mi.status, MESH_SWIM_SUSPECT);
+	assert_int_equal(mi.addr.ip, xa.ip);
+	assert_int_equal(mi.inc, 0);
+	/* x's own refutation wins */
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 1, xa.ip);
+	feed_as(s, 5, SWIM_MSG_GOSSIP, 0, "x", 1, xa, 0, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 1);
+	/* a new generation from a third party: refused, and its claimed address is asked */
+	h->n_sent = 0;
+	r = hrec(MESH_SWIM_ALIVE, "x", 9, 0, na.ip);
+	feed(s, 6, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity),
+			 refused + 2);
+	assert_int_equal(sent_to(h, na), 1);
+	/* a record of x's new life from another address than its own: still hearsay */
+	feed_as(s, 7, SWIM_MSG_GOSSIP, 0, "x", 9, evil_addr, 0, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 1);
+	/* from x itself at the new address: adopted */
+	feed_as(s, 8, SWIM_MSG_GOSSIP, 0, "x", 9, na, 0, &r, 1);
+	assert_int_equal(mesh_swim_member_get(s, "x", 1, &mi), 0);
+	assert_int_equal(mi.gen, 9);
+	assert_int_equal(mi.addr.ip, na.ip);
+	/* hearsay may introduce an unknown member, but the member's own word replaces it */
+	r = hrec(MESH_SWIM_ALIVE, "y", 1000, 77, 0x0C000002u);
+	feed(s, 9, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "y", NULL, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 1000);
+	r = hrec(MESH_SWIM_ALIVE, "y", 5, 0, 0x0C000003u);
+	feed_as(s, 10, SWIM_MSG_GOSSIP, 0, "y", 5, r.addr, 0, &r, 1);
+	assert_int_equal(mesh_swim_member_get(s, "y", 1, &mi), 0);
+	assert_int_equal(mi.gen, 5);
+	assert_int_equal(mi.inc, 0);
+	assert_int_equal(mi.addr.ip, 0x0C000003u);
+	/* once y has spoken, an older life of y is stale even first-hand */
+	r = hrec(MESH_SWIM_ALIVE, "y", 4, 0, 0x0C000004u);
+	feed_as(s, 11, SWIM_MSG_GOSSIP, 0, "y", 4, r.addr, 0, &r, 1);
+	assert_int_equal(status_of(s, "y", NULL, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 5);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* Incarnation 0xFFFFFFFF is reserved; only we raise ours; third parties by a bounded step. */
+static void
+test_incarnation_overflow(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct mesh_swim_member_info me;
+	struct swim_rec r;
+	uint32_t inc;
+
+	(void)state;
+	/* declared dead at 0xFFFFFFFF: refused, we stay refutable */
+	r = hrec(MESH_SWIM_DEAD, "self", 10, UINT32_MAX, 0x0A000001u);
+	feed(s, 1, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 0);
+	assert_int_equal(me.status, MESH_SWIM_ALIVE);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_inc), 1);
+	/* an accusation above any incarnation we had: forged, outbid */
+	r = hrec(MESH_SWIM_SUSPECT, "self", 10, 5, 0x0A000001u);
+	feed(s, 2, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 6);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_self_inc_forged), 1);
+	/* at the cap we cannot outbid: never wrap, never use the reserved value */
+	r = hrec(MESH_SWIM_SUSPECT, "self", 10, UINT32_MAX - 1, 0x0A000001u);
+	feed(s, 3, SWIM_MSG_GOSSIP, &r, 1);
+	mesh_swim_self(s, &me);
+	assert_int_equal(me.inc, 6);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_self_inc_forged), 2);
+	/* a third party raises a member's incarnation by at most 1024 at once */
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 3, 0x0C000001u);
+	feed(s, 4, SWIM_MSG_GOSSIP, &r, 1);
+	r = hrec(MESH_SWIM_SUSPECT, "x", 1, 3 + 1025, 0x0C000001u);
+	feed(s, 5, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 3);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_inc), 2);
+	r.inc = 3 + 1024;
+	feed(s, 6, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_SUSPECT);
+	assert_int_equal(inc, 3 + 1024);
+	/* the member itself may jump (it is the author) but not to the reserved value */
+	r = hrec(MESH_SWIM_ALIVE, "x", 1, 100000, 0x0C000001u);
+	feed_as(s, 7, SWIM_MSG_GOSSIP, 0, "x", 1, r.addr, 0, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 100000);
+	r.inc = UINT32_MAX;
+	feed_as(s, 8, SWIM_MSG_GOSSIP, 0, "x", 1, r.addr, 0, &r, 1);
+	assert_int_equal(status_of(s, "x", &inc, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(inc, 100000);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* Sprayed acks (right sequence, wrong sender or address) never keep a dead member alive. */
+static void
+test_ack_spoof(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r = hrec(MESH_SWIM_ALIVE, "a", 1, 0, 0x0C000001u);
+	uint64_t now = 0, t;
+	int guard = 0;
+
+	(void)state;
+	feed(s, now, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_join(s, NULL, 0, now), 0);
+	while (status_of(s, "a", NULL, NULL) != MESH_SWIM_DEAD && guard++ < 100000) {
+		t = mesh_swim_next_deadline(s);
+		now = t > now ? t : now + 1;
+		h->n_sent = 0;
+		mesh_swim_tick(s, now);
+		for (unsigned i = 0, n = h->n_sent; i < n; i++) {
+			struct swim_msg m;
+
+			if (dec(h->sent[i].b, h->sent[i].len, &m) != SWIM_DEC_OK ||
+			    m.type != SWIM_MSG_PING)
+				continue;
+			/* an outsider, and an outsider using a's name and life */
+			feed_as(s, now, SWIM_MSG_ACK, 0, "evil", 1, evil_addr, m.seq, NULL, 0);
+			feed_as(s, now, SWIM_MSG_ACK, 0, "a", 1, evil_addr, m.seq, NULL, 0);
+		}
+	}
+	assert_int_equal(status_of(s, "a", NULL, NULL), MESH_SWIM_DEAD);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_ack), 0);
+	assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_ack_refused) >= 2);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* The real ack counts: from the probed member at its address, matched by sequence. */
+static void
+test_ack_genuine(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	struct swim_rec r = hrec(MESH_SWIM_ALIVE, "a", 1, 0, 0x0C000001u);
+	struct swim_msg m;
+	bool ping = false;
+
+	(void)state;
+	feed(s, 0, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_join(s, NULL, 0, 0), 0);
+	for (int k = 0; k < 10 && !ping; k++) {
+		h->n_sent = 0;
+		mesh_swim_tick(s, mesh_swim_next_deadline(s));
+		for (unsigned i = 0; i < h->n_sent && !ping; i++)
+			ping = dec(h->sent[i].b, h->sent[i].len, &m) == SWIM_DEC_OK &&
+			       m.type == SWIM_MSG_PING;
+	}
+	assert_true(ping);
+	feed_as(s, 1, SWIM_MSG_ACK, 0, "a", 1, r.addr, m.seq + 1, NULL, 0); /* wrong seq */
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_ack), 0);
+	feed_as(s, 1, SWIM_MSG_ACK, 0, "a", 1, r.addr, m.seq, NULL, 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_ack), 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_ack_refused), 0);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* PING_REQ only from members for members; no reply to a non-member is larger than its
+ * message; full-state replies to non-members are rate limited. */
+static void
+test_no_amplification(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new(h, "self");
+	const struct mesh_swim_addr victim = { 0x0E000001u, 53 };
+	struct swim_rec r[40];
+	char names[40][16];
+	uint8_t buf[256];
+	struct swim_enc e;
+	size_t len;
+	unsigned replied = 0;
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%02d", i);
+		r[i] = hrec(MESH_SWIM_ALIVE, names[i], 1, 0, 0x0C000100u + (uint32_t)i);
+	}
+	feed(s, 0, SWIM_MSG_GOSSIP, r, 40); /* 40 pending broadcasts to piggyback */
+	feed_as(s, 0, SWIM_MSG_GOSSIP, 0, "m00", 1, r[0].addr, 0, NULL, 0);
+	/* PING_REQ from a non-member, for a member: nothing sent */
+	h->n_sent = 0;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING_REQ, SWIM_F_NACK, "evil", 4, 1, 9,
+		       "m01", 3, &r[1].addr);
+	mesh_swim_input(s, 1, &evil_addr, buf, swim_enc_end(&e));
+	assert_int_equal(h->n_sent, 0);
+	/* from a member, for a target that is no member, or at another address: nothing */
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING_REQ, SWIM_F_NACK, "m00", 3, 1, 9,
+		       "ghost", 5, &victim);
+	mesh_swim_input(s, 1, &r[0].addr, buf, swim_enc_end(&e));
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING_REQ, SWIM_F_NACK, "m00", 3, 1, 9,
+		       "m01", 3, &victim);
+	mesh_swim_input(s, 1, &r[0].addr, buf, swim_enc_end(&e));
+	assert_int_equal(h->n_sent, 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_ping_req_refused), 3);
+	/* from a member for a member at its address: relayed */
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING_REQ, SWIM_F_NACK, "m00", 3, 1, 9,
+		       "m01", 3, &r[1].addr);
+	mesh_swim_input(s, 1, &r[0].addr, buf, swim_enc_end(&e));
+	assert_int_equal(sent_to(h, r[1].addr), 1);
+	/* a PING from a non-member: the ack is no larger than the ping */
+	h->n_sent = 0;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING, 0, "evil", 4, 1, 9, "self", 4,
+		       NULL);
+	len = swim_enc_end(&e);
+	mesh_swim_input(s, 2, &evil_addr, buf, len);
+	assert_int_equal(h->n_sent, 1);
+	assert_true(h->sent[0].len <= len);
+	assert_true(mesh_swim_counter(s, MESH_SWIM_CTR_swim_reply_capped) >= 1);
+	/* the same ping from a member gets the piggyback */
+	h->n_sent = 0;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PING, 0, "m00", 3, 1, 9, "self", 4, NULL);
+	len = swim_enc_end(&e);
+	mesh_swim_input(s, 2, &r[0].addr, buf, len);
+	assert_int_equal(h->n_sent, 1);
+	assert_true(h->sent[0].len > len);
+	/* push-pull requests from 20 strangers at once: at most 8 full-state replies */
+	for (int i = 0; i < 20; i++) {
+		struct mesh_swim_addr a = { 0x0F000000u + (uint32_t)i, 7946 };
+		char nm[16];
+
+		snprintf(nm, sizeof(nm), "j%02d", i);
+		h->n_sent = 0;
+		swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PUSH_PULL, SWIM_F_PP_REPLY, nm, 3,
+			       1, 0, NULL, 0, NULL);
+		mesh_swim_input(s, 3, &a, buf, swim_enc_end(&e));
+		replied += sent_to(h, a) > 0;
+	}
+	assert_int_equal(replied, 8);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_pp_reply_limited), 12);
+	/* a member is always answered */
+	h->n_sent = 0;
+	swim_enc_begin(&e, buf, sizeof(buf), SWIM_MSG_PUSH_PULL, SWIM_F_PP_REPLY, "m00", 3, 1, 0,
+		       NULL, 0, NULL);
+	mesh_swim_input(s, 3, &r[0].addr, buf, swim_enc_end(&e));
+	assert_true(sent_to(h, r[0].addr) >= 1);
+	mesh_swim_delete(s);
+	free(h);
+}
+
+/* The member table is bounded: dead/left evicted first, live members never. */
+static void
+test_member_bound(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim_cfg cfg;
+	struct mesh_swim *s;
+	struct swim_rec r;
+	char nm[16];
+
+	(void)state;
+	mesh_rng_seed(&h->rng, 42);
+	mesh_swim_cfg_lan(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "self");
+	cfg.gen = 10;
+	cfg.addr = (struct mesh_swim_addr){ 0x0A000001u, 7946 };
+	cfg.max_members = 8;
+	s = mesh_swim_new(&cfg, &h_ops, h);
+	assert_non_null(s);
+	for (int i = 0; i < 9; i++) {
+		snprintf(nm, sizeof(nm), "f%d", i);
+		r = hrec(MESH_SWIM_ALIVE, nm, 1, 0, 0x0C000100u + (uint32_t)i);
+		feed(s, 1, SWIM_MSG_GOSSIP, &r, 1);
+	}
+	assert_int_equal(mesh_swim_member_count(s, 0), 8);
+	assert_int_equal(status_of(s, "f8", NULL, NULL), 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_member_table_full), 1);
+	/* one dies: the next newcomer takes its place */
+	r = hrec(MESH_SWIM_DEAD, "f3", 1, 0, 0x0C000103u);
+	feed(s, 2, SWIM_MSG_GOSSIP, &r, 1);
+	h->n_ev = 0;
+	r = hrec(MESH_SWIM_ALIVE, "f8", 1, 0, 0x0C000108u);
+	feed(s, 3, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(mesh_swim_member_count(s, 0), 8);
+	assert_int_equal(status_of(s, "f3", NULL, NULL), 0);
+	assert_int_equal(status_of(s, "f8", NULL, NULL), MESH_SWIM_ALIVE);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_member_evicted), 1);
+	assert_int_equal(h->ev[0].type, MESH_SWIM_EV_REMOVED);
+	for (int i = 0; i < 9; i++) {
+		snprintf(nm, sizeof(nm), "f%d", i);
+		if (i != 3)
+			assert_int_equal(status_of(s, nm, NULL, NULL), MESH_SWIM_ALIVE);
+	}
+	/* full of live members again: refused */
+	r = hrec(MESH_SWIM_ALIVE, "f9", 1, 0, 0x0C000109u);
+	feed(s, 4, SWIM_MSG_GOSSIP, &r, 1);
+	assert_int_equal(status_of(s, "f9", NULL, NULL), 0);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_member_table_full), 2);
+	mesh_swim_delete(s);
+	free(h);
+}
+
 static void
 test_api_contract(void **state)
 {
@@ -928,8 +1435,9 @@ test_cfg_override(void **state)
 	(void)state;
 	mesh_swim_cfg_fast(&c);
 	mesh_swim_cfg_override(&c, 0, 0, 0); /* 0: the profile's */
-	assert_int_equal(c.probe_interval_ns, 10 * MESH_NS_PER_MS);
-	assert_int_equal(c.suspicion_mult, 6);
+	assert_int_equal(c.probe_interval_ns, 8 * MESH_NS_PER_MS);
+	assert_int_equal(c.suspicion_mult, 1);
+	assert_int_equal(c.suspicion_k, 3);
 	mesh_swim_cfg_override(&c, 20, 5, 9);
 	assert_int_equal(c.probe_interval_ns, 20 * MESH_NS_PER_MS);
 	assert_int_equal(c.probe_timeout_ns, 5 * MESH_NS_PER_MS);
@@ -958,6 +1466,14 @@ main(void)
 		cmocka_unit_test(test_piggyback_selection),
 		cmocka_unit_test(test_push_pull_chunks),
 		cmocka_unit_test(test_probe_cycle),
+		cmocka_unit_test(test_identity_binding),
+		cmocka_unit_test(test_incarnation_overflow),
+		cmocka_unit_test(test_ack_spoof),
+		cmocka_unit_test(test_ack_genuine),
+		cmocka_unit_test(test_no_amplification),
+		cmocka_unit_test(test_member_bound),
+		cmocka_unit_test(test_liveness_evidence),
+		cmocka_unit_test(test_leave_direct),
 		cmocka_unit_test(test_api_contract),
 		cmocka_unit_test(test_cfg_override),
 	};

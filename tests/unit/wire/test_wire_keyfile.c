@@ -158,6 +158,51 @@ test_keyfile_load(void **state)
 	assert_int_equal(kr.n_keys, 0);
 }
 
+/* keygen: a loadable file, mode 0600 under any umask, never over an existing file */
+static void
+test_keyfile_generate(void **state)
+{
+	char dir[] = "/tmp/test_wire_keygen.XXXXXX", path[64], link[64], err[256];
+	struct mesh_wire_keyring kr, kr2;
+	struct stat st;
+	mode_t old;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	old = umask(0);
+	assert_int_equal(mesh_wire_keyfile_generate(path, err, sizeof(err)), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(mesh_wire_keyring_load(path, &kr, err, sizeof(err)), 0);
+	assert_int_equal(kr.n_keys, 1);
+	assert_int_equal(kr.keys[kr.primary].id, 1);
+
+	assert_int_equal(mesh_wire_keyfile_generate(path, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "never overwritten"));
+	assert_int_equal(mesh_wire_keyring_load(path, &kr2, err, sizeof(err)), 0);
+	assert_memory_equal(kr2.keys[0].key, kr.keys[0].key, MESH_WIRE_KEY_LEN); /* unchanged */
+	mesh_wire_keyring_fini(&kr2);
+
+	assert_int_equal(symlink(path, link), 0); /* a symlink, even to a key file: refused */
+	assert_int_equal(mesh_wire_keyfile_generate(link, err, sizeof(err)), -EEXIST);
+	unlink(link);
+	unlink(path);
+	assert_int_equal(mesh_wire_keyfile_generate(path, err, sizeof(err)), 0);
+	assert_int_equal(mesh_wire_keyring_load(path, &kr2, err, sizeof(err)), 0);
+	assert_memory_not_equal(kr2.keys[0].key, kr.keys[0].key, MESH_WIRE_KEY_LEN); /* random */
+	mesh_wire_keyring_fini(&kr2);
+	mesh_wire_keyring_fini(&kr);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/no/such/dir", dir);
+	assert_true(mesh_wire_keyfile_generate(path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, path));
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -166,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_keyfile_errors),
 		cmocka_unit_test(test_keyfile_long_line),
 		cmocka_unit_test(test_keyfile_load),
+		cmocka_unit_test(test_keyfile_generate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
