@@ -62,9 +62,11 @@ struct meshd_cfg {
 	/* the control thread's byte caps (lib/ctl's mesh_ctl_cfg) */
 	uint64_t ctl_client_out_max, ctl_client_parts_max, ctl_clients_max_bytes;
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
-	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) instead of lan */
+	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) or tight instead of lan */
+	bool profile_tight;    /* SWIM timing: tight (dedicated cores), implies profile_fast */
 	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
 	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
+	uint32_t max_members;  /* SWIM member table bound, self excluded (default 1024) */
 	uint32_t drain_ms;     /* SIGTERM: wait this long at most for peers' acks, then leave */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	bool insecure_plaintext; /* no keys on purpose: frames only checksummed */
@@ -147,6 +149,7 @@ enum meshd_setting {
 	OPT_PROBE_MS,
 	OPT_PROBE_TIMEOUT_MS,
 	OPT_SUSPICION_MULT,
+	OPT_MAX_MEMBERS,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_HELP_EAL,        /* command line only */

@@ -59,12 +59,15 @@ env_member(void *ctx, const struct mesh_swim_event *ev)
 void
 meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg)
 {
-	if (mc->profile_fast)
+	if (mc->profile_tight)
+		mesh_swim_cfg_tight(cfg);
+	else if (mc->profile_fast)
 		mesh_swim_cfg_fast(cfg);
 	else
 		mesh_swim_cfg_lan(cfg);
 	mesh_swim_cfg_override(cfg, mc->probe_interval_ms, mc->probe_timeout_ms,
 			       mc->suspicion_mult);
+	cfg->max_members = mc->max_members;
 }
 
 int

@@ -86,9 +86,10 @@ const struct mesh_conf_def meshd_settings[] = {
 	{ OPT_SEED, "seed", "cluster", "seed", "A.B.C.D[:PORT]", NULL,
 	  "join the cluster through this member (repeatable)",
 	  meshd_value_seed, .flags = MESH_CONF_REPEAT },
-	{ OPT_PROFILE, "profile", "cluster", "profile", "lan|fast", "fast",
-	  "SWIM timing: fast (10 ms probes, DPDK-class networks) or lan\n"
-	  "(memberlist-like, 1 s probes)", meshd_value_profile },
+	{ OPT_PROFILE, "profile", "cluster", "profile", "lan|fast|tight", "fast",
+	  "SWIM timing: fast (10 ms probes, DPDK-class networks), tight (fast\n"
+	  "with a one-period suspicion: dedicated cores only) or lan (memberlist-like,\n"
+	  "1 s probes)", meshd_value_profile },
 	{ OPT_KEY_FILE, "key-file", "cluster", "key_file", "FILE", NULL,
 	  "cluster keys ('ID HEX64 [primary]' per line, made by 'meshd keygen FILE'):\n"
 	  "frames are sealed with XChaCha20-Poly1305, others refused; required\n"
@@ -112,6 +113,10 @@ const struct mesh_conf_def meshd_settings[] = {
 	{ OPT_SUSPICION_MULT, "suspicion-mult", "cluster", "suspicion_mult", "N", NULL,
 	  "SWIM suspicion multiplier (default: the profile's)",
 	  mesh_conf_set_num, CFG(suspicion_mult), .min = 1, .max = 64 },
+	{ OPT_MAX_MEMBERS, "max-members", "cluster", "max_members", "N", "1024",
+	  "SWIM member table bound, self excluded: past it joiners are refused\n"
+	  "(dead/left members evicted first; replication peers are at most 1024)",
+	  mesh_conf_set_num, CFG(max_members), .min = 2, .max = 65536 },
 	{ OPT_PEER, "peer", "hello", "peer", "A.B.C.D[:PORT]", NULL,
 	  "send periodic hellos to this peer (repeatable; diagnostics)",
 	  meshd_value_peer, .flags = MESH_CONF_REPEAT },

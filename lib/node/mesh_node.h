@@ -324,6 +324,8 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_peer_parked, "peers declared dead: channel and watermarks kept until reaped") \
 	X(node_peer_resumed, "parked peers alive again in the same life: resumed, no re-export") \
 	X(node_peer_drop_full, "members not replicated to: peer table full") \
+	X(node_peer_unproven, "new members not yet replicated to: no frame from them since they joined") \
+	X(node_peer_admit_limited, "proven members whose replication waits: past the admission rate") \
 	X(node_export_backpressure, "polls that left ops for a peer because its channel was full") \
 	X(node_export_too_big, "ops larger than a channel carries (max_op_bytes), not sent") \
 	X(node_export_rewind, "channel refused an op it had room for: export rewound to acked") \

@@ -89,6 +89,7 @@ struct mesh_node {
 	struct node_hello_peer hello[MESH_NODE_MAX_SEEDS];
 	uint64_t next_hello_ns;
 	struct mesh_ratelimit refusal_rl; /* node_refusal.c */
+	struct mesh_ratelimit admit_rl;   /* node_repl.c: new peers per second */
 	uint64_t ctr[MESH_NODE_CTR_MAX];
 };
 
@@ -107,6 +108,10 @@ int node_repl_init(struct mesh_node *n);
 void node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev);
 unsigned node_repl_poll(struct mesh_node *n, uint64_t now_ns);
 struct node_peer *node_peer_find_name(struct mesh_node *n, const char *name, size_t len);
+/* a SWIM blob from member @name (@gen) in frame @f, before lib/swim reads it: a member
+ * that joined earlier and speaks again from its address becomes a replication peer */
+void node_repl_heard(struct mesh_node *n, const char *name, uint64_t gen,
+		     const struct mesh_node_frame *f);
 /* the replication peer @id, or NULL */
 struct node_peer *node_repl_peer(struct mesh_node *n, uint64_t id);
 /* one op into @peer's channel (mesh_stream_op_send's result) */

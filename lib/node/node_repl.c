@@ -30,6 +30,11 @@
 /* ops exported to one peer per poll at most: a large catch-up streams in slices, so the
  * merge core keeps answering probes between them */
 #define EXPORT_SLICE 2048
+/* ops queued or in flight towards one peer at most: a peer that never acknowledges holds
+ * this much of the store, not all of it (the channel's own bound is 65536 ops) */
+#define EXPORT_BACKLOG_MAX 4096
+/* new replication peers per second at most (node_repl_heard) */
+#define NODE_ADMIT_PER_SEC 32
 
 struct node_peer *
 node_repl_peer(struct mesh_node *n, uint64_t id)
@@ -160,22 +165,64 @@ node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev)
 		parked_drop(n, (uint32_t)(q - n->parked)); /* older life, or left */
 	if (p != NULL)
 		peer_drop(n, p); /* left, or an older life of a restarted member */
-	if (!live)
-		return;
+	if (live)
+		NODE_CTR(n, node_peer_unproven); /* a peer once it speaks again (node_repl_heard) */
+}
+
+/* @name (life @id) at @addr becomes a replication peer: a channel and a full export */
+static void
+peer_add(struct mesh_node *n, const char *name, uint64_t life, const struct mesh_node_addr *addr)
+{
+	struct node_peer *p;
+
 	if (n->n_peers + n->n_parked >= MESH_NODE_MAX_PEERS && n->n_parked > 0)
 		parked_drop(n, 0); /* lib/crdt and lib/stream hold both kinds */
 	if (n->n_peers == MESH_NODE_MAX_PEERS) {
 		NODE_CTR(n, node_peer_drop_full);
 		return;
 	}
+	if (n->admit_rl.burst == 0)
+		n->admit_rl = (struct mesh_ratelimit)MESH_RATELIMIT_INIT(MESH_NS_PER_SEC,
+									  NODE_ADMIT_PER_SEC);
+	if (!mesh_ratelimit_allow(&n->admit_rl, n->now)) {
+		NODE_CTR(n, node_peer_admit_limited); /* admitted when it speaks again */
+		return;
+	}
 	p = &n->peers[n->n_peers++];
 	memset(p, 0, sizeof(*p));
 	p->id = life;
-	p->addr = (struct mesh_node_addr){ .ip = ev->addr.ip, .port = ev->addr.port };
+	p->addr = *addr;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	mesh_crdt_peer_add(n->kv, life);
 	mesh_stream_peer_add(n->stream, life, n->now);
 	NODE_CTR(n, node_peer_added);
+}
+
+/*
+ * A member is replicated to once it proves itself: a SWIM message from it, from the
+ * address membership holds for it, after it joined (the message that made it a member
+ * does not count). A forged joiner that sends one frame costs a member table slot and no
+ * more; one that keeps talking is admitted at NODE_ADMIT_PER_SEC, within
+ * MESH_NODE_MAX_PEERS, and each peer's export backlog is bounded (EXPORT_BACKLOG_MAX).
+ */
+void
+node_repl_heard(struct mesh_node *n, const char *name, uint64_t gen,
+		const struct mesh_node_frame *f)
+{
+	size_t len = strlen(name);
+	uint64_t life = mesh_wire_node_id(name, gen);
+	struct mesh_swim_member_info mi;
+
+	if (life != f->sender || node_repl_peer(n, life) != NULL ||
+	    parked_find_name(n, name, len) != NULL)
+		return;
+	if (mesh_swim_member_get(n->swim, name, len, &mi) != 0 || mi.gen != gen ||
+	    (mi.status != MESH_SWIM_ALIVE && mi.status != MESH_SWIM_SUSPECT) ||
+	    mi.addr.ip != f->peer.ip || mi.addr.port != f->peer.port)
+		return;
+	if (node_peer_find_name(n, name, len) != NULL)
+		return; /* an older life still a peer: membership's event drops it first */
+	peer_add(n, name, life, &f->peer);
 }
 
 /* lib/stream env: one MSGS payload for a peer */
@@ -335,6 +382,8 @@ export_peer(struct mesh_node *n, struct node_peer *p)
 	int k;
 
 	room = MESH_MIN(room, (int64_t)EXPORT_SLICE);
+	room = MESH_MIN(room, (int64_t)EXPORT_BACKLOG_MAX -
+				      mesh_stream_peer_backlog(n->stream, p->id));
 	while (room > 0 &&
 	       (k = mesh_crdt_export(n->kv, p->id, ops, (uint32_t)MESH_MIN(room, (int64_t)EXPORT_OPS),
 				     EXPORT_BYTES)) > 0) {

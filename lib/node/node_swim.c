@@ -74,10 +74,12 @@ node_swim_input(struct mesh_node *n, const struct mesh_node_frame *f, const uint
 	char name[MESH_SWIM_NAME_MAX + 1];
 	uint64_t gen;
 
-	if (mesh_swim_msg_sender(blob, len, name, &gen) == 0 &&
-	    mesh_wire_node_id(name, gen) != f->sender) {
-		NODE_CTR(n, node_rx_drop_swim_sender);
-		return;
+	if (mesh_swim_msg_sender(blob, len, name, &gen) == 0) {
+		if (mesh_wire_node_id(name, gen) != f->sender) {
+			NODE_CTR(n, node_rx_drop_swim_sender);
+			return;
+		}
+		node_repl_heard(n, name, gen, f); /* before: the joining message does not count */
 	}
 	mesh_swim_input(n->swim, now_ns, &from, blob, len);
 }

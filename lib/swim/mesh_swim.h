@@ -176,11 +176,17 @@ struct mesh_swim_cfg {
 void mesh_swim_cfg_lan(struct mesh_swim_cfg *cfg);
 
 /**
- * DPDK-class LAN profile (meshd's default): see doc/swim.md §3 for the values and the
- * simulator runs they come from (a crash dead everywhere in <= 25 ms median at N = 8, no
- * live node declared dead at 5 % loss).
+ * DPDK-class LAN profile (meshd's default): 10 ms probes, and a suspicion floor long enough
+ * for a suspect on a shared, busy core to refute (doc/swim.md §3).
  */
 void mesh_swim_cfg_fast(struct mesh_swim_cfg *cfg);
+
+/**
+ * Dedicated-core profile: the fast one with a one-period suspicion floor (a crash dead
+ * everywhere in <= 25 ms median at N = 8 in the simulator, no false death at 5 % loss);
+ * a node stalled for tens of milliseconds is declared dead (doc/swim.md §3).
+ */
+void mesh_swim_cfg_tight(struct mesh_swim_cfg *cfg);
 
 /**
  * Operator overrides on top of a profile, 0 keeping the profile's value: the probe

@@ -41,15 +41,16 @@ void
 mesh_swim_cfg_fast(struct mesh_swim_cfg *c)
 {
 	cfg_common(c);
-	/* dead at every survivor in <= 25 ms median at N = 8, no false death at 5 % loss
-	 * (doc/swim.md §3): a probe every 8 ms, its ack within 4 ms, relays and a second
-	 * ping 2 ms more; a suspicion lasts one period once 3 other members confirmed it
-	 * (they ping a suspect at once), up to 10 periods with no confirmation */
-	c->probe_interval_ns = 8 * MESH_NS_PER_MS;
-	c->probe_timeout_ns = 4 * MESH_NS_PER_MS;
-	c->indirect_timeout_ns = 2 * MESH_NS_PER_MS;
-	c->suspicion_mult = 1;
-	c->suspicion_max_mult = 10;
+	/* a probe every 10 ms, its ack within 3 ms, relays and a second ping 3 ms more; a
+	 * suspicion lasts 6 periods (x log10 N) once 3 other members confirmed it, up to 36
+	 * with no confirmation. The suspicion floor is what a suspect has to refute: it must
+	 * outlast the scheduling stalls of a core shared with the application (doc/swim.md
+	 * §3: with a one-period floor, 3 nodes on 2 busy cores flapped every few seconds). */
+	c->probe_interval_ns = 10 * MESH_NS_PER_MS;
+	c->probe_timeout_ns = 3 * MESH_NS_PER_MS;
+	c->indirect_timeout_ns = 3 * MESH_NS_PER_MS;
+	c->suspicion_mult = 6;
+	c->suspicion_max_mult = 6;
 	c->suspicion_k = 3;
 	c->direct_max = 32;
 	c->gossip_interval_ns = 5 * MESH_NS_PER_MS;
@@ -57,6 +58,22 @@ mesh_swim_cfg_fast(struct mesh_swim_cfg *c)
 	c->push_pull_interval_ns = 5 * MESH_NS_PER_SEC;
 	c->join_retry_ns = 50 * MESH_NS_PER_MS;
 	c->join_retry_max_ns = 2 * MESH_NS_PER_SEC;
+}
+
+void
+mesh_swim_cfg_tight(struct mesh_swim_cfg *c)
+{
+	mesh_swim_cfg_fast(c);
+	/* dedicated cores only: dead at every survivor in <= 25 ms median at N = 8, no false
+	 * death at 5 % loss in the simulator (doc/swim.md §3). A probe every 8 ms, its ack
+	 * within 4 ms, relays and a second ping 2 ms more; a suspicion lasts one period once 3
+	 * other members confirmed it, up to 10 with no confirmation: a suspect stalled longer
+	 * than that (a core shared with a busy process) is declared dead. */
+	c->probe_interval_ns = 8 * MESH_NS_PER_MS;
+	c->probe_timeout_ns = 4 * MESH_NS_PER_MS;
+	c->indirect_timeout_ns = 2 * MESH_NS_PER_MS;
+	c->suspicion_mult = 1;
+	c->suspicion_max_mult = 10;
 }
 
 void

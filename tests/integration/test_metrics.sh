@@ -30,9 +30,12 @@ print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end="")'; 
 val() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
 
 mesh_topo_up 2
-mesh_node_start 1 --ctl-socket "$tmp/n1.sock" --metrics-listen "127.0.0.1:$MPORT"
+# keyless: the checksum drop cause below is the plaintext frame check (a keyed node
+# drops a plaintext frame before it reaches the checksum, as rx_drop_frame_plaintext)
+mesh_node_start 1 --ctl-socket "$tmp/n1.sock" --metrics-listen "127.0.0.1:$MPORT" \
+  --insecure-plaintext
 mesh_node_start 2 --ctl-socket "$tmp/n2.sock" --metrics-listen "127.0.0.1:$MPORT" \
-  --seed 10.99.0.1
+  --seed 10.99.0.1 --insecure-plaintext
 for i in 1 2; do ok_if "node $i sees 2 alive" mesh_wait_members "$i" alive 2; done
 
 c 1 put worker:w1 up >/dev/null

@@ -1435,8 +1435,8 @@ test_cfg_override(void **state)
 	(void)state;
 	mesh_swim_cfg_fast(&c);
 	mesh_swim_cfg_override(&c, 0, 0, 0); /* 0: the profile's */
-	assert_int_equal(c.probe_interval_ns, 8 * MESH_NS_PER_MS);
-	assert_int_equal(c.suspicion_mult, 1);
+	assert_int_equal(c.probe_interval_ns, 10 * MESH_NS_PER_MS);
+	assert_int_equal(c.suspicion_mult, 6);
 	assert_int_equal(c.suspicion_k, 3);
 	mesh_swim_cfg_override(&c, 20, 5, 9);
 	assert_int_equal(c.probe_interval_ns, 20 * MESH_NS_PER_MS);
