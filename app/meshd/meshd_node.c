@@ -145,6 +145,8 @@ meshd_node_create(struct meshd *d)
 		.frame_flags = d->keyring.primary >= 0 ? MESH_WIRE_F_AEAD : 0,
 	};
 	node_cfg(d, &nc);
+	/* keyed without keyless frames: a frame's sender id is authenticated (lib/swim) */
+	nc.swim.sender_authenticated = d->cfg.key_file[0] != '\0' && !d->keyring.accept_plaintext;
 	d->node = mesh_node_new(&nc, &env, d, mesh_tsc_now_ns());
 	if (d->node == NULL) {
 		MESH_RTE_LOG(ERR, app, "node: %s", strerror(errno));

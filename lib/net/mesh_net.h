@@ -54,6 +54,7 @@
 	X(neigh_learn_queue_full, "neighbour updates from valid frames lost: rx-to-tx queue full") \
 	X(neigh_evicted, "neighbour entries evicted to resolve an address we send to") \
 	X(rx_drop_multiseg, "packets dropped: chained (multi-segment) mbuf") \
+	X(rx_drop_neigh_mac, "frames dropped: source IP resolved to another MAC (spoofed)") \
 	X(tx_packets, "packets sent on the port") \
 	X(tx_bytes, "bytes sent on the port") \
 	X(tx_arp_request, "ARP requests sent") \

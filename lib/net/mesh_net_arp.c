@@ -143,6 +143,23 @@ neigh_learn_frame(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac, uint
 	neigh_set(p, n, mac, now_ns);
 }
 
+/*
+ * rx: a UDP frame from @ip whose resolved entry names another MAC is a spoofer's (or a
+ * replay from another host): the caller drops it before decode. Nothing moves and nothing
+ * is resolved again; an address without a resolved entry is not judged here. The entry is
+ * the tx stage's: read without a lock, a torn read can only misjudge a frame while its
+ * entry is being (re)set.
+ */
+bool
+net_neigh_mac_mismatch(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac)
+{
+	const struct mesh_net_neigh *n = neigh_lookup(p, ip);
+
+	return n != NULL && mesh_net_neigh_mac_mismatch(n->resolved ? MESH_NET_ARP_ENTRY_RESOLVED
+							       : MESH_NET_ARP_ENTRY_PENDING,
+							   n->mac.addr_bytes, mac);
+}
+
 void
 net_neigh_learn_post(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac,
 		     uint64_t now_ns)

@@ -57,3 +57,11 @@ mesh_net_arp_verdict_name(enum mesh_net_arp_verdict v)
 #undef NAME
 	return (unsigned)v < MESH_NET_ARP_VERDICT_MAX ? names[v] : "?";
 }
+
+bool
+mesh_net_neigh_mac_mismatch(enum mesh_net_arp_entry entry, const uint8_t *entry_mac,
+			    const uint8_t *src_mac)
+{
+	return entry == MESH_NET_ARP_ENTRY_RESOLVED && entry_mac != NULL && src_mac != NULL &&
+	       memcmp(entry_mac, src_mac, 6) != 0;
+}

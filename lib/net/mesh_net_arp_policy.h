@@ -46,6 +46,14 @@ enum mesh_net_arp_verdict mesh_net_arp_decide(const struct mesh_net_pkt *pkt, ui
 					      enum mesh_net_arp_entry entry,
 					      const uint8_t *entry_mac);
 
+/**
+ * True when a UDP frame from an address whose neighbour entry is @entry (@entry_mac when
+ * RESOLVED) came from another MAC (@src_mac): drop it before decode, leave the entry as it
+ * is. Frames from addresses without a resolved entry are not judged here (false).
+ */
+bool mesh_net_neigh_mac_mismatch(enum mesh_net_arp_entry entry, const uint8_t *entry_mac,
+				 const uint8_t *src_mac);
+
 /** True when @pkt is a request for @self_ip from a unicast sender: answer it. */
 bool mesh_net_arp_answer(const struct mesh_net_pkt *pkt, uint32_t self_ip);
 

@@ -110,6 +110,11 @@ classify(struct mesh_net_port *p, struct rte_mbuf *m, uint64_t *ctr, uint64_t no
 	}
 	if (pkt.kind == MESH_NET_PKT_ARP)
 		return 2;
+	if (net_neigh_mac_mismatch(p, pkt.src_ip, pkt.eth_src)) {
+		count_drop(p, ctr, MESH_NET_CTR_rx_drop_neigh_mac, "source MAC not the neighbour's",
+			   now_ns);
+		goto free;
+	}
 	werr = frame_check(p, (uint8_t *)(uintptr_t)pkt.payload, pkt.payload_len, &hdr, now_ns);
 	if (werr != MESH_WIRE_OK) {
 		count_drop(p, ctr, MESH_NET_CTR_FRAME_DROP_BASE + werr - 1,

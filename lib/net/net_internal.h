@@ -8,6 +8,8 @@
 struct mesh_net_neigh *net_neigh_find(struct mesh_net_port *p, uint32_t ip, bool create,
 				      uint64_t now_ns);
 /** Rx stage: a valid frame from @ip came from @mac; pass it on to the tx stage's table. */
+/* rx: @ip has a resolved neighbour entry at another MAC than @mac (drop the frame) */
+bool net_neigh_mac_mismatch(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac);
 void net_neigh_learn_post(struct mesh_net_port *p, uint32_t ip, const uint8_t *mac,
 			  uint64_t now_ns);
 /** /mesh/neighbours (mesh_net_neigh_tel.c): show @p's table; fini forgets it. */

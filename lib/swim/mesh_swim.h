@@ -170,6 +170,9 @@ struct mesh_swim_cfg {
 				       *   full, dead/left members are evicted, live ones never */
 	bool defer_flush;             /**< input/tick keep their output until mesh_swim_flush
 				       *   (or 32 messages are pending): one send per rx burst */
+	bool sender_authenticated;    /**< every message's sender is authenticated (keyed,
+				       *   no keyless frames accepted); false: a live member's
+				       *   new life or address only from its known address */
 };
 
 /** memberlist DefaultLANConfig equivalents (probe 1 s / 500 ms, gossip 200 ms x 3, ...). */

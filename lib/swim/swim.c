@@ -1081,6 +1081,16 @@ apply_rec(struct mesh_swim *s, const struct swim_rec *r, bool pp, bool regossip_
 			ask_new_life(s, m, &r->addr, now);
 		return;
 	}
+	/* keyless, the frame's sender is only claimed: a member we know at an address, in
+	 * any state, moves to a new life only by a frame from that address (a member falsely
+	 * declared dead must not be taken over); at a new address only once it has been
+	 * reaped (dead_timeout), doc/security.md; the same life at another address is a name
+	 * conflict below, never adopted */
+	if (r->gen != m->gen && !s->cfg.sender_authenticated && m->verified &&
+	    (s->rx_from.ip != m->ip || s->rx_from.port != m->port)) {
+		CTR(s, swim_rec_refused_identity);
+		return;
+	}
 	if (fh && !m->verified && !moved) {
 		m->verified = 1;
 		if (r->inc < m->inc) /* hearsay inflated it: the member's own word counts */

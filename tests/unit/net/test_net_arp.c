@@ -137,6 +137,21 @@ test_claims_on_our_address_and_bad_senders(void **state)
 	assert_string_equal(mesh_net_arp_verdict_name(MESH_NET_ARP_VERDICT_MAX), "?");
 }
 
+/* A UDP frame from a resolved neighbour's IP at another MAC is dropped; others are not
+ * judged by the neighbour table (today's rule). */
+static void
+test_frame_from_resolved_ip_other_mac_is_dropped(void **state)
+{
+	(void)state;
+	assert_true(mesh_net_neigh_mac_mismatch(MESH_NET_ARP_ENTRY_RESOLVED, mac_peer,
+						mac_evil));
+	assert_false(mesh_net_neigh_mac_mismatch(MESH_NET_ARP_ENTRY_RESOLVED, mac_peer,
+						 mac_peer));
+	assert_false(mesh_net_neigh_mac_mismatch(MESH_NET_ARP_ENTRY_PENDING, mac_zero,
+						 mac_evil));
+	assert_false(mesh_net_neigh_mac_mismatch(MESH_NET_ARP_ENTRY_NONE, NULL, mac_evil));
+}
+
 int
 main(void)
 {
@@ -147,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_requests_are_answered_never_learned),
 		cmocka_unit_test(test_gratuitous_is_ignored),
 		cmocka_unit_test(test_claims_on_our_address_and_bad_senders),
+		cmocka_unit_test(test_frame_from_resolved_ip_other_mac_is_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1056,11 +1056,31 @@ test_identity_binding(void **state)
 	feed_as(s, 7, SWIM_MSG_GOSSIP, 0, "x", 9, evil_addr, 0, &r, 1);
 	assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_ALIVE);
 	assert_int_equal(gen, 1);
-	/* from x itself at the new address: adopted */
+	/* keyless: x is alive at xa, so a record "from x" at another address is refused */
+	refused = mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity);
 	feed_as(s, 8, SWIM_MSG_GOSSIP, 0, "x", 9, na, 0, &r, 1);
+	assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_ALIVE);
+	assert_int_equal(gen, 1);
+	assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity),
+			 refused + 1);
+	/* x declared dead (falsely or not): a new life at another address is still refused,
+	 * a new life from x's own address is adopted */
+	{
+		struct swim_rec d = hrec(MESH_SWIM_DEAD, "x", 1, 1, xa.ip);
+		struct swim_rec a = hrec(MESH_SWIM_ALIVE, "x", 9, 0, xa.ip);
+
+		feed(s, 8, SWIM_MSG_GOSSIP, &d, 1);
+		assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_DEAD);
+		feed_as(s, 8, SWIM_MSG_GOSSIP, 0, "x", 9, na, 0, &r, 1);
+		assert_int_equal(status_of(s, "x", NULL, &gen), MESH_SWIM_DEAD);
+		assert_int_equal(gen, 1);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity),
+				 refused + 2);
+		feed_as(s, 8, SWIM_MSG_GOSSIP, 0, "x", 9, xa, 0, &a, 1);
+	}
 	assert_int_equal(mesh_swim_member_get(s, "x", 1, &mi), 0);
 	assert_int_equal(mi.gen, 9);
-	assert_int_equal(mi.addr.ip, na.ip);
+	assert_int_equal(mi.addr.ip, xa.ip);
 	/* hearsay may introduce an unknown member, but the member's own word replaces it */
 	r = hrec(MESH_SWIM_ALIVE, "y", 1000, 77, 0x0C000002u);
 	feed(s, 9, SWIM_MSG_GOSSIP, &r, 1);
@@ -1078,6 +1098,67 @@ test_identity_binding(void **state)
 	assert_int_equal(status_of(s, "y", NULL, &gen), MESH_SWIM_ALIVE);
 	assert_int_equal(gen, 5);
 	mesh_swim_delete(s);
+	free(h);
+}
+
+/*
+ * Keyless, a frame's sender id is only claimed: a record restarting live member x at the
+ * sender's own address (x's name, a new life, matching sender) is refused unless it comes
+ * from x's known address; a restart at the same address is adopted; with authenticated
+ * senders (keyed) x's own record moves it.
+ */
+static void
+test_identity_binding_keyless(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s;
+	struct mesh_swim_cfg cfg;
+	struct mesh_swim_member_info mi;
+	const struct mesh_swim_addr xa = { 0x0C000001u, 7946 };
+	struct swim_rec r;
+	uint64_t refused;
+
+	(void)state;
+	for (int keyed = 0; keyed < 2; keyed++) {
+		memset(h, 0, sizeof(*h));
+		mesh_rng_seed(&h->rng, 42);
+		mesh_swim_cfg_lan(&cfg);
+		snprintf(cfg.name, sizeof(cfg.name), "self");
+		cfg.gen = 10;
+		cfg.addr = (struct mesh_swim_addr){ 0x0A000001u, 7946 };
+		cfg.sender_authenticated = keyed;
+		s = mesh_swim_new(&cfg, &h_ops, h);
+		assert_non_null(s);
+		r = hrec(MESH_SWIM_ALIVE, "x", 1, 0, xa.ip);
+		feed_as(s, 1, SWIM_MSG_GOSSIP, 0, "x", 1, xa, 0, &r, 1); /* x speaks */
+		assert_int_equal(status_of(s, "x", NULL, NULL), MESH_SWIM_ALIVE);
+		/* the takeover: x's name, a new life, from the attacker with its address */
+		refused = mesh_swim_counter(s, MESH_SWIM_CTR_swim_rec_refused_identity);
+		r = hrec(MESH_SWIM_ALIVE, "x", 7, 0, evil_addr.ip);
+		r.addr = evil_addr;
+		feed_as(s, 2, SWIM_MSG_GOSSIP, 0, "x", 7, evil_addr, 0, &r, 1);
+		assert_int_equal(mesh_swim_member_get(s, "x", 1, &mi), 0);
+		if (keyed) { /* authenticated: it is x's own word */
+			assert_int_equal(mi.gen, 7);
+			assert_int_equal(mi.addr.ip, evil_addr.ip);
+			assert_int_equal(mesh_swim_counter(
+					 s, MESH_SWIM_CTR_swim_rec_refused_identity), refused);
+		} else {
+			assert_int_equal(mi.gen, 1);
+			assert_int_equal(mi.addr.ip, xa.ip);
+			assert_int_equal(mi.status, MESH_SWIM_ALIVE);
+			assert_int_equal(mesh_swim_counter(
+					 s, MESH_SWIM_CTR_swim_rec_refused_identity), refused + 1);
+			/* a legit restart at x's address: adopted at once */
+			r = hrec(MESH_SWIM_ALIVE, "x", 8, 0, xa.ip);
+			feed_as(s, 3, SWIM_MSG_GOSSIP, 0, "x", 8, xa, 0, &r, 1);
+			assert_int_equal(mesh_swim_member_get(s, "x", 1, &mi), 0);
+			assert_int_equal(mi.gen, 8);
+			assert_int_equal(mi.addr.ip, xa.ip);
+			assert_int_equal(mi.status, MESH_SWIM_ALIVE);
+		}
+		mesh_swim_delete(s);
+	}
 	free(h);
 }
 
@@ -1467,6 +1548,7 @@ main(void)
 		cmocka_unit_test(test_push_pull_chunks),
 		cmocka_unit_test(test_probe_cycle),
 		cmocka_unit_test(test_identity_binding),
+		cmocka_unit_test(test_identity_binding_keyless),
 		cmocka_unit_test(test_incarnation_overflow),
 		cmocka_unit_test(test_ack_spoof),
 		cmocka_unit_test(test_ack_genuine),
