@@ -369,7 +369,7 @@ done
 if [ "$VARIANT" = keyed ]; then
   moved "B: keyed, forged SWIM frames refused by the frame check" b0 b1 "$KEYED_DROPS" "1 2"
   moved "B: keyed, n3's frames replayed to n1 refused" b0 b1 \
-    "net.rx_drop_frame_replayed net.rx_drop_frame_stale_seq" 1
+    "net.rx_drop_frame_replayed net.rx_drop_frame_stale_seq net.rx_drop_neigh_mac" 1
   ok_if "B: the replay relayed n3's frames ($(cat "$work/b-replay"))" \
     grep -Eq 'sent=[1-9]' "$work/b-replay"
 else
