@@ -830,6 +830,23 @@ susp_confirm(struct mesh_swim *s, struct member *m, const char *from, size_t fro
 	return true;
 }
 
+/* a member leaves the table (reaped or evicted): tell the user, free what it holds; the
+ * caller moves the last slot into its place */
+static void
+member_release(struct mesh_swim *s, struct member *m, uint8_t st)
+{
+	emit(s, MESH_SWIM_EV_REMOVED, m, st);
+	s->count[st]--;
+	if (m->bcast)
+		bc_free(s, m->bcast - 1);
+	if (m->ext) {
+		free(m->ext->long_name);
+		free(m->ext->meta);
+		free(m->ext->susp);
+		free(m->ext);
+	}
+}
+
 /*
  * The table is full: forget the dead or left member that changed longest ago (as the reap
  * would later); live members are never evicted. False when there is none.
@@ -852,16 +869,7 @@ member_evict(struct mesh_swim *s)
 	m = &s->m[v];
 	st = m->status;
 	CTR(s, swim_member_evicted);
-	emit(s, MESH_SWIM_EV_REMOVED, m, st);
-	s->count[st]--;
-	if (m->bcast)
-		bc_free(s, m->bcast - 1);
-	if (m->ext) {
-		free(m->ext->long_name);
-		free(m->ext->meta);
-		free(m->ext->susp);
-		free(m->ext);
-	}
+	member_release(s, m, st);
 	s->m[v] = s->m[--s->n];
 	if (v < s->n && s->m[v].bcast)
 		s->bc[s->m[v].bcast - 1].slot = v;
@@ -1856,16 +1864,7 @@ reap(struct mesh_swim *s, uint64_t now)
 			uint8_t st = m->status;
 
 			CTR(s, swim_reaped);
-			emit(s, MESH_SWIM_EV_REMOVED, m, st);
-			s->count[st]--;
-			if (m->bcast)
-				bc_free(s, m->bcast - 1);
-			if (m->ext) {
-				free(m->ext->long_name);
-				free(m->ext->meta);
-				free(m->ext->susp);
-				free(m->ext);
-			}
+			member_release(s, m, st);
 			if (i < pos)
 				removed_before++;
 			removed = true;
