@@ -81,6 +81,54 @@ enum mesh_node_req_type {
 	MESH_NODE_REQ_PUBLISH,     /**< key, value, target ("" = broadcast) */
 	MESH_NODE_REQ_MEMBERS,
 	MESH_NODE_REQ_CLOSED,      /**< the client went away: drop its subscriptions; no reply */
+	/* client protocol version 2 (proto/client.proto) */
+	MESH_NODE_REQ_HELLO,       /**< reply HELLO: name, generation, limits */
+	MESH_NODE_REQ_BATCH,       /**< ops, n_ops: applied in one burst; reply BATCH */
+	MESH_NODE_REQ_WATCH,       /**< key = prefix, watch: snapshot/resume; reply WATCH */
+	MESH_NODE_REQ_MEMBERS_WATCH, /**< watch.snapshot; reply SUBSCRIBE, then MEMBER_EVENTs */
+	MESH_NODE_REQ_SET_METADATA,  /**< value = this node's metadata (<= MESH_NODE_META_MAX) */
+	MESH_NODE_REQ_CLUSTER,     /**< reply CLUSTER */
+};
+
+/** Largest node metadata (SetMetadataReq, [node] metadata). */
+#define MESH_NODE_META_MAX 512
+/** Most ops in one BATCH request. */
+#define MESH_NODE_BATCH_MAX 4096
+/**
+ * Reserved key prefix ("\0meshd/", 7 bytes): node state kept in the store (metadata under
+ * "\0meshd/meta/<name>"); clients can neither write nor list it (-EPERM).
+ */
+#define MESH_NODE_RESERVED_PREFIX "\0meshd/"
+#define MESH_NODE_RESERVED_PREFIX_LEN 7
+
+/** A byte string. */
+struct mesh_node_bytes {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+enum mesh_node_batch_kind {
+	MESH_NODE_BATCH_PUT = 0,
+	MESH_NODE_BATCH_DEL = 1,
+	MESH_NODE_BATCH_GET = 2,
+};
+
+/** One op of a BATCH request. */
+struct mesh_node_batch_op {
+	enum mesh_node_batch_kind kind;
+	bool owned;           /**< PUT: bound to this node's life */
+	const uint8_t *key;
+	uint32_t key_len;
+	const uint8_t *value;
+	uint32_t value_len;
+};
+
+/** One op's result in a BATCH reply. */
+struct mesh_node_batch_result {
+	int status;           /**< 0 or -errno */
+	bool found;           /**< GET */
+	struct mesh_node_bytes value;
+	uint64_t timestamp, replica;
 };
 
 /** A client request (pointers valid during mesh_node_request). */
@@ -98,6 +146,15 @@ struct mesh_node_req {
 	uint32_t limit;       /**< KEYS: at most this many (0 = 100, capped at 1000) */
 	uint64_t subscription;
 	const char *target;   /**< PUBLISH: member name, NULL or "" = broadcast */
+	bool owned;           /**< PUT: bind the key to this node's life (owner-bound) */
+	const struct mesh_node_batch_op *ops; /**< BATCH */
+	uint32_t n_ops;
+	struct {
+		bool snapshot;        /**< WATCH, MEMBERS_WATCH: current state first */
+		bool resume;          /**< WATCH: continue after generation/seq */
+		uint64_t generation;
+		uint64_t seq;
+	} watch;
 };
 
 enum mesh_node_reply_type {
@@ -107,12 +164,30 @@ enum mesh_node_reply_type {
 	MESH_NODE_REPLY_SUBSCRIBE,
 	MESH_NODE_REPLY_MEMBERS,
 	MESH_NODE_REPLY_EVENT,      /**< a subscription event (id 0) */
+	MESH_NODE_REPLY_HELLO,
+	MESH_NODE_REPLY_BATCH,
+	MESH_NODE_REPLY_WATCH,
+	MESH_NODE_REPLY_MEMBER_EVENT, /**< a membership event (id 0), members[0] */
+	MESH_NODE_REPLY_CLUSTER,
 };
 
-/** A byte string. */
-struct mesh_node_bytes {
-	const uint8_t *data;
-	uint32_t len;
+/** Kinds of membership events (MemberEvent.Kind). */
+enum mesh_node_member_event {
+	MESH_NODE_MEMBER_JOIN = 0,
+	MESH_NODE_MEMBER_ALIVE = 1,
+	MESH_NODE_MEMBER_SUSPECT = 2,
+	MESH_NODE_MEMBER_DEAD = 3,
+	MESH_NODE_MEMBER_LEFT = 4,
+	MESH_NODE_MEMBER_METADATA = 5,
+};
+
+/** Cluster state as this node sees it (ClusterResp). */
+struct mesh_node_cluster {
+	uint32_t alive, suspect, dead, left;
+	uint32_t known;       /**< self + alive + suspect + dead */
+	uint32_t reachable;   /**< self + alive + suspect */
+	uint32_t quorum;      /**< configured, or a majority of known */
+	bool should_serve;    /**< reachable >= quorum */
 };
 
 /** A member as clients see it. */
@@ -122,6 +197,7 @@ struct mesh_node_member {
 	enum mesh_swim_status status;
 	uint32_t incarnation;
 	uint64_t generation;
+	struct mesh_node_bytes metadata; /**< what the member set (empty: none) */
 };
 
 /** A reply or event for one client (pointers valid during env->reply). */
@@ -149,6 +225,21 @@ struct mesh_node_reply {
 	bool tombstone;
 	uint64_t origin_ns;
 	uint64_t dropped;    /**< events this subscription lost since the previous event */
+	uint64_t seq;        /**< WATCH events: the node's change sequence of the change */
+	bool snapshot, snapshot_end; /**< WATCH events: part (the end) of the snapshot */
+	/* HELLO */
+	struct mesh_node_bytes node_name;
+	uint64_t generation;  /**< HELLO, WATCH: this node's life */
+	uint32_t max_batch;
+	/* BATCH */
+	const struct mesh_node_batch_result *results;
+	uint32_t n_results;
+	/* WATCH (subscription above; seq = change sequence when the watch began) */
+	bool resumed, missed;
+	/* MEMBER_EVENT (members[0], subscription, dropped) */
+	enum mesh_node_member_event member_event;
+	/* CLUSTER */
+	struct mesh_node_cluster cluster;
 };
 
 /**
