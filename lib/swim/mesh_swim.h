@@ -360,6 +360,8 @@ uint32_t mesh_swim_health(const struct mesh_swim *s);
 	X(swim_announce_sent, "suspicions and deaths sent straight to every member") \
 	X(swim_awareness_up, "local health got worse (probe timeouts grow)") \
 	X(swim_awareness_down, "local health got better") \
+	X(swim_tick_late, "timer passes that came later than a probe timeout after their " \
+	  "deadline (this node was not running): failures wait for the queued input") \
 	X(swim_tx_drop_oversize, "SWIM messages not sent: larger than a frame") \
 	X(swim_rec_refused_identity, "records refused: a new generation or address for a member, not sent by that member itself") \
 	X(swim_rec_refused_inc, "records refused: incarnation 0xFFFFFFFF (reserved) or raised by more than 1024 by a third party") \

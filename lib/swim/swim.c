@@ -142,6 +142,8 @@ struct mesh_swim {
 	uint64_t next_push_pull_ns;
 	uint64_t susp_next_ns;
 	uint64_t reap_next_ns;
+	uint64_t last_tick_ns;   /* the previous mesh_swim_tick */
+	uint64_t starved_until;  /* after a late tick: no failure verdicts before this */
 	uint32_t awareness;
 	uint32_t seq;
 	struct relay relays[MAX_RELAYS];
@@ -1917,19 +1919,49 @@ join_send(struct mesh_swim *s)
 	}
 }
 
+/*
+ * Lifeguard's local health, from our own timeliness: a tick that comes more than a probe
+ * timeout after the earliest deadline due since the previous tick means this node was not
+ * running (a descheduled process on a shared core, a stalled loop). Acks and refutations
+ * that arrived meanwhile are still queued behind this tick, so an unanswered probe and an
+ * expired suspicion wait one more probe timeout (starved_until) for the input to be read
+ * before they count against anybody, and our timeouts grow (awareness). True while the
+ * grace runs.
+ */
+static bool
+tick_late(struct mesh_swim *s, uint64_t now)
+{
+	uint64_t due = mesh_swim_next_deadline(s), grace = scaled(s, s->cfg.probe_timeout_ns);
+
+	if (s->last_tick_ns != 0 && due > s->last_tick_ns && now > due && now - due > grace) {
+		CTR(s, swim_tick_late);
+		awareness_delta(s, 1);
+		s->starved_until = now + grace;
+	}
+	s->last_tick_ns = now;
+	return now < s->starved_until;
+}
+
 int
 mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 {
+	bool starved;
+
 	if (s == NULL)
 		return -EINVAL;
 	/* a node that never called join (first node, no seeds) still does anti-entropy */
 	if (s->cfg.push_pull_interval_ns && s->next_push_pull_ns == FAR_FUTURE)
 		s->next_push_pull_ns = now + rnd_below(s, s->cfg.push_pull_interval_ns);
+	starved = tick_late(s, now);
 	/* failure detection */
 	if (s->probe.active && !s->probe.indirect_sent && now >= s->probe.timeout_at)
 		probe_indirect(s);
-	if (s->probe.active && now >= s->probe.fail_at)
-		probe_finish(s, now);
+	if (s->probe.active && now >= s->probe.fail_at) {
+		if (starved && !s->probe.acked)
+			s->probe.fail_at = s->starved_until;
+		else
+			probe_finish(s, now);
+	}
 	if (s->probe.active) {
 		/* an early probe still running: the period's probe waits for its end */
 	} else if (now >= s->next_probe_ns) {
@@ -1960,8 +1992,12 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 			s->n_relays--;
 		}
 	}
-	if (now >= s->susp_next_ns)
-		check_suspects(s, now);
+	if (now >= s->susp_next_ns) {
+		if (starved)
+			s->susp_next_ns = s->starved_until;
+		else
+			check_suspects(s, now);
+	}
 	if (now >= s->reap_next_ns)
 		reap(s, now);
 	if (now >= s->next_gossip_ns) {

@@ -958,6 +958,48 @@ test_liveness_evidence(void **state)
 	free(h);
 }
 
+/*
+ * A tick that comes late (this node was not running) gives no verdict at once: the ack
+ * may be queued behind it. With the evidence read, the probe is satisfied; without it,
+ * the probe fails a probe timeout later as usual. Local health goes up either way.
+ */
+static void
+test_tick_late(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct mesh_swim *s = h_new_quiet(h);
+	char tgt[MESH_SWIM_NAME_MAX + 1];
+	uint64_t t0, late, until = 0;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		t0 = run_to_ping(h, s, until, tgt); /* on time */
+		late = t0 + 5 * SEC; /* the ack wait ended at t0 + 500 ms: asleep since */
+		mesh_swim_tick(s, late);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_tick_late),
+				 (uint64_t)round + 1);
+		assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_failed), 0);
+		assert_int_equal(status_of(s, tgt, NULL, NULL), MESH_SWIM_ALIVE);
+		assert_true(mesh_swim_health(s) > 0);
+		until = mesh_swim_next_deadline(s);
+		assert_true(until > late && until <= late + 2 * SEC);
+		if (round == 0) {
+			/* the queued ack is read now: no failure, nobody suspected */
+			assert_int_equal(mesh_swim_member_heard(s, tgt, strlen(tgt), 1, late), 1);
+			mesh_swim_tick(s, until);
+			assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_failed), 0);
+			assert_int_equal(status_of(s, tgt, NULL, NULL), MESH_SWIM_ALIVE);
+		} else {
+			/* nothing came: the probe fails at the end of the grace */
+			mesh_swim_tick(s, until);
+			assert_int_equal(mesh_swim_counter(s, MESH_SWIM_CTR_swim_probe_failed), 1);
+			assert_int_equal(status_of(s, tgt, NULL, NULL), MESH_SWIM_SUSPECT);
+		}
+	}
+	mesh_swim_delete(s);
+	free(h);
+}
+
 /* A leave reaches every alive or suspect member directly: one message each, LEFT first. */
 static void
 test_leave_direct(void **state)
@@ -1555,6 +1597,7 @@ main(void)
 		cmocka_unit_test(test_no_amplification),
 		cmocka_unit_test(test_member_bound),
 		cmocka_unit_test(test_liveness_evidence),
+		cmocka_unit_test(test_tick_late),
 		cmocka_unit_test(test_leave_direct),
 		cmocka_unit_test(test_api_contract),
 		cmocka_unit_test(test_cfg_override),
