@@ -97,7 +97,7 @@ mesh_node_start() {
   ip netns exec "${MESH_NS}m$i" "$MESHD" "${cores[@]}" --no-huge -m "$MESH_EAL_MEM" --no-pci \
     --no-shconf --file-prefix "$prefix" --vdev=net_af_packet0,iface=eth0 \
     --log-level=lib.eal:warning --log-level='pmd.*:warning' -- \
-    --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode backoff "${key_opts[@]}" "$@" \
+    --name "n$i" --ip "$(mesh_ip "$i")" --poll-mode "${MESH_POLL_MODE:-event}" "${key_opts[@]}" "$@" \
     >"$MESH_LOGDIR/n$i.log" 2>&1 &
   MESH_PIDS[$i]=$!
 }

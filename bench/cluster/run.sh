@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/cluster/run.sh: meshd cluster figures on the test topology (one network namespace
-# per node, net_af_packet on veth, backoff polling, fast SWIM profile). Phases, in order:
+# per node, net_af_packet on veth, event polling (the daemon default; MESH_POLL_MODE=backoff for the old mode), fast SWIM profile). Phases, in order:
 #   updates  convergence of lww puts, deletes, epoch_max updates and broadcast stream
 #            messages from node 1: "to all" per update through client events (mesh_bench:
 #            one process, one host clock) and meshd's own origin-to-apply histograms
