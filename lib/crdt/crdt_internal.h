@@ -79,6 +79,7 @@ crdt_bucket(uint64_t hash)
 /* ------------------------------------------------------------------ entries */
 
 #define CRDT_F_TOMB 0x01u
+#define CRDT_F_OWNED 0x04u /* owner-bound value; with CRDT_F_TOMB: an expiry tombstone */
 
 /*
  * One key: its winning version and value. Freed only by tombstone GC or store delete.
@@ -267,6 +268,21 @@ struct mesh_crdt_sub {
 	struct crdt_subev cur; /* event returned by the last poll, freed on the next */
 };
 
+/* ------------------------------------------------------------------ owner-bound keys */
+
+/*
+ * Ended lives (crdt_owner.c): a FIFO ring of the last MESH_CRDT_OWNER_EXPIRED_MAX replica
+ * ids and an open-addressing set over them (linear probing, backward-shift deletion,
+ * 0 = empty slot: replica 0 is never valid), so the apply path asks in O(1).
+ */
+#define CRDT_OWNER_SLOTS (2u * MESH_CRDT_OWNER_EXPIRED_MAX)
+struct crdt_owner_set {
+	uint64_t ring[MESH_CRDT_OWNER_EXPIRED_MAX];
+	uint64_t slot[CRDT_OWNER_SLOTS];
+	uint32_t head; /* oldest in ring */
+	uint32_t count;
+};
+
 /* ------------------------------------------------------------------ store */
 
 struct mesh_crdt_store {
@@ -296,6 +312,7 @@ struct mesh_crdt_store {
 	struct mesh_crdt_sub *subs;
 	uint32_t n_subs;
 	uint64_t ctr[MESH_CRDT_CTR_MAX];
+	struct crdt_owner_set owners; /* ended lives (crdt_owner.c) */
 	uint64_t digest[MESH_CRDT_DIGEST_BUCKETS];
 	char errmsg[256];
 };
@@ -386,6 +403,11 @@ uint64_t crdt_digest_entry(const struct crdt_ns *ns, uint64_t hash, const struct
 int crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 		  const struct mesh_crdt_op *op, uint64_t now_ns, bool local);
 
+/* A local write of @op (key, value or tombstone, origin_ns, owned set) at a fresh version
+ * of this replica (crdt_kv.c): 0 or -errno. */
+int crdt_local_write(struct mesh_crdt_store *s, struct crdt_ns *ns, struct mesh_crdt_op *op,
+		     uint64_t now_ns);
+
 /* Tombstone queue. */
 int crdt_tombq_push(struct mesh_crdt_store *s, struct crdt_entry *e);
 void crdt_tombq_fini(struct crdt_tombq *q);
@@ -440,6 +462,32 @@ crdt_entry_op(const struct crdt_entry *e, struct mesh_crdt_op *op)
 	op->seq = e->seq;
 	op->origin_ns = e->origin_ns;
 	op->tombstone = (e->flags & CRDT_F_TOMB) != 0;
+	op->owned = (e->flags & CRDT_F_OWNED) != 0;
+}
+
+/* Ended lives (crdt_owner.c). */
+bool crdt_owner_has(const struct crdt_owner_set *o, uint64_t replica);
+/* A remote expiry tombstone @tomb would replace @e, our own live owned value: write the
+ * value again at a fresh version above it instead. 1 or -errno. */
+int crdt_owner_reassert(struct mesh_crdt_store *s, struct crdt_ns *ns, struct crdt_entry *e,
+			const struct mesh_crdt_op *tomb, uint64_t now_ns);
+/*
+ * An owned value of an ended life becomes a tombstone at its own version (written to
+ * @tmp, counted); any other op is returned as is.
+ */
+static inline const struct mesh_crdt_op *
+crdt_owner_filter(struct mesh_crdt_store *s, const struct mesh_crdt_op *op,
+		  struct mesh_crdt_op *tmp)
+{
+	if (mesh_likely(!op->owned || op->tombstone || s->owners.count == 0) ||
+	    !crdt_owner_has(&s->owners, op->replica))
+		return op;
+	*tmp = *op;
+	tmp->value = NULL;
+	tmp->value_len = 0;
+	tmp->tombstone = true; /* an expiry tombstone: owned stays set */
+	crdt_ctr(s, MESH_CTR_crdt_owner_late_tombstoned, 1);
+	return tmp;
 }
 
 #endif /* CRDT_INTERNAL_H */

@@ -27,9 +27,9 @@ check_value(struct mesh_crdt_store *s, struct crdt_ns *ns, const void *key, size
 	return 0;
 }
 
-static int
-local_write(struct mesh_crdt_store *s, struct crdt_ns *ns, struct mesh_crdt_op *op,
-	    uint64_t now_ns)
+int
+crdt_local_write(struct mesh_crdt_store *s, struct crdt_ns *ns, struct mesh_crdt_op *op,
+		 uint64_t now_ns)
 {
 	int rc;
 
@@ -53,6 +53,14 @@ int
 mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
 		     const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns)
 {
+	return mesh_crdt_put_owned(s, key, key_len, value, value_len, now_ns, origin_ns, false);
+}
+
+int
+mesh_crdt_put_owned(struct mesh_crdt_store *s, const void *key, size_t key_len,
+		    const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns,
+		    bool owned)
+{
 	struct mesh_crdt_op op = { 0 };
 	struct crdt_ns *ns;
 	int rc;
@@ -60,6 +68,10 @@ mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
 	ns = crdt_ns_lookup(s, key, key_len, false, &rc);
 	if (ns == NULL)
 		return rc;
+	if (owned && ns->kind != MESH_CRDT_NS_LWW)
+		return crdt_fail(s, -EOPNOTSUPP,
+				 "'%s' is epoch_max: its keys cannot be owner-bound (never deleted)",
+				 ns->prefix);
 	rc = check_value(s, ns, key, key_len, value, value_len);
 	if (rc)
 		return rc;
@@ -68,7 +80,8 @@ mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
 	op.value = value;
 	op.value_len = (uint32_t)value_len;
 	op.origin_ns = origin_ns;
-	rc = local_write(s, ns, &op, now_ns);
+	op.owned = owned;
+	rc = crdt_local_write(s, ns, &op, now_ns);
 	if (rc == 0)
 		crdt_ctr(s, MESH_CTR_crdt_put, 1);
 	return rc;
@@ -104,7 +117,7 @@ mesh_crdt_delete_origin(struct mesh_crdt_store *s, const void *key, size_t key_l
 	op.key_len = (uint32_t)key_len;
 	op.tombstone = true;
 	op.origin_ns = origin_ns;
-	rc = local_write(s, ns, &op, now_ns);
+	rc = crdt_local_write(s, ns, &op, now_ns);
 	if (rc == 0)
 		crdt_ctr(s, MESH_CTR_crdt_delete, 1);
 	return rc;
@@ -171,12 +184,12 @@ remote_check(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, int *rc)
 	ns = crdt_ns_lookup(s, op->key, op->key_len, false, rc);
 	if (ns == NULL)
 		return NULL;
-	if (op->tombstone) {
-		if (ns->kind != MESH_CRDT_NS_LWW) {
-			*rc = crdt_fail(s, -EINVAL, "tombstone op on epoch_max '%s'", ns->prefix);
-			return NULL;
-		}
-	} else {
+	if ((op->tombstone || op->owned) && ns->kind != MESH_CRDT_NS_LWW) {
+		*rc = crdt_fail(s, -EINVAL, "%s op on epoch_max '%s'",
+				op->tombstone ? "tombstone" : "owner-bound", ns->prefix);
+		return NULL;
+	}
+	if (!op->tombstone) {
 		*rc = check_value(s, ns, op->key, op->key_len, op->value, op->value_len);
 		if (*rc)
 			return NULL;
@@ -188,6 +201,7 @@ int
 mesh_crdt_apply(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, uint64_t now_ns,
 		bool *changed)
 {
+	struct mesh_crdt_op tmp;
 	struct crdt_ns *ns;
 	int rc;
 
@@ -200,6 +214,7 @@ mesh_crdt_apply(struct mesh_crdt_store *s, const struct mesh_crdt_op *op, uint64
 		crdt_ctr(s, MESH_CTR_crdt_apply_reject, 1);
 		return rc;
 	}
+	op = crdt_owner_filter(s, op, &tmp);
 	rc = crdt_merge_op(s, ns, crdt_key_hash(op->key, op->key_len), op, now_ns, false);
 	if (rc < 0) {
 		crdt_ctr(s, MESH_CTR_crdt_apply_reject, 1);
@@ -260,6 +275,7 @@ mesh_crdt_apply_batch(struct mesh_crdt_store *s, const struct mesh_crdt_op *ops,
 			}
 		for (uint32_t i = 0; i < w; i++) {
 			const struct mesh_crdt_op *op = &win[i];
+			struct mesh_crdt_op tmp;
 			struct crdt_ns *ns;
 			int rc = 0;
 
@@ -281,7 +297,8 @@ mesh_crdt_apply_batch(struct mesh_crdt_store *s, const struct mesh_crdt_op *ops,
 
 			ns = remote_check(s, op, &rc);
 			if (ns != NULL)
-				rc = crdt_merge_op(s, ns, hash[i], op, now_ns, false);
+				rc = crdt_merge_op(s, ns, hash[i], crdt_owner_filter(s, op, &tmp),
+						   now_ns, false);
 			if (rc < 0)
 				n_reject++;
 			else

@@ -10,6 +10,11 @@
  *              compare greater (memcmp over the common length, then the longer one).
  *   epoch_max  (epoch, count) ascending; the version travels along as metadata only.
  *
+ * The owner-bound flag (mesh_crdt_op.owned) rides with the version and is never compared:
+ * one honest write is one (ts, replica). The one exception to "greater wins" is an expiry
+ * tombstone of our own live owned value: it is answered with a newer write of that value
+ * (crdt_owner.c), which then wins everywhere.
+ *
  * A remote op for a key the store holds no entry for, at or below the GC horizon (the
  * highest timestamp of a collected tombstone), may be the old value of a key whose
  * tombstone is gone: a value is refused (-ESTALE), a tombstone ignored as stale (crdt_gc.c).
@@ -149,6 +154,29 @@ entry_new(const struct mesh_crdt_op *op)
 	return e;
 }
 
+/*
+ * A value refused below the horizon lives on at its sender, which would offer it at every
+ * anti-entropy round forever: the stores would never converge. The key is absent here
+ * because a tombstone at or below the horizon deleted it (or because a write this store
+ * never saw is older than what it already collected: refused either way), so the store
+ * records that verdict as a tombstone at (horizon, UINT64_MAX). It beats every version at
+ * or below the horizon and nothing above it, replicates like any change, and turns the
+ * sender's stale value into the same absence everywhere. Stores with different horizons
+ * make different such tombstones; the highest wins, as usual.
+ */
+static void
+horizon_tombstone(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
+		  const struct mesh_crdt_op *stale, uint64_t now_ns)
+{
+	struct mesh_crdt_op t = {
+		.key = stale->key, .key_len = stale->key_len, .tombstone = true,
+		.ts = s->horizon, .replica = UINT64_MAX,
+	};
+
+	if (crdt_merge_op(s, ns, hash, &t, now_ns, true) == 1)
+		crdt_ctr(s, MESH_CTR_crdt_horizon_tombstones, 1);
+}
+
 int
 crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	      const struct mesh_crdt_op *op, uint64_t now_ns, bool local)
@@ -166,6 +194,7 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 			return 0;
 		}
 		crdt_ctr(s, MESH_CTR_crdt_apply_horizon, 1);
+		horizon_tombstone(s, ns, hash, op, now_ns);
 		return crdt_fail(s, -ESTALE, "'%.*s' at ts %" PRIu64 " is at or below the GC "
 				 "horizon %" PRIu64 " and not held here (deleted and collected?)",
 				 (int)MESH_MIN(op->key_len, 64u), (const char *)op->key, op->ts,
@@ -178,6 +207,10 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 			crdt_ctr(s, c == 0 ? MESH_CTR_crdt_apply_dup : MESH_CTR_crdt_apply_stale, 1);
 			return 0;
 		}
+		/* an expiry of our own life while we run: refute it (crdt_owner.c) */
+		if (!local && op->tombstone && op->owned && e->replica == s->replica &&
+		    (e->flags & (CRDT_F_OWNED | CRDT_F_TOMB)) == CRDT_F_OWNED)
+			return crdt_owner_reassert(s, ns, e, op, now_ns);
 		was_tomb = (e->flags & CRDT_F_TOMB) != 0;
 		old_bytes = e->value_len;
 		if (new_bytes > old_bytes && ns->st.bytes + (new_bytes - old_bytes) > ns->max_bytes)
@@ -225,7 +258,7 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	crdt_clock_seen(s, op->ts);
 	e->replica = op->replica;
 	e->origin_ns = op->origin_ns;
-	e->flags = op->tombstone ? CRDT_F_TOMB : 0;
+	e->flags = (op->tombstone ? CRDT_F_TOMB : 0) | (op->owned ? CRDT_F_OWNED : 0);
 	e->seq = ++s->seq;
 	crdt_log_append(&s->log, e, existed);
 	/* digest, then the tombstone's time shares the dhash field */
@@ -238,7 +271,8 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	}
 
 	if (s->n_subs)
-		crdt_sub_notify(s, e->key, e->key_len, e->value, e->value_len, e->flags, 0,
+		crdt_sub_notify(s, e->key, e->key_len, e->value, e->value_len,
+				e->flags & CRDT_F_TOMB, 0,
 				e->origin_ns);
 	return 1;
 

@@ -146,6 +146,16 @@ struct mesh_crdt_op {
 	 */
 	uint64_t origin_ns;
 	bool tombstone;
+	/**
+	 * Owner-bound (lww only). On a value: the key lives as long as the life of the replica
+	 * that wrote this version (@replica, one node boot: mesh_crdt_replica_id_derive(name,
+	 * gen)); mesh_crdt_owner_expire() deletes such keys when that life ends. On a
+	 * tombstone: an expiry (the delete of an owned value because its owner's life ended),
+	 * which the owner refutes if it still runs (mesh_crdt_owner_expire). Stored with the
+	 * winning version and exported unchanged; never part of the merge order (one write is
+	 * one (ts, replica), so two ops at the same version carry the same flag).
+	 */
+	bool owned;
 };
 
 /** Per-namespace figures; safe to read from another thread (relaxed atomics). */
@@ -172,6 +182,8 @@ struct mesh_crdt_ns_stats {
 	X(crdt_apply_reject, "remote ops refused: unknown namespace or a local limit") \
 	X(crdt_apply_skew, "remote ops refused: timestamp too far ahead of the local wall clock") \
 	X(crdt_apply_horizon, "remote ops refused: older than the GC horizon for an absent key") \
+	X(crdt_horizon_tombstones, "tombstones made for values refused below the GC horizon " \
+	  "(so that their senders delete them too and the stores converge)") \
 	X(crdt_tomb_gc, "tombstones collected after their grace period") \
 	X(crdt_sub_event, "events queued for subscribers") \
 	X(crdt_sub_drop, "subscriber events lost: the subscriber's queue was full") \
@@ -179,7 +191,11 @@ struct mesh_crdt_ns_stats {
 	X(crdt_stream_drop, "stream messages dropped unsent: the send buffer was full") \
 	X(crdt_stream_deliver, "stream messages received and handed to subscribers") \
 	X(crdt_export_ops, "ops read from the change log for replication") \
-	X(crdt_log_compact, "change log compactions")
+	X(crdt_log_compact, "change log compactions") \
+	X(crdt_owner_expired, "owner-bound keys deleted because their owner's life ended") \
+	X(crdt_owner_late_tombstoned, "owner-bound ops of an ended life applied as tombstones") \
+	X(crdt_owner_reasserted, "own owner-bound keys written again: an expiry of this life arrived") \
+	X(crdt_owner_set_evicted, "ended lives forgotten: the bounded expired set was full")
 enum mesh_crdt_counter { MESH_CRDT_COUNTERS(MESH_COUNTER_ENUM) MESH_CRDT_CTR_MAX };
 
 struct mesh_crdt_store;
@@ -278,6 +294,16 @@ int mesh_crdt_put(struct mesh_crdt_store *s, const void *key, size_t key_len, co
 int mesh_crdt_put_origin(struct mesh_crdt_store *s, const void *key, size_t key_len,
 			 const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns);
 /**
+ * mesh_crdt_put_origin() that, when @owned, binds the key to this store's replica (this
+ * node's life, see mesh_crdt_op.owned): when the cluster ends that life, every store that
+ * runs mesh_crdt_owner_expire() for it deletes the key, unless a later write replaced it.
+ * -EOPNOTSUPP for an owned put on an epoch_max key (it cannot be deleted); otherwise as
+ * mesh_crdt_put().
+ */
+int mesh_crdt_put_owned(struct mesh_crdt_store *s, const void *key, size_t key_len,
+			const void *value, size_t value_len, uint64_t now_ns, uint64_t origin_ns,
+			bool owned);
+/**
  * Delete @key (lww): writes a tombstone at a fresh local version. -ENOENT when the key has
  * no live value, -EOPNOTSUPP on epoch_max (reset with a higher epoch instead).
  */
@@ -357,6 +383,41 @@ int mesh_crdt_peer_rewind(struct mesh_crdt_store *s, uint64_t peer);
  * deleted when a reaped member or a partitioned minority comes back with old data.
  */
 uint64_t mesh_crdt_gc(struct mesh_crdt_store *s, uint64_t now_ns, uint64_t budget);
+
+/* ------------------------------------------------------------------ owner-bound keys */
+
+/** Ended lives remembered by a store (FIFO: the oldest is forgotten first). */
+#define MESH_CRDT_OWNER_EXPIRED_MAX 1024u
+
+/**
+ * The life @replica ended (its node was declared dead or left, or restarted): delete every
+ * key whose winning version is owned by @replica, each with a local tombstone (a fresh
+ * version above it, so the delete replicates and wins over the owned version everywhere; a
+ * concurrent later write by another replica still wins by LWW), and remember @replica
+ * among the last MESH_CRDT_OWNER_EXPIRED_MAX ended lives: an owned value of it that
+ * arrives later (late replication, anti-entropy from a third node) is applied as a
+ * tombstone at its own version instead of bringing the key back. Both kinds of tombstone
+ * are expiries (mesh_crdt_op.owned set): if the life still runs after all (a false death;
+ * a partitioned node declaring everyone else dead), its own store answers each one by
+ * writing its value again at a fresh version (crdt_owner_reasserted), like a SWIM
+ * refutation, and that write wins once the other stores revive the life
+ * (mesh_crdt_owner_revive). Plain deletes are never refuted. Idempotent. Cost: one scan
+ * of the key table (O(keys + tombstones)). Returns the number of keys deleted
+ * (crdt_owner_expired); 0 for replica 0.
+ */
+uint64_t mesh_crdt_owner_expire(struct mesh_crdt_store *s, uint64_t replica, uint64_t now_ns);
+/**
+ * The life @replica is alive after all (a member declared dead refuted it in the same
+ * life): forget it from the ended lives, so its owned writes from now on are kept (among
+ * them the rewrites with which it refutes the expiry). Returns true when it was
+ * remembered.
+ */
+bool mesh_crdt_owner_revive(struct mesh_crdt_store *s, uint64_t replica);
+/** Whether @replica is among the remembered ended lives. */
+bool mesh_crdt_owner_is_expired(const struct mesh_crdt_store *s, uint64_t replica);
+/** Whether @key's winning version is a live owner-bound value (its owner in @owner). */
+bool mesh_crdt_owner_of(const struct mesh_crdt_store *s, const void *key, size_t key_len,
+			uint64_t *owner);
 
 /* ------------------------------------------------------------------ digests */
 

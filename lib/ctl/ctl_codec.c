@@ -222,6 +222,8 @@ ctl_codec_request(struct mesh_ctl *c, unsigned slot, Mesh__Client__Request *req)
 	case MESH__CLIENT__REQUEST__OP_PUT:
 		q = req_new(slot, gen, req->id, MESH_NODE_REQ_PUT, &req->put->key,
 			    &req->put->value, NULL);
+		if (q != NULL)
+			q->req.owned = req->put->owned;
 		break;
 	case MESH__CLIENT__REQUEST__OP_GET:
 		q = req_new(slot, gen, req->id, MESH_NODE_REQ_GET, &req->get->key, NULL, NULL);

@@ -201,8 +201,8 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 	NODE_CTR(n, node_requests);
 	switch (q->type) {
 	case MESH_NODE_REQ_PUT:
-		ret = mesh_crdt_put_origin(n->kv, q->key, q->key_len, q->value, q->value_len,
-					   now_ns, node_wall(n));
+		ret = mesh_crdt_put_owned(n->kv, q->key, q->key_len, q->value, q->value_len,
+					  now_ns, node_wall(n), q->owned);
 		if (ret < 0)
 			set_error(&r, ret);
 		break;

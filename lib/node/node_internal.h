@@ -12,6 +12,7 @@
 /** A replication peer: an alive or suspect member, by node id. */
 struct node_peer {
 	uint64_t id;
+	uint64_t gen;             /* boot generation of the life @id (node_owner.c) */
 	struct mesh_node_addr addr;
 	char name[MESH_SWIM_NAME_MAX + 1];
 	/* refusals (node_refusal.c): ops from this peer the store refused, the last reason,
@@ -116,6 +117,13 @@ void node_repl_heard(struct mesh_node *n, const char *name, uint64_t gen,
 struct node_peer *node_repl_peer(struct mesh_node *n, uint64_t id);
 /* one op into @peer's channel (mesh_stream_op_send's result) */
 int node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op *op);
+
+/* node_owner.c: a member's life ended (dead, left, restarted): its owner-bound keys are
+ * deleted; alive again in the same life: its later owned writes are kept. Call before
+ * node_repl_member (it reads the peer's previous life). */
+void node_owner_member(struct mesh_node *n, const struct mesh_swim_event *ev);
+/* the parked peer of member @name, or NULL (node_repl.c) */
+struct node_peer *node_parked_find_name(struct mesh_node *n, const char *name, size_t len);
 
 /* node_ae.c: anti-entropy digests (lib/stream digest env) */
 int node_ae_build(void *ctx, uint8_t *buf, size_t cap, bool reply);

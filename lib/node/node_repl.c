@@ -93,6 +93,12 @@ parked_find_name(struct mesh_node *n, const char *name, size_t len)
 	return NULL;
 }
 
+struct node_peer *
+node_parked_find_name(struct mesh_node *n, const char *name, size_t len)
+{
+	return parked_find_name(n, name, len);
+}
+
 /* A live peer declared dead: nothing is exported to it any more (nor digests, nor drain
  * waits), but its channel and watermarks stay, so that if it was only unreachable it
  * resumes where it was. */
@@ -171,7 +177,8 @@ node_repl_member(struct mesh_node *n, const struct mesh_swim_event *ev)
 
 /* @name (life @id) at @addr becomes a replication peer: a channel and a full export */
 static void
-peer_add(struct mesh_node *n, const char *name, uint64_t life, const struct mesh_node_addr *addr)
+peer_add(struct mesh_node *n, const char *name, uint64_t gen, uint64_t life,
+	 const struct mesh_node_addr *addr)
 {
 	struct node_peer *p;
 
@@ -191,6 +198,7 @@ peer_add(struct mesh_node *n, const char *name, uint64_t life, const struct mesh
 	p = &n->peers[n->n_peers++];
 	memset(p, 0, sizeof(*p));
 	p->id = life;
+	p->gen = gen;
 	p->addr = *addr;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	mesh_crdt_peer_add(n->kv, life);
@@ -222,7 +230,7 @@ node_repl_heard(struct mesh_node *n, const char *name, uint64_t gen,
 		return;
 	if (node_peer_find_name(n, name, len) != NULL)
 		return; /* an older life still a peer: membership's event drops it first */
-	peer_add(n, name, life, &f->peer);
+	peer_add(n, name, gen, life, &f->peer);
 }
 
 /* lib/stream env: one MSGS payload for a peer */
@@ -271,7 +279,7 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 				.key = o->key, .key_len = o->key_len,
 				.value = o->value, .value_len = o->value_len,
 				.ts = o->timestamp, .replica = replica, .tombstone = o->tombstone,
-				.origin_ns = o->origin_ns,
+				.origin_ns = o->origin_ns, .owned = o->owned,
 			};
 		}
 		mesh_crdt_apply_batch(n->kv, cops, k, n->now, result);
@@ -360,7 +368,7 @@ node_repl_send_op(struct mesh_node *n, uint64_t peer, const struct mesh_crdt_op 
 		.replica = replica, .replica_len = 8,
 		.timestamp = op->ts, .version = op->seq,
 		.origin_ns = op->origin_ns,
-		.tombstone = op->tombstone,
+		.tombstone = op->tombstone, .owned = op->owned,
 	};
 
 	for (int b = 0; b < 8; b++)

@@ -35,6 +35,7 @@ swim_event(void *ctx, const struct mesh_swim_event *ev)
 {
 	struct mesh_node *n = ctx;
 
+	node_owner_member(n, ev);
 	node_repl_member(n, ev);
 	if (n->env->member != NULL)
 		n->env->member(n->ctx, ev);

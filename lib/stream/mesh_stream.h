@@ -190,6 +190,7 @@ struct mesh_stream_op {
 	uint64_t version;       /**< sender side only, opaque: returned by crdt_acked */
 	uint64_t origin_ns;     /**< origin wall clock, carried unchanged (0 = absent) */
 	bool tombstone;
+	bool owned;             /**< owner-bound (CrdtOp.owned), carried unchanged */
 };
 
 struct mesh_stream_env_ops {

@@ -298,6 +298,7 @@ to_wire(const struct mesh_stream_op *op, struct mesh_wire_crdt_op *w)
 	w->timestamp = op->timestamp;
 	w->origin_ns = op->origin_ns;
 	w->tombstone = op->tombstone;
+	w->owned = op->owned;
 }
 
 static struct sop *
@@ -464,6 +465,7 @@ apply_wire_ops(struct mesh_stream *s, struct stream_peer *p, uint32_t n_wire, ui
 		o->timestamp = w->timestamp;
 		o->origin_ns = w->origin_ns;
 		o->tombstone = w->tombstone;
+		o->owned = w->owned;
 		o->version = 0;
 		s->fresh[n] = false;
 		n++;

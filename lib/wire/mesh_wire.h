@@ -400,6 +400,7 @@ struct mesh_wire_crdt_op {
 	uint64_t timestamp;
 	uint64_t origin_ns; /**< origin wall clock (0 = absent), see CrdtOp.origin_ns */
 	bool tombstone;
+	bool owned;         /**< owner-bound value, see CrdtOp.owned */
 };
 
 struct mesh_wire_crdt_batch {

@@ -185,6 +185,9 @@ read_crdt_op(const uint8_t *p, size_t len, struct mesh_wire_crdt_op *op)
 				return -EBADMSG;
 			op->origin_ns = f.v;
 			break;
+		case 7:
+			op->owned = f.nonzero;
+			break;
 		default:
 			break;
 		}

@@ -93,7 +93,8 @@ static size_t
 crdt_op_body(const struct mesh_wire_crdt_op *op)
 {
 	return lsize(op->key.len) + lsize(op->value.len) + (op->tombstone ? 2 : 0) +
-	       usize(op->timestamp) + lsize(op->replica_id.len) + f64size(op->origin_ns);
+	       usize(op->timestamp) + lsize(op->replica_id.len) + f64size(op->origin_ns) +
+	       (op->owned ? 2 : 0);
 }
 
 size_t
@@ -130,6 +131,10 @@ mesh_wire_crdt_batch_put_op(uint8_t *buf, size_t cap, size_t *len,
 	p = wu(p, 4, op->timestamp);
 	p = wlen(p, 5, &op->replica_id);
 	p = wf64(p, 6, op->origin_ns);
+	if (op->owned) {
+		*p++ = 7 << 3;
+		*p++ = 1;
+	}
 	*len = (size_t)(p - buf);
 	return 0;
 }

@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 			op = (struct mesh_crdt_op){ .key = key, .key_len = kl, .value = val,
 						    .value_len = vl, .ts = ts, .replica = rep,
-						    .tombstone = cmd & 0x80 };
+						    .tombstone = cmd & 0x80, .owned = cmd & 0x40 };
 			if (cmd % 8 == 2) {
 				int res;
 
@@ -109,7 +109,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 3:
-			rc = mesh_crdt_put(a, key, kl, val, vl, now);
+			rc = mesh_crdt_put_owned(a, key, kl, val, vl, now, 0, cmd & 0x40);
+			if (cmd & 0x80) /* owner-bound keys: a life ends or comes back */
+				(void)((cmd & 0x20) ? mesh_crdt_owner_revive(a, rep)
+						    : mesh_crdt_owner_expire(a, rep, now) != 0);
 			break;
 		case 4:
 			rc = mesh_crdt_delete(a, key, kl, now);

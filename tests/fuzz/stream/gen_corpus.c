@@ -127,6 +127,11 @@ stream_seeds(void)
 	a = mesh_stream_new(&cfg, &env, NULL);
 	mesh_stream_peer_add(a, 100, 0);
 	mesh_stream_op_publish(a, &op, 0);
+	op.owned = true; /* CrdtOp.owned = 7 */
+	op.timestamp = 5;
+	op.key = (const uint8_t *)"worker:2";
+	mesh_stream_op_publish(a, &op, 0);
+	op.owned = false;
 	op.tombstone = true;
 	op.timestamp = 6;
 	mesh_stream_op_publish(a, &op, 0);

@@ -58,4 +58,7 @@ const struct nsim_scenario *nsim_scenario_find(const struct nsim_scenario *s, si
 /** The checker's self-test (sim_node_selftest.c): 0 when every check could fail. */
 int nsim_selftest(void);
 
+/** Owner-bound keys (sim_node_owned.c): seeds first .. first + count - 1; 0 when all pass. */
+int nsim_owned_suite(uint32_t first, uint32_t count);
+
 #endif /* MESH_SIM_NODE_SCEN_H */

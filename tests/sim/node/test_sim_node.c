@@ -13,6 +13,10 @@
  *                                   70,000-key store; regressions (id_collision,
  *                                   relay_storm)
  *   test_sim_node selftest          the checker catches a corrupted store and a lost write
+ *   test_sim_node owned [all [first count]]
+ *                                   owner-bound keys: 40 seeds, an owner crashes, leaves or restarts,
+ *                                   its owned keys must vanish on every survivor
+ *                                   (sim_node_owned.c)
  * One line per test sums it up (seeds, failures, virtual seconds, writes, wall time);
  * $MESH_SIM_VERBOSE adds one per seed, $MESH_SIM_TRACE member events and traffic, and
  * $MESH_SIM_SETTLE_MS=<ms> cuts the settle bound (shows what is still wrong by then), and
@@ -195,6 +199,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(mode, "selftest") == 0)
 		return nsim_selftest();
+	if (strcmp(mode, "owned") == 0) /* sim_node_owned.c */
+		return nsim_owned_suite(first, argc > 4 ? count : 40);
 	if (strcmp(mode, "n5") == 0) {
 		su.n = 5;
 		su.base = 5000;

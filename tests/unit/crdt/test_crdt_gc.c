@@ -166,7 +166,7 @@ test_horizon_rules(void **state)
 	assert_int_equal(ctr(s, MESH_CTR_crdt_apply_reject), 2);
 	/* ... so is a batch's */
 	{
-		struct mesh_crdt_op b[2] = { op_s("worker:gone", "v", h - 1, 7, false),
+		struct mesh_crdt_op b[2] = { op_s("worker:gone2", "v", h - 1, 7, false),
 					     op_s("worker:new", "v", h + 1, 7, false) };
 		int res[2];
 
@@ -174,10 +174,22 @@ test_horizon_rules(void **state)
 		assert_int_equal(res[0], -ESTALE);
 		assert_int_equal(res[1], 1);
 	}
-	/* such a tombstone changes nothing and is not stored */
+	/* each refused value left a tombstone at (horizon, UINT64_MAX), so that the sender
+	 * deletes its stale copy too: it beats the stale version and loses to any newer one */
+	assert_int_equal(ctr(s, MESH_CTR_crdt_horizon_tombstones), 3);
+	{
+		struct mesh_crdt_version v = { 0 };
+		const void *val;
+		uint32_t len;
+
+		assert_int_equal(mesh_crdt_get(s, "worker:other", 12, &val, &len, &v), -ENOENT);
+		assert_int_equal(v.ts, h);
+		assert_true(v.replica == UINT64_MAX);
+	}
+	/* an old tombstone for a key not held here changes nothing and is not stored */
 	assert_int_equal(apply_op(s, op_s("worker:t", NULL, h - 1, 7, true), 0, NULL), 0);
 	mesh_crdt_ns_stats(s, mesh_crdt_ns_find(s, "worker:", 7), &st);
-	assert_int_equal(st.tombstones, 0);
+	assert_int_equal(st.tombstones, 3); /* worker:gone, worker:gone2 and worker:other */
 	/* newer versions, and any version of a key held here, merge as always */
 	assert_int_equal(apply_op(s, op_s("worker:gone", "back", h + 1, 7, false), 0, NULL), 0);
 	assert_string_equal(get_s(s, "worker:gone", buf, sizeof(buf)), "back");
@@ -249,17 +261,19 @@ returning_member(enum away how)
 		assert_int_equal(mesh_crdt_gc(a, back, 0), 1);
 	} else {
 		/* C was away longer than the grace: its copy is refused (counted), and so is
-		 * its own old key: the cost of the rule. C still shows k: it must rejoin empty */
+		 * its own old key: the cost of the rule. Each refusal left a horizon tombstone,
+		 * which the next round carries to C: C deletes both, and all three converge
+		 * without a restart */
 		assert_int_equal(ctr(a, MESH_CTR_crdt_apply_horizon), 2);
+		assert_int_equal(ctr(a, MESH_CTR_crdt_horizon_tombstones), 2);
 		assert_null(get_s(a, "worker:c-early", buf, sizeof(buf)));
 		assert_string_equal(get_s(c, "worker:k", buf, sizeof(buf)), "v1");
-		mesh_crdt_store_delete(c);
-		c = store_at(0xC2, GRACE, back); /* restarted: empty, new replica id */
 		anti_entropy(a, c, back, &refused);
 		assert_int_equal(refused, 0);
+		assert_null(get_s(c, "worker:k", buf, sizeof(buf)));
+		assert_null(get_s(c, "worker:c-early", buf, sizeof(buf)));
 		assert_int_equal(anti_entropy(a, c, back, NULL), 0);
 		assert_int_equal(anti_entropy(b, c, back, NULL), 0);
-		assert_null(get_s(c, "worker:k", buf, sizeof(buf)));
 	}
 	mesh_crdt_store_delete(a);
 	mesh_crdt_store_delete(b);
@@ -339,13 +353,20 @@ test_gc_partitioned_minority(void **state)
 	assert_null(get_s(a, "worker:minority-early", buf, sizeof(buf)));
 	assert_true(ctr(a, MESH_CTR_crdt_apply_horizon) >= 2);
 	assert_true(ctr(c, MESH_CTR_crdt_apply_horizon) >= 1);
-	/* not converged: C still shows k1, the majority k2. The minority rejoins empty. */
+	/* each refusal left a horizon tombstone. C's reply in the same exchange already
+	 * carried its tombstone for k2 to A and B; A's and B's for k1 reach C next round:
+	 * no side resurrects what the other deleted, and the stores converge without a
+	 * restart */
+	assert_null(get_s(a, "worker:k2", buf, sizeof(buf)));
 	assert_string_equal(get_s(c, "worker:k1", buf, sizeof(buf)), "old");
-	assert_string_equal(get_s(a, "worker:k2", buf, sizeof(buf)), "old");
-	mesh_crdt_store_delete(c);
-	c = s[2] = store_at(0xC2, GRACE, 30 * SEC);
-	anti_entropy(a, c, 30 * SEC, NULL);
-	anti_entropy(b, c, 30 * SEC, NULL);
+	for (int round = 0; round < 3; round++) {
+		anti_entropy(a, c, 30 * SEC, NULL);
+		anti_entropy(b, c, 30 * SEC, NULL);
+		anti_entropy(a, b, 30 * SEC, NULL);
+	}
+	assert_int_equal(anti_entropy(a, c, 30 * SEC, NULL), 0);
+	assert_null(get_s(a, "worker:k2", buf, sizeof(buf)));
+	assert_null(get_s(c, "worker:minority-early", buf, sizeof(buf)));
 	for (int i = 0; i < 3; i++)
 		mesh_crdt_digest_get(s[i], &d[i]);
 	assert_memory_equal(&d[0], &d[1], sizeof(d[0]));

@@ -67,7 +67,8 @@ diff_crdt_batch(const uint8_t *p, size_t len)
 
 		if (!str_eq(o->key, &ops[i].key) || !bin_eq(&o->value, &ops[i].value) ||
 		    !str_eq(o->replica_id, &ops[i].replica_id) ||
-		    o->timestamp != ops[i].timestamp || (bool)o->tombstone != ops[i].tombstone) {
+		    o->timestamp != ops[i].timestamp || (bool)o->tombstone != ops[i].tombstone ||
+		    (bool)o->owned != ops[i].owned || o->origin_ns != ops[i].origin_ns) {
 			err = "op differs";
 			goto out;
 		}

@@ -86,6 +86,7 @@ pack_crdt_batch(size_t *len, Mesh__Gossip__CrdtBatch **out)
 		o->timestamp = rnd_u64();
 		o->replica_id = rnd_str(36);
 		o->origin_ns = mesh_rng_below(&rng, 2) ? rnd_u64() : 0;
+		o->owned = mesh_rng_below(&rng, 2);
 		b->ops[i] = o;
 	}
 	b->sequence = rnd_u64();
@@ -189,6 +190,7 @@ test_crdt_batch_random(void **state)
 			assert_int_equal(ops[i].timestamp, b->ops[i]->timestamp);
 			assert_int_equal(ops[i].origin_ns, b->ops[i]->origin_ns);
 			assert_int_equal(ops[i].tombstone, b->ops[i]->tombstone);
+			assert_int_equal(ops[i].owned, b->ops[i]->owned);
 			/* re-encode with the hand encoder */
 			assert_int_equal(mesh_wire_crdt_batch_put_op(mine, sizeof(mine), &ml,
 								     &ops[i]),
@@ -387,6 +389,9 @@ static const struct edge edges[] = {
 	{ PB_CRDT_BATCH, "0a03 220100", 0 },                /* timestamp as LEN */
 	{ PB_CRDT_BATCH, "0a02 3001", 0 },                  /* origin_ns as varint */
 	{ PB_CRDT_BATCH, "0a09 31 0102030405060708", 1 },   /* origin_ns */
+	{ PB_CRDT_BATCH, "0a02 3801", 1 },                  /* owned */
+	{ PB_CRDT_BATCH, "0a02 3880", 0 },                  /* owned unterminated */
+	{ PB_CRDT_BATCH, "0a03 3a0100", 1 },                /* owned as LEN (protobuf-c) */
 	{ PB_CRDT_BATCH, "19 0102030405060708", 1 },        /* epoch fixed64 */
 	{ PB_CRDT_BATCH, "19 01020304050607", 0 },          /* epoch short */
 	{ PB_CRDT_BATCH, "2001 2803 3202 abcd", 1 },        /* fragment 1 of 3 */
