@@ -67,6 +67,8 @@ struct meshd_cfg {
 	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
 	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
 	uint32_t max_members;  /* SWIM member table bound, self excluded (default 1024) */
+	uint32_t quorum;       /* should_serve's quorum (0 = a majority of known members) */
+	char metadata[MESH_NODE_META_MAX + 1]; /* this node's metadata, replicated */
 	uint32_t drain_ms;     /* SIGTERM: wait this long at most for peers' acks, then leave */
 	char key_file[256];    /* cluster keys: frames are AEAD-sealed when set */
 	bool insecure_plaintext; /* no keys on purpose: frames only checksummed */
@@ -150,6 +152,8 @@ enum meshd_setting {
 	OPT_PROBE_TIMEOUT_MS,
 	OPT_SUSPICION_MULT,
 	OPT_MAX_MEMBERS,
+	OPT_QUORUM,
+	OPT_METADATA,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_HELP_EAL,        /* command line only */

@@ -94,6 +94,9 @@ node_cfg(const struct meshd *d, struct mesh_node_cfg *nc)
 	snprintf(nc->name, sizeof(nc->name), "%s", d->cfg.name);
 	nc->gen = d->boot_gen;
 	nc->addr = (struct mesh_node_addr){ .ip = d->cfg.ip, .port = d->cfg.udp_port };
+	nc->metadata_len = (uint32_t)strlen(d->cfg.metadata);
+	memcpy(nc->metadata, d->cfg.metadata, nc->metadata_len);
+	nc->quorum = d->cfg.quorum;
 	nc->max_payload = mesh_wire_payload_max(&d->sec, MESH_WIRE_DEFAULT_MAX_FRAME);
 	nc->stream.max_payload = nc->max_payload;
 	nc->n_seeds = MESH_MIN(d->cfg.n_seeds, (unsigned)MESH_NODE_MAX_SEEDS);

@@ -117,6 +117,13 @@ const struct mesh_conf_def meshd_settings[] = {
 	  "SWIM member table bound, self excluded: past it joiners are refused\n"
 	  "(dead/left members evicted first; replication peers are at most 1024)",
 	  mesh_conf_set_num, CFG(max_members), .min = 2, .max = 65536 },
+	{ OPT_QUORUM, "quorum", "cluster", "quorum", "N", "0",
+	  "reachable members (self included) for should_serve; 0 = a majority\n"
+	  "of the known ones (doc/client-api.md, cluster state)",
+	  mesh_conf_set_num, CFG(quorum), .max = 65536 },
+	{ OPT_METADATA, "metadata", "node", "metadata", "TEXT", NULL,
+	  "this node's metadata (max 512 bytes), shown to every member's clients",
+	  mesh_conf_set_str, CFG(metadata) },
 	{ OPT_PEER, "peer", "hello", "peer", "A.B.C.D[:PORT]", NULL,
 	  "send periodic hellos to this peer (repeatable; diagnostics)",
 	  meshd_value_peer, .flags = MESH_CONF_REPEAT },

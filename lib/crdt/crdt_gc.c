@@ -100,6 +100,7 @@ collect(struct mesh_crdt_store *s, struct crdt_entry *e)
 	s->n_tombs--;
 	if (e->ts > s->horizon)
 		s->horizon = e->ts;
+	s->gc_seq = MESH_MAX(s->gc_seq, e->seq); /* watch resume (crdt_watch.c) */
 	crdt_entry_free(e);
 }
 

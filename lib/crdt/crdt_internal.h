@@ -249,6 +249,7 @@ struct crdt_subev {
 	uint32_t value_len;
 	uint64_t peer;
 	uint64_t origin_ns;
+	uint64_t seq;  /* the change's local seq (0: stream message) */
 	uint8_t flags; /* CRDT_F_TOMB, CRDT_EV_STREAM */
 };
 #define CRDT_EV_STREAM 0x02u
@@ -264,6 +265,8 @@ struct mesh_crdt_sub {
 	size_t max_bytes;
 	size_t bytes;
 	uint64_t dropped;
+	bool mark_only;  /* a watch's change marker: counts matching changes, queues nothing */
+	uint64_t marks;
 	struct crdt_subev *ring;
 	struct crdt_subev cur; /* event returned by the last poll, freed on the next */
 };
@@ -292,6 +295,7 @@ struct mesh_crdt_store {
 	uint64_t ts_limit; /* remote ts above this are refused (skew bound, TS_MAX) */
 	uint64_t max_skew_ns;
 	uint64_t horizon;  /* highest ts of a collected tombstone */
+	uint64_t gc_seq;   /* highest change seq of a collected tombstone (crdt_watch.c) */
 	uint64_t last_now_ns; /* latest now_ns given (times peer removals) */
 	uint64_t seq;
 	uint64_t grace_ns;

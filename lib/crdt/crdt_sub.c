@@ -118,6 +118,10 @@ crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,
 
 		if (key_len < sub->prefix_len || memcmp(key, sub->prefix, sub->prefix_len) != 0)
 			continue;
+		if (sub->mark_only) { /* crdt_watch.c */
+			sub->marks++;
+			continue;
+		}
 		if (sub->count == sub->capacity ||
 		    (sub->max_bytes && sub->bytes + sz > sub->max_bytes)) {
 			sub->dropped++;
@@ -139,6 +143,7 @@ crdt_sub_notify(struct mesh_crdt_store *s, const void *key, uint32_t key_len,
 		ev->flags = flags;
 		ev->peer = peer;
 		ev->origin_ns = origin_ns;
+		ev->seq = (flags & CRDT_EV_STREAM) ? 0 : s->seq; /* notify follows the change */
 		sub->count++;
 		sub->bytes += sz;
 		crdt_ctr(s, MESH_CTR_crdt_sub_event, 1);
@@ -168,6 +173,7 @@ mesh_crdt_sub_poll(struct mesh_crdt_sub *sub, struct mesh_crdt_event *ev)
 	ev->value_len = sub->cur.value_len;
 	ev->peer = sub->cur.peer;
 	ev->origin_ns = sub->cur.origin_ns;
+	ev->seq = sub->cur.seq;
 	return 1;
 }
 

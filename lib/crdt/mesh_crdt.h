@@ -486,6 +486,7 @@ struct mesh_crdt_event {
 	bool stream;       /**< delivered stream message (not stored) */
 	uint64_t peer;     /**< stream: sender as given to mesh_crdt_stream_deliver */
 	uint64_t origin_ns; /**< origin wall clock of the change or message (0 = unknown) */
+	uint64_t seq;      /**< the change's local change sequence (0: stream message) */
 };
 
 /**
@@ -505,6 +506,40 @@ uint64_t mesh_crdt_sub_dropped(const struct mesh_crdt_sub *sub);
 uint32_t mesh_crdt_sub_pending(const struct mesh_crdt_sub *sub);
 /** upstream's per-prefix queue capacities (worker: 1000, td: 50, tree:page: 32, ... 100). */
 uint32_t mesh_crdt_sub_default_capacity(const char *prefix);
+
+/* ------------------------------------------------------------------ watch reads */
+
+/**
+ * Highest change sequence of a tombstone collected by GC (0 before any): changes after a
+ * seq below it can no longer all be read back (crdt_watch.c).
+ */
+uint64_t mesh_crdt_store_gc_seq(const struct mesh_crdt_store *s);
+/**
+ * Whether every change after @seq can still be read with mesh_crdt_watch_read: @seq is not
+ * past the store's seq and no tombstone changed after @seq was collected.
+ */
+bool mesh_crdt_watch_can_resume(const struct mesh_crdt_store *s, uint64_t seq);
+/**
+ * A change marker for a watch on @prefix: counts the changes of keys under it and queues
+ * nothing (a cheap test of whether a read would find anything). Free it with
+ * mesh_crdt_sub_delete. NULL + errno.
+ */
+struct mesh_crdt_sub *mesh_crdt_watch_mark_new(struct mesh_crdt_store *s, const void *prefix,
+					       size_t prefix_len);
+/** Changes counted by marker @sub since it was made. */
+uint64_t mesh_crdt_watch_marks(const struct mesh_crdt_sub *sub);
+/**
+ * Read the keys starting with @prefix whose latest change has a seq in (*@cursor, @until],
+ * in seq order, as ops (pointers into the store, valid until the next mutation), each
+ * key's latest version once (tombstones too unless @live_only). At most @max_ops ops and
+ * @max_scan index records per call; *@cursor advances past what was scanned. *@done: the
+ * read reached @until (or the newest change): *@cursor is then @until (UINT64_MAX: the
+ * newest seq). Returns the op count.
+ */
+uint32_t mesh_crdt_watch_read(const struct mesh_crdt_store *s, const void *prefix,
+			      size_t prefix_len, uint64_t *cursor, uint64_t until,
+			      bool live_only, struct mesh_crdt_op *ops, uint32_t max_ops,
+			      uint32_t max_scan, bool *done);
 
 /* ------------------------------------------------------------------ stream namespaces */
 

@@ -32,6 +32,48 @@ answer(struct mesh_ctl *c, unsigned slot, uint64_t id, int status, const char *e
 	ctl_send_response(c, slot, &r);
 }
 
+Mesh__Client__Error
+ctl_error_code(int status)
+{
+	switch (status) {
+	case 0:
+		return MESH__CLIENT__ERROR__OK;
+	case -ENOENT:
+		return MESH__CLIENT__ERROR__NOT_FOUND;
+	case -ENXIO:
+		return MESH__CLIENT__ERROR__NO_NAMESPACE;
+	case -EPROTOTYPE:
+		return MESH__CLIENT__ERROR__WRONG_KIND;
+	case -EINVAL:
+		return MESH__CLIENT__ERROR__INVALID;
+	case -EMSGSIZE:
+		return MESH__CLIENT__ERROR__TOO_LARGE;
+	case -ENOSPC:
+		return MESH__CLIENT__ERROR__NO_SPACE;
+	case -EDQUOT:
+		return MESH__CLIENT__ERROR__QUOTA;
+	case -EBUSY:
+	case -EUSERS:
+		return MESH__CLIENT__ERROR__BUSY;
+	case -EBADMSG:
+		return MESH__CLIENT__ERROR__BAD_MESSAGE;
+	case -EHOSTUNREACH:
+		return MESH__CLIENT__ERROR__UNREACHABLE;
+	case -EOPNOTSUPP:
+		return MESH__CLIENT__ERROR__UNSUPPORTED;
+	case -EFBIG:
+		return MESH__CLIENT__ERROR__VALUE_TOO_BIG;
+	case -ENOBUFS:
+		return MESH__CLIENT__ERROR__NO_BUFFERS;
+	case -EPERM:
+		return MESH__CLIENT__ERROR__RESERVED;
+	case -ESTALE:
+		return MESH__CLIENT__ERROR__STALE;
+	default:
+		return MESH__CLIENT__ERROR__INTERNAL;
+	}
+}
+
 /* ---------------------------------------------------------------- stats */
 
 struct stats_fill {
@@ -212,6 +254,66 @@ publish(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Request *req)
 	return q;
 }
 
+/* BatchReq: the ops and all their bytes in one allocation behind the request */
+static struct ctl_req *
+batch_req(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Request *req)
+{
+	const Mesh__Client__BatchReq *b = req->batch;
+	struct mesh_node_batch_op *ops;
+	size_t bytes = 0;
+	struct ctl_req *q;
+	uint8_t *at;
+
+	if (b->n_ops > MESH_NODE_BATCH_MAX) {
+		answer(c, slot, req->id, -ENOSPC, "batch larger than max_batch ops (hello)");
+		return NULL;
+	}
+	for (size_t i = 0; i < b->n_ops; i++)
+		bytes += b->ops[i]->key.len + b->ops[i]->value.len;
+	q = calloc(1, sizeof(*q) + b->n_ops * sizeof(*ops) + bytes);
+	if (q == NULL)
+		return NULL;
+	q->req.type = MESH_NODE_REQ_BATCH;
+	q->req.client = slot;
+	q->req.client_gen = c->clients[slot].gen;
+	q->req.id = req->id;
+	q->req.target = q->target;
+	ops = (struct mesh_node_batch_op *)q->data;
+	at = (uint8_t *)(ops + b->n_ops);
+	for (size_t i = 0; i < b->n_ops; i++) {
+		const Mesh__Client__BatchOp *o = b->ops[i];
+
+		ops[i] = (struct mesh_node_batch_op){
+			.kind = o->kind == MESH__CLIENT__BATCH_OP__KIND__DELETE ? MESH_NODE_BATCH_DEL :
+				o->kind == MESH__CLIENT__BATCH_OP__KIND__GET	? MESH_NODE_BATCH_GET :
+									  MESH_NODE_BATCH_PUT,
+			.owned = o->owned,
+			.key = at, .key_len = (uint32_t)o->key.len,
+		};
+		if (o->key.len)
+			memcpy(at, o->key.data, o->key.len);
+		at += o->key.len;
+		ops[i].value = at;
+		ops[i].value_len = (uint32_t)o->value.len;
+		if (o->value.len)
+			memcpy(at, o->value.data, o->value.len);
+		at += o->value.len;
+	}
+	q->req.ops = ops;
+	q->req.n_ops = (uint32_t)b->n_ops;
+	return q;
+}
+
+/* WatchReq's starting point */
+static void
+watch_req(struct ctl_req *q, const Mesh__Client__WatchReq *w)
+{
+	q->req.watch.snapshot = w->snapshot;
+	q->req.watch.resume = w->resume;
+	q->req.watch.generation = w->resume_generation;
+	q->req.watch.seq = w->resume_seq;
+}
+
 struct ctl_req *
 ctl_codec_request(struct mesh_ctl *c, unsigned slot, Mesh__Client__Request *req)
 {
@@ -254,6 +356,32 @@ ctl_codec_request(struct mesh_ctl *c, unsigned slot, Mesh__Client__Request *req)
 	case MESH__CLIENT__REQUEST__OP_STATS:
 		do_stats(c, slot, req->id, req->stats->group);
 		return NULL;
+	case MESH__CLIENT__REQUEST__OP_HELLO:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_HELLO, NULL, NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_BATCH:
+		q = batch_req(c, slot, req);
+		if (q == NULL && req->batch->n_ops > MESH_NODE_BATCH_MAX)
+			return NULL; /* answered */
+		break;
+	case MESH__CLIENT__REQUEST__OP_SET_METADATA:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_SET_METADATA, NULL,
+			    &req->set_metadata->metadata, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_CLUSTER:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_CLUSTER, NULL, NULL, NULL);
+		break;
+	case MESH__CLIENT__REQUEST__OP_WATCH:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_WATCH, &req->watch->prefix, NULL,
+			    NULL);
+		if (q != NULL)
+			watch_req(q, req->watch);
+		break;
+	case MESH__CLIENT__REQUEST__OP_MEMBERS_WATCH:
+		q = req_new(slot, gen, req->id, MESH_NODE_REQ_MEMBERS_WATCH, NULL, NULL, NULL);
+		if (q != NULL)
+			q->req.watch.snapshot = req->members_watch->snapshot;
+		break;
 	default:
 		answer(c, slot, req->id, -EOPNOTSUPP, "unknown operation");
 		return NULL;
@@ -299,6 +427,7 @@ reply_members(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client
 		m[i].status = (char *)(uintptr_t)mesh_swim_status_name(x->status);
 		m[i].incarnation = x->incarnation;
 		m[i].generation = x->generation;
+		m[i].metadata = bin(x->metadata);
 		list[i] = &m[i];
 	}
 	mr.members = list;
@@ -333,6 +462,9 @@ reply_event(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__
 	e.tombstone = nr->tombstone;
 	e.origin_ns = nr->origin_ns;
 	e.dropped = nr->dropped + owed;
+	e.seq = nr->seq;
+	e.snapshot = nr->snapshot;
+	e.snapshot_end = nr->snapshot_end;
 	r->result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
 	r->event = &e;
 	if (nr->value.len > MESH_CLIENT_PART)
@@ -350,6 +482,143 @@ reply_event(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__
 		e.dropped = 0;
 	}
 	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_events], 1);
+}
+
+/* WatchResp */
+static void
+reply_watch(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	Mesh__Client__WatchResp wr = MESH__CLIENT__WATCH_RESP__INIT;
+
+	wr.subscription = nr->subscription;
+	wr.generation = nr->generation;
+	wr.seq = nr->seq;
+	wr.resumed = nr->resumed;
+	wr.missed = nr->missed;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_WATCH;
+	r->watch = &wr;
+	ctl_send_response(c, nr->client, r);
+}
+
+/* A membership event (id 0): admitted like a subscription event, losses reported with the
+ * subscription's next one in MemberEvent.dropped. */
+static void
+reply_member_event(struct mesh_ctl *c, const struct mesh_node_reply *nr,
+		   Mesh__Client__Response *r)
+{
+	Mesh__Client__MemberEvent e = MESH__CLIENT__MEMBER_EVENT__INIT;
+	Mesh__Client__Member m = MESH__CLIENT__MEMBER__INIT;
+	struct ctl_lost *lost = &c->clients[nr->client].lost;
+	char name[MESH_SWIM_NAME_MAX + 1], addr[32], ip[16];
+	const struct mesh_node_member *x = nr->members;
+	int why;
+	uint64_t owed;
+
+	if (nr->n_members < 1 || x == NULL)
+		return;
+	why = ctl_out_admit(c, nr->client, x->metadata.len + 256u, 1, false);
+	if (why != 0) {
+		mesh_counter_add(&ctl_row(c, 0)[why], 1);
+		ctl_lost_add(lost, nr->subscription, 1 + nr->dropped);
+		return;
+	}
+	owed = ctl_lost_take(lost, nr->subscription);
+	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_events_lost_reported], owed);
+	snprintf(name, sizeof(name), "%.*s", (int)x->name.len, (const char *)x->name.data);
+	snprintf(addr, sizeof(addr), "%s:%u", mesh_net_ip_format(x->addr.ip, ip, sizeof(ip)),
+		 x->addr.port);
+	m.name = name;
+	m.address = addr;
+	m.status = (char *)(uintptr_t)mesh_swim_status_name(x->status);
+	m.incarnation = x->incarnation;
+	m.generation = x->generation;
+	m.metadata = bin(x->metadata);
+	e.subscription = nr->subscription;
+	e.kind = (Mesh__Client__MemberEvent__Kind)nr->member_event;
+	e.member = &m;
+	e.dropped = nr->dropped + owed;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_MEMBER_EVENT;
+	r->member_event = &e;
+	ctl_send_admitted(c, nr->client, r);
+	mesh_counter_add(&ctl_row(c, 0)[MESH_CTR_ctl_events], 1);
+}
+
+/* HelloResp: what this node serves (every feature of client protocol version 2) */
+static void
+reply_hello(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	static char *features[] = { "batch", "owned", "metadata", "cluster", "watch",
+				    "members_watch" };
+	Mesh__Client__HelloResp hr = MESH__CLIENT__HELLO_RESP__INIT;
+	char name[MESH_NODE_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "%.*s", (int)nr->node_name.len,
+		 (const char *)nr->node_name.data);
+	hr.version = 2;
+	hr.features = features;
+	hr.n_features = MESH_ARRAY_SIZE(features);
+	hr.node = name;
+	hr.generation = nr->generation;
+	hr.max_message = MESH_CLIENT_MAX_MSG;
+	hr.max_batch = nr->max_batch;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_HELLO;
+	r->hello = &hr;
+	ctl_send_response(c, nr->client, r);
+}
+
+/* BatchResp: one result per op, in order */
+static void
+reply_batch(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	Mesh__Client__BatchResp br = MESH__CLIENT__BATCH_RESP__INIT;
+	uint32_t n = nr->n_results;
+	Mesh__Client__BatchResult *res = calloc(n ? n : 1, sizeof(*res));
+	Mesh__Client__BatchResult **list = calloc(n ? n : 1, sizeof(*list));
+
+	if (res == NULL || list == NULL) {
+		r->status = -ENOMEM;
+		r->error = (char *)"out of memory";
+		n = 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mesh_node_batch_result *x = &nr->results[i];
+
+		mesh__client__batch_result__init(&res[i]);
+		res[i].status = x->status;
+		res[i].code = ctl_error_code(x->status);
+		res[i].found = x->found;
+		res[i].value = bin(x->value);
+		res[i].timestamp = x->timestamp;
+		res[i].replica = x->replica;
+		list[i] = &res[i];
+	}
+	br.results = list;
+	br.n_results = n;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_BATCH;
+	r->batch = &br;
+	ctl_send_response(c, nr->client, r);
+	free(res);
+	free(list);
+}
+
+static void
+reply_cluster(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)
+{
+	Mesh__Client__ClusterResp cr = MESH__CLIENT__CLUSTER_RESP__INIT;
+	const struct mesh_node_cluster *x = &nr->cluster;
+
+	cr.alive = x->alive;
+	cr.suspect = x->suspect;
+	cr.dead = x->dead;
+	cr.left = x->left;
+	cr.known = x->known;
+	cr.reachable = x->reachable;
+	cr.reachable_fraction = x->known ? (double)x->reachable / x->known : 1.0;
+	cr.quorum = x->quorum;
+	cr.should_serve = x->should_serve;
+	r->result_case = MESH__CLIENT__RESPONSE__RESULT_CLUSTER;
+	r->cluster = &cr;
+	ctl_send_response(c, nr->client, r);
 }
 
 void
@@ -401,6 +670,21 @@ ctl_codec_reply(struct mesh_ctl *c, const struct mesh_node_reply *nr)
 		return;
 	case MESH_NODE_REPLY_EVENT:
 		reply_event(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_WATCH:
+		reply_watch(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_MEMBER_EVENT:
+		reply_member_event(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_HELLO:
+		reply_hello(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_BATCH:
+		reply_batch(c, nr, &r);
+		return;
+	case MESH_NODE_REPLY_CLUSTER:
+		reply_cluster(c, nr, &r);
 		return;
 	default:
 		break;

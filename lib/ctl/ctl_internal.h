@@ -116,4 +116,7 @@ uint64_t ctl_lost_take(struct ctl_lost *t, uint64_t sub);
 struct ctl_metrics *ctl_metrics_start(const char *spec, uint64_t *row);
 void ctl_metrics_stop(struct ctl_metrics *m);
 
+/** The client protocol's Error for a status (0 or a negative errno). */
+Mesh__Client__Error ctl_error_code(int status);
+
 #endif

@@ -110,9 +110,14 @@ static void
 send_or_queue(struct mesh_ctl *c, unsigned slot, const Mesh__Client__Response *r, bool capped)
 {
 	struct ctl_client *cl = &c->clients[slot];
-	size_t len = mesh__client__response__get_packed_size(r);
+	Mesh__Client__Response coded = *r;
+	size_t len;
 	struct ctl_out *o;
 	int why;
+
+	coded.code = ctl_error_code(r->status); /* every response: the errno as an Error */
+	r = &coded;
+	len = mesh__client__response__get_packed_size(r);
 
 	if (cl->doomed)
 		return;
@@ -285,6 +290,7 @@ accept_client(struct mesh_ctl *c)
 		uint8_t buf[128];
 
 		r.status = -EUSERS;
+		r.code = ctl_error_code(r.status);
 		r.error = (char *)"too many meshd clients";
 		if (mesh__client__response__get_packed_size(&r) <= sizeof(buf))
 			send(fd, buf, mesh__client__response__pack(&r, buf),

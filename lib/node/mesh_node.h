@@ -95,10 +95,11 @@ enum mesh_node_req_type {
 /** Most ops in one BATCH request. */
 #define MESH_NODE_BATCH_MAX 4096
 /**
- * Reserved key prefix ("\0meshd/", 7 bytes): node state kept in the store (metadata under
- * "\0meshd/meta/<name>"); clients can neither write nor list it (-EPERM).
+ * Reserved key prefix ("\xffmeshd/", 7 bytes; 0xFF starts no UTF-8 text): node state kept
+ * in the store, in an LWW namespace every node registers (metadata under
+ * "\xffmeshd/meta/<name>"). Clients can neither write, read nor list it (-EPERM).
  */
-#define MESH_NODE_RESERVED_PREFIX "\0meshd/"
+#define MESH_NODE_RESERVED_PREFIX "\xff" "meshd/"
 #define MESH_NODE_RESERVED_PREFIX_LEN 7
 
 /** A byte string. */
@@ -284,6 +285,12 @@ struct mesh_node_cfg {
 	uint64_t ae_interval_ns, ae_fast_ns;
 	/** Tombstone GC pass every gc_interval_ns (0 = off), at most gc_budget per pass. */
 	uint64_t gc_interval_ns, gc_budget;
+	/** This node's metadata, replicated to every member (SetMetadataReq replaces it). */
+	uint8_t metadata[MESH_NODE_META_MAX];
+	uint32_t metadata_len;
+	/** should_serve needs this many reachable members, self included (0 = a majority of
+	 *  the known ones). */
+	uint32_t quorum;
 };
 
 /**
@@ -367,6 +374,7 @@ uint64_t mesh_node_digest(const struct mesh_node *n);
 struct mesh_node_members {
 	uint32_t alive, suspect, dead, left;
 	uint32_t peers;
+	uint32_t reachable, quorum, should_serve; /**< the cluster state (CLUSTER) */
 };
 /** The counts poll republishes with the digest; readable from any thread. */
 void mesh_node_members_published(const struct mesh_node *n, struct mesh_node_members *out);
@@ -432,6 +440,9 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_gc_tombstones, "tombstones collected") \
 	X(node_requests, "client requests handled") \
 	X(node_request_errors, "client requests answered with an error") \
+	X(node_batch_ops, "ops in client BATCH requests") \
+	X(node_batch_op_errors, "ops of client BATCH requests refused (each one counted)") \
+	X(node_reserved_refused, "client requests refused: a key under the reserved prefix") \
 	X(node_events, "subscription events sent") \
 	X(node_event_drops, "subscription events lost (subscriber queue full)")
 

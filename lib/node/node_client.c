@@ -61,6 +61,8 @@ collect_key(void *ctx, const void *key, uint32_t key_len, const void *value, uin
 
 	(void)value;
 	(void)value_len;
+	if (node_key_reserved(key, key_len))
+		return 0; /* node state: not the clients' */
 	if (l->after.len > 0 && cmp_bytes(&k, &l->after) <= 0)
 		return 0;
 	if (l->n == l->cap) {
@@ -163,6 +165,7 @@ do_members(struct mesh_node *n, const struct mesh_node_req *q, struct mesh_node_
 			.status = info.status,
 			.incarnation = info.inc,
 			.generation = info.gen,
+			.metadata = node_meta_of(n, info.name, info.name_len),
 		};
 		cnt++;
 	}
@@ -199,6 +202,14 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 	int ret;
 
 	NODE_CTR(n, node_requests);
+	if (q->key_len > 0 && node_key_reserved(q->key, q->key_len) &&
+	    q->type != MESH_NODE_REQ_SET_METADATA) {
+		NODE_CTR(n, node_reserved_refused);
+		r.status = -EPERM;
+		r.error = "key under meshd's reserved prefix (\\xffmeshd/)";
+		reply(n, q, &r);
+		return;
+	}
 	switch (q->type) {
 	case MESH_NODE_REQ_PUT:
 		ret = mesh_crdt_put_owned(n->kv, q->key, q->key_len, q->value, q->value_len,
@@ -233,7 +244,18 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 		break;
 	case MESH_NODE_REQ_UNSUBSCRIBE:
 		drop_subs(n, q->client, q->client_gen, q->subscription);
+		node_watch_drop(n, q->client, q->client_gen, q->subscription);
+		node_mev_drop(n, q->client, q->client_gen, q->subscription);
 		break;
+	case MESH_NODE_REQ_WATCH:
+		node_watch_request(n, q, &r);
+		break;
+	case MESH_NODE_REQ_MEMBERS_WATCH:
+		node_mev_request(n, q, &r);
+		reply(n, q, &r);
+		if (r.status == 0 && q->watch.snapshot)
+			node_mev_snapshot(n, r.subscription);
+		return;
 	case MESH_NODE_REQ_PUBLISH:
 		ret = publish(n, q);
 		if (ret == -EHOSTUNREACH) {
@@ -246,8 +268,30 @@ node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t
 	case MESH_NODE_REQ_MEMBERS:
 		do_members(n, q, &r);
 		return;
+	case MESH_NODE_REQ_HELLO:
+		node_cluster_hello(n, &r);
+		break;
+	case MESH_NODE_REQ_CLUSTER:
+		node_cluster_reply(n, &r);
+		break;
+	case MESH_NODE_REQ_SET_METADATA:
+		ret = node_meta_set(n, q->value, q->value_len, now_ns);
+		if (ret == -EMSGSIZE) {
+			r.status = ret;
+			r.error = "metadata larger than 512 bytes";
+		} else if (ret < 0) {
+			set_error(&r, ret);
+		}
+		break;
+	case MESH_NODE_REQ_BATCH:
+		node_batch_request(n, q, &r, now_ns);
+		reply(n, q, &r);
+		free((void *)(uintptr_t)r.results);
+		return;
 	case MESH_NODE_REQ_CLOSED:
 		drop_subs(n, q->client, q->client_gen, 0);
+		node_watch_drop(n, q->client, q->client_gen, 0);
+		node_mev_drop(n, q->client, q->client_gen, 0);
 		return;
 	default:
 		r.status = -EOPNOTSUPP;
@@ -278,9 +322,12 @@ node_client_events(struct mesh_node *n)
 				.value = { .data = ev.value, .len = ev.value_len },
 				.tombstone = ev.tombstone,
 				.origin_ns = ev.origin_ns,
+				.seq = ev.seq,
 				.dropped = dropped - s->dropped_seen,
 			};
 
+			if (node_key_reserved(ev.key, ev.key_len))
+				continue; /* node state under a catch-all prefix: not the clients' */
 			if (r.dropped > 0)
 				mesh_counter_add(&n->ctr[MESH_NODE_CTR_node_event_drops], r.dropped);
 			s->dropped_seen = dropped;
@@ -290,7 +337,7 @@ node_client_events(struct mesh_node *n)
 			sent++;
 		}
 	}
-	return sent;
+	return sent + node_watch_poll(n) + node_mev_poll(n);
 }
 
 void
@@ -300,4 +347,6 @@ node_client_fini(struct mesh_node *n)
 		mesh_crdt_sub_delete(n->subs[i].h);
 		n->subs[i].h = NULL;
 	}
+	node_watch_fini(n);
+	node_mev_fini(n);
 }

@@ -88,8 +88,8 @@ mesh_node_new(const struct mesh_node_cfg *cfg, const struct mesh_node_env_ops *e
 		kcfg.replica_id = mesh_crdt_replica_id_derive(cfg->name, strlen(cfg->name),
 							      cfg->gen);
 	n->kv = mesh_crdt_store_new(&kcfg);
-	if (n->tx.buf == NULL || n->kv == NULL || node_repl_init(n) < 0 ||
-	    node_swim_init(n) < 0) {
+	if (n->tx.buf == NULL || n->kv == NULL || node_meta_init(n, now_ns) < 0 ||
+	    node_repl_init(n) < 0 || node_swim_init(n) < 0) {
 		ret = errno != 0 ? errno : ENOMEM;
 		mesh_node_delete(n);
 		errno = ret;
@@ -203,6 +203,7 @@ static void
 members_publish(struct mesh_node *n)
 {
 	struct mesh_node_members *m = &n->members_pub;
+	struct mesh_node_cluster c;
 
 	__atomic_store_n(&m->alive, mesh_swim_member_count(n->swim, MESH_SWIM_ALIVE) + 1,
 			 __ATOMIC_RELAXED);
@@ -213,6 +214,10 @@ members_publish(struct mesh_node *n)
 	__atomic_store_n(&m->left, mesh_swim_member_count(n->swim, MESH_SWIM_LEFT),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&m->peers, n->n_peers, __ATOMIC_RELAXED);
+	node_cluster_state(n, &c);
+	__atomic_store_n(&m->reachable, c.reachable, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->quorum, c.quorum, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->should_serve, (uint32_t)c.should_serve, __ATOMIC_RELAXED);
 }
 
 unsigned
@@ -329,6 +334,9 @@ mesh_node_members_published(const struct mesh_node *n, struct mesh_node_members 
 	out->dead = __atomic_load_n(&m->dead, __ATOMIC_RELAXED);
 	out->left = __atomic_load_n(&m->left, __ATOMIC_RELAXED);
 	out->peers = __atomic_load_n(&m->peers, __ATOMIC_RELAXED);
+	out->reachable = __atomic_load_n(&m->reachable, __ATOMIC_RELAXED);
+	out->quorum = __atomic_load_n(&m->quorum, __ATOMIC_RELAXED);
+	out->should_serve = __atomic_load_n(&m->should_serve, __ATOMIC_RELAXED);
 }
 
 uint64_t

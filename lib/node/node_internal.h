@@ -43,6 +43,12 @@ struct node_sub {
 	struct mesh_crdt_sub *h;
 };
 
+/** Watches (node_watch.c) and membership subscriptions (node_member_events.c). */
+#define NODE_MAX_WATCHES 256
+#define NODE_MAX_MSUBS 64
+struct node_watch;
+struct node_msub;
+
 /** Frames waiting for env->send: payloads copied into one buffer. */
 struct node_tx {
 	unsigned n;
@@ -72,6 +78,11 @@ struct mesh_node {
 	/* clients */
 	struct node_sub subs[NODE_MAX_SUBS];
 	uint64_t next_sub_id;
+	struct node_watch *watches[NODE_MAX_WATCHES]; /* node_watch.c */
+	struct node_msub *msubs[NODE_MAX_MSUBS];      /* node_member_events.c */
+	uint32_t n_msubs;
+	struct mesh_crdt_sub *meta_sub; /* metadata changes, while n_msubs > 0 */
+	uint64_t meta_dropped_seen;
 	/* anti-entropy (node_ae.c) */
 	uint64_t ae_next_ns;
 	uint32_t ae_rr;
@@ -95,6 +106,21 @@ struct mesh_node {
 };
 
 #define NODE_CTR(n, name) mesh_counter_add(&(n)->ctr[MESH_NODE_CTR_##name], 1)
+
+/* node_meta.c: the reserved namespace and this node's metadata (owner-bound key) */
+int node_meta_init(struct mesh_node *n, uint64_t now_ns);
+int node_meta_set(struct mesh_node *n, const uint8_t *meta, uint32_t len, uint64_t now_ns);
+struct mesh_node_bytes node_meta_of(struct mesh_node *n, const char *name, size_t name_len);
+bool node_key_reserved(const uint8_t *key, uint32_t len);
+
+/* node_cluster.c: HELLO and CLUSTER replies, the partition hint */
+void node_cluster_state(const struct mesh_node *n, struct mesh_node_cluster *c);
+void node_cluster_hello(struct mesh_node *n, struct mesh_node_reply *r);
+void node_cluster_reply(const struct mesh_node *n, struct mesh_node_reply *r);
+
+/* node_batch.c: a BATCH request; r->results is allocated (free after the reply) */
+void node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
+			struct mesh_node_reply *r, uint64_t now_ns);
 
 /* node_tx.c: queue one payload for @to (copied); flushed when the batch is full */
 void node_tx_put(struct mesh_node *n, const struct mesh_node_addr *to, uint8_t type,
@@ -146,6 +172,25 @@ void node_hello_tick(struct mesh_node *n, uint64_t now_ns);
 void node_client_request(struct mesh_node *n, const struct mesh_node_req *q, uint64_t now_ns);
 unsigned node_client_events(struct mesh_node *n);
 void node_client_fini(struct mesh_node *n);
+
+/* node_watch.c: watches (WatchReq): fill @r (WATCH or an error); events sent by poll */
+void node_watch_request(struct mesh_node *n, const struct mesh_node_req *q,
+			struct mesh_node_reply *r);
+unsigned node_watch_poll(struct mesh_node *n);
+/* end @client's watch @id (0: all of them); true if one was found */
+bool node_watch_drop(struct mesh_node *n, uint32_t client, uint32_t gen, uint64_t id);
+void node_watch_fini(struct mesh_node *n);
+
+/* node_member_events.c: membership subscriptions (MembersWatchReq) */
+void node_mev_request(struct mesh_node *n, const struct mesh_node_req *q,
+		      struct mesh_node_reply *r);
+/* one JOIN per member (self first) to subscription @id, after its reply */
+void node_mev_snapshot(struct mesh_node *n, uint64_t id);
+/* a lib/swim member event (node_swim.c) */
+void node_mev_swim(struct mesh_node *n, const struct mesh_swim_event *ev);
+unsigned node_mev_poll(struct mesh_node *n);
+bool node_mev_drop(struct mesh_node *n, uint32_t client, uint32_t gen, uint64_t id);
+void node_mev_fini(struct mesh_node *n);
 
 /* The wall clock, handed to the store too (its versions are made of it): call before
  * writing to or merging into the store. */

@@ -34,6 +34,15 @@ put_members(struct tel_prom *r, const struct mesh_node *n)
 	tel_prom_head(r, "meshd_replication_peers", "gauge",
 		      "members this node replicates to (alive or suspect)");
 	tel_prom_printf(r, "meshd_replication_peers %" PRIu32 "\n", m.peers);
+	tel_prom_head(r, "meshd_cluster_reachable", "gauge",
+		      "this node and the members alive or suspect");
+	tel_prom_printf(r, "meshd_cluster_reachable %" PRIu32 "\n", m.reachable);
+	tel_prom_head(r, "meshd_cluster_quorum", "gauge",
+		      "reachable members should_serve needs (configured, or a majority of known)");
+	tel_prom_printf(r, "meshd_cluster_quorum %" PRIu32 "\n", m.quorum);
+	tel_prom_head(r, "meshd_cluster_should_serve", "gauge",
+		      "1 while reachable >= quorum: this node is not on a minority side");
+	tel_prom_printf(r, "meshd_cluster_should_serve %" PRIu32 "\n", m.should_serve);
 }
 
 /* ---------------------------------------------------------------- namespaces */

@@ -131,6 +131,8 @@ static const struct mesh_node_env_ops env = {
 	.send = env_send, .reply = env_reply, .random = env_random, .wall_ns = env_wall,
 };
 
+static bool start_with_metadata; /* node_start gives node i the metadata "zone-i" */
+
 /* Start node @i (boot generation @gen) and let it join. */
 static void
 node_start(struct world *w, unsigned i, uint64_t gen, bool hello)
@@ -140,6 +142,9 @@ node_start(struct world *w, unsigned i, uint64_t gen, bool hello)
 
 	mesh_node_cfg_default(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "n%u", i);
+	if (start_with_metadata)
+		cfg.metadata_len = (uint32_t)snprintf((char *)cfg.metadata,
+						      sizeof(cfg.metadata), "zone-%u", i);
 	cfg.gen = gen;
 	cfg.addr = (struct mesh_node_addr){ .ip = i + 1, .port = PORT };
 	if (i > 0) {
@@ -360,6 +365,136 @@ test_subscribe_members_keys(void **state)
 	request(a, MESH_NODE_REQ_PUT, "worker:c", "3");
 	run(w, 50 * 1000 * 1000ull);
 	assert_int_equal(b->events, 2);
+	world_delete(w);
+}
+
+/* members[] of @t's last reply: the metadata of member @name, or NULL */
+static const struct mesh_node_bytes *
+member_meta(const struct tnode *t, const char *name)
+{
+	const struct mesh_node_reply *r = t->last_copy;
+
+	for (uint32_t i = 0; r != NULL && i < r->n_members; i++)
+		if (r->members[i].name.len == strlen(name) &&
+		    memcmp(r->members[i].name.data, name, r->members[i].name.len) == 0)
+			return &r->members[i].metadata;
+	return NULL;
+}
+
+static bool
+meta_is(const struct mesh_node_bytes *b, const char *s)
+{
+	return b != NULL && b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
+}
+
+/*
+ * Client protocol version 2 on the merge core: a batch (one result per op, a refused op
+ * refuses only itself), hello, metadata from the config and set at run time (seen on
+ * another node, gone with its owner's life), the reserved key space, and the cluster
+ * state turning should_serve off on the minority side.
+ */
+static void
+test_v2_requests(void **state)
+{
+	static const uint8_t reserved[] = "\xffmeshd/meta/n0";
+	struct world *w;
+	struct tnode *a, *b;
+	const struct mesh_node_reply *r;
+	struct mesh_node_batch_op ops[5] = {
+		{ .kind = MESH_NODE_BATCH_PUT, .owned = true, .key = (const uint8_t *)"worker:b1",
+		  .key_len = 9, .value = (const uint8_t *)"v1", .value_len = 2 },
+		{ .kind = MESH_NODE_BATCH_PUT, .key = (const uint8_t *)"nowhere:k", .key_len = 9,
+		  .value = (const uint8_t *)"v", .value_len = 1 },
+		{ .kind = MESH_NODE_BATCH_GET, .key = (const uint8_t *)"worker:b1", .key_len = 9 },
+		{ .kind = MESH_NODE_BATCH_DEL, .key = (const uint8_t *)"worker:none", .key_len = 11 },
+		{ .kind = MESH_NODE_BATCH_PUT, .key = reserved, .key_len = sizeof(reserved) - 1,
+		  .value = (const uint8_t *)"x", .value_len = 1 },
+	};
+	struct mesh_node_req q = { .type = MESH_NODE_REQ_BATCH, .client = 3, .client_gen = 7,
+				   .id = 5, .ops = ops, .n_ops = 5 };
+
+	(void)state;
+	start_with_metadata = true;
+	w = world_new(NODES, false);
+	start_with_metadata = false;
+	a = &w->nodes[0];
+	b = &w->nodes[1];
+	run(w, 500 * 1000 * 1000ull);
+
+	mesh_node_request(a->n, &q, 1, w->now);
+	r = a->last_copy;
+	assert_int_equal(r->type, MESH_NODE_REPLY_BATCH);
+	assert_int_equal(r->n_results, 5);
+	assert_int_equal(r->results[0].status, 0);
+	assert_int_equal(r->results[1].status, -ENXIO);
+	assert_int_equal(r->results[2].status, 0);
+	assert_true(r->results[2].found);
+	assert_int_equal(r->results[2].value.len, 2);
+	assert_memory_equal(r->results[2].value.data, "v1", 2);
+	assert_int_equal(r->results[3].status, -ENOENT);
+	assert_int_equal(r->results[4].status, -EPERM);
+	assert_int_equal(mesh_node_counter(a->n, MESH_NODE_CTR_node_batch_ops), 5);
+	q.n_ops = MESH_NODE_BATCH_MAX + 1;
+	mesh_node_request(a->n, &q, 1, w->now);
+	assert_int_equal(a->last.status, -ENOSPC);
+
+	request(a, MESH_NODE_REQ_HELLO, NULL, NULL);
+	r = a->last_copy;
+	assert_int_equal(r->type, MESH_NODE_REPLY_HELLO);
+	assert_int_equal(r->node_name.len, 2);
+	assert_memory_equal(r->node_name.data, "n0", 2);
+	assert_int_equal(r->generation, 100);
+	assert_int_equal(r->max_batch, MESH_NODE_BATCH_MAX);
+
+	/* the reserved space: no write, no read, not listed */
+	request(a, MESH_NODE_REQ_PUT, (const char *)reserved, "x");
+	assert_int_equal(a->last.status, -EPERM);
+	request(a, MESH_NODE_REQ_GET, (const char *)reserved, NULL);
+	assert_int_equal(a->last.status, -EPERM);
+	request(a, MESH_NODE_REQ_KEYS, "", NULL);
+	for (uint32_t i = 0; i < a->last_copy->n_keys; i++)
+		assert_true(a->last_copy->keys[i].data[0] != 0xff);
+
+	/* metadata: the config's, seen on another node; then replaced at run time */
+	request(b, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_true(meta_is(member_meta(b, "n0"), "zone-0"));
+	assert_true(meta_is(member_meta(b, "n2"), "zone-2"));
+	request(w->nodes[2].n ? &w->nodes[2] : b, MESH_NODE_REQ_SET_METADATA, NULL, "gpu=h100");
+	assert_int_equal(w->nodes[2].last.status, 0);
+	run(w, 50 * 1000 * 1000ull);
+	request(a, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_true(meta_is(member_meta(a, "n2"), "gpu=h100"));
+	{
+		char big[MESH_NODE_META_MAX + 2];
+
+		memset(big, 'm', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		request(a, MESH_NODE_REQ_SET_METADATA, NULL, big);
+		assert_int_equal(a->last.status, -EMSGSIZE);
+	}
+
+	/* cluster state: 3 of 3, then n0 alone after the others crash */
+	request(a, MESH_NODE_REQ_CLUSTER, NULL, NULL);
+	r = a->last_copy;
+	assert_int_equal(r->type, MESH_NODE_REPLY_CLUSTER);
+	assert_int_equal(r->cluster.known, 3);
+	assert_int_equal(r->cluster.reachable, 3);
+	assert_int_equal(r->cluster.quorum, 2);
+	assert_true(r->cluster.should_serve);
+	for (unsigned i = 1; i < NODES; i++) {
+		mesh_node_delete(w->nodes[i].n);
+		w->nodes[i].n = NULL;
+	}
+	run(w, 3000 * 1000 * 1000ull);
+	request(a, MESH_NODE_REQ_CLUSTER, NULL, NULL);
+	r = a->last_copy;
+	assert_int_equal(r->cluster.dead, 2);
+	assert_int_equal(r->cluster.reachable, 1);
+	assert_false(r->cluster.should_serve);
+	/* their metadata died with them (owner-bound) */
+	request(a, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_int_equal(member_meta(a, "n2")->len, 0);
+	assert_true(meta_is(member_meta(a, "n0"), "zone-0"));
 	world_delete(w);
 }
 
@@ -785,6 +920,7 @@ main(void)
 		cmocka_unit_test(test_anti_entropy),
 		cmocka_unit_test(test_flap_resumes),
 		cmocka_unit_test(test_reply_copy),
+		cmocka_unit_test(test_v2_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

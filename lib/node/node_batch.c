@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * BATCH: up to MESH_NODE_BATCH_MAX puts, deletes and gets applied in order in one pass of
+ * the merge core, one result each; a refused op (limits, a reserved key, a stream
+ * namespace) refuses only itself. One request and one reply carry what took one round
+ * trip per key, and the changes leave together in the next replication frames. The
+ * results array lives in the node and is reused; GET values point into the store until
+ * the reply was copied (env->reply).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "node_internal.h"
+
+static int
+batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
+	 struct mesh_node_batch_result *res, uint64_t now_ns)
+{
+	struct mesh_crdt_version ver;
+	const void *val;
+	uint32_t vlen;
+	int ret;
+
+	if (node_key_reserved(op->key, op->key_len))
+		return -EPERM;
+	switch (op->kind) {
+	case MESH_NODE_BATCH_PUT:
+		return mesh_crdt_put_owned(n->kv, op->key, op->key_len, op->value, op->value_len,
+					   now_ns, node_wall(n), op->owned);
+	case MESH_NODE_BATCH_DEL:
+		return mesh_crdt_delete_origin(n->kv, op->key, op->key_len, now_ns, node_wall(n));
+	case MESH_NODE_BATCH_GET:
+		ret = mesh_crdt_get(n->kv, op->key, op->key_len, &val, &vlen, &ver);
+		if (ret == 0) {
+			res->found = true;
+			res->value = (struct mesh_node_bytes){ .data = val, .len = vlen };
+			res->timestamp = ver.ts;
+			res->replica = ver.replica;
+		}
+		return ret == -ENOENT ? 0 : ret;
+	}
+	return -EINVAL;
+}
+
+void
+node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
+		   struct mesh_node_reply *r, uint64_t now_ns)
+{
+	struct mesh_node_batch_result *res;
+
+	if (q->n_ops > MESH_NODE_BATCH_MAX) {
+		r->status = -ENOSPC;
+		r->error = "batch larger than max_batch ops";
+		return;
+	}
+	res = calloc(q->n_ops ? q->n_ops : 1, sizeof(*res));
+	if (res == NULL) {
+		r->status = -ENOMEM;
+		r->error = "out of memory";
+		return;
+	}
+	for (uint32_t i = 0; i < q->n_ops; i++) {
+		res[i].status = batch_op(n, &q->ops[i], &res[i], now_ns);
+		if (res[i].status < 0)
+			NODE_CTR(n, node_batch_op_errors);
+	}
+	mesh_counter_add(&n->ctr[MESH_NODE_CTR_node_batch_ops], q->n_ops);
+	r->type = MESH_NODE_REPLY_BATCH;
+	r->results = res;
+	r->n_results = q->n_ops;
+}
