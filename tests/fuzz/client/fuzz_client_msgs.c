@@ -34,6 +34,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case MESH__CLIENT__REQUEST__OP_STATS:
 			sink += strlen(q->stats->group);
 			break;
+		case MESH__CLIENT__REQUEST__OP_BATCH:
+			for (size_t i = 0; i < q->batch->n_ops; i++)
+				sink += q->batch->ops[i]->key.len + q->batch->ops[i]->value.len +
+					(size_t)q->batch->ops[i]->kind + q->batch->ops[i]->owned;
+			break;
+		case MESH__CLIENT__REQUEST__OP_WATCH:
+			sink += q->watch->prefix.len + q->watch->resume_seq;
+			break;
+		case MESH__CLIENT__REQUEST__OP_SET_METADATA:
+			sink += q->set_metadata->metadata.len;
+			break;
+		case MESH__CLIENT__REQUEST__OP_HELLO:
+			sink += strlen(q->hello->client) + q->hello->n_features;
+			break;
 		default:
 			break;
 		}
