@@ -31,6 +31,14 @@ env_reply(void *ctx, const struct mesh_node_reply *r)
 	mesh_ctl_merge_reply(d->ctl, r);
 }
 
+static bool
+env_client_busy(void *ctx, uint32_t client, uint32_t client_gen)
+{
+	struct meshd *d = ctx;
+
+	return mesh_ctl_merge_client_busy(d->ctl, client, client_gen);
+}
+
 static uint64_t
 env_random(void *ctx)
 {
@@ -115,7 +123,7 @@ meshd_node_create(struct meshd *d)
 {
 	static const struct mesh_node_env_ops env = {
 		.send = env_send, .reply = env_reply, .random = env_random,
-		.wall_ns = env_wall_ns, .member = env_member,
+		.wall_ns = env_wall_ns, .member = env_member, .client_busy = env_client_busy,
 	};
 	struct mesh_node_cfg nc;
 	char err[320];

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include "ctl_internal.h"
 #include "mesh_client.h"
@@ -383,7 +384,7 @@ mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r)
 {
 	struct mesh_node_reply *copy = mesh_node_reply_copy(r);
 	uint64_t *row = ctl_row(c, 1);
-	bool event = r->type == MESH_NODE_REPLY_EVENT;
+	bool event = r->type == MESH_NODE_REPLY_EVENT || r->type == MESH_NODE_REPLY_MEMBER_EVENT;
 	struct ctl_lost *lost = NULL;
 	uint64_t owed = 0;
 
@@ -407,6 +408,23 @@ mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r)
 	}
 	mesh_counter_add(&row[MESH_CTR_ctl_events_lost_reported], owed);
 	c->kick = true;
+}
+
+bool
+mesh_ctl_merge_client_busy(const struct mesh_ctl *c, uint32_t client, uint32_t gen)
+{
+	const struct ctl_client *cl;
+
+	if (client >= CTL_MAX_CLIENTS)
+		return false;
+	cl = &c->clients[client];
+	/* the control thread's fields, read without a lock: a stale answer only delays a
+	 * slice by one pass or lets one more in, and the caps still hold */
+	if (__atomic_load_n(&cl->gen, __ATOMIC_RELAXED) != gen)
+		return false;
+	return rte_ring_free_count(c->to_ctl.ring) < 2 * MESH_CTL_BUSY_SLICE ||
+	       __atomic_load_n(&cl->out_n, __ATOMIC_RELAXED) > CTL_OUTQ / 4 ||
+	       __atomic_load_n(&cl->out_bytes, __ATOMIC_RELAXED) > c->out_max / 4;
 }
 
 void

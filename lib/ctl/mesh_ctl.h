@@ -16,6 +16,7 @@
 #ifndef MESH_CTL_H
 #define MESH_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mesh_common.h"
@@ -104,6 +105,15 @@ unsigned mesh_ctl_merge_poll(struct mesh_ctl *c, struct mesh_node *n, uint64_t n
 
 /** Merge lcore: lib/node's env->reply (copies @r for the control thread). */
 void mesh_ctl_merge_reply(struct mesh_ctl *c, const struct mesh_node_reply *r);
+
+/** Events a watch sends per pass at most (lib/node's slice): the ring keeps room for two. */
+#define MESH_CTL_BUSY_SLICE 256
+/**
+ * Merge lcore: lib/node's env->client_busy. True while the reply ring is nearly full or
+ * the client's queued output is past a quarter of its caps: watch snapshots and replays
+ * wait for it (their cursor stays; nothing is lost) instead of overflowing a slow reader.
+ */
+bool mesh_ctl_merge_client_busy(const struct mesh_ctl *c, uint32_t client, uint32_t gen);
 
 /** Merge lcore: wake the control thread if replies were queued since the last call. */
 void mesh_ctl_merge_kick(struct mesh_ctl *c);

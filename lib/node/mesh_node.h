@@ -262,6 +262,11 @@ struct mesh_node_env_ops {
 	uint64_t (*wall_ns)(void *ctx);
 	/** A membership event, after the node handled it. Optional. */
 	void (*member)(void *ctx, const struct mesh_swim_event *ev);
+	/**
+	 * True while client @client (@client_gen) cannot take more output now (its replies
+	 * are backed up): watch snapshots and replays wait a pass, losing nothing. Optional.
+	 */
+	bool (*client_busy)(void *ctx, uint32_t client, uint32_t client_gen);
 };
 
 struct mesh_node_cfg {

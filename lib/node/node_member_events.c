@@ -5,7 +5,7 @@
  * events reach node_mev_swim (node_swim.c) and are mapped:
  *   ALIVE of an unknown, dead or left member -> JOIN; ALIVE otherwise (refuted suspicion,
  *   restart) -> ALIVE; SUSPECT, DEAD, LEFT -> the same; UPDATED, REMOVED, CONFLICT -> none.
- * Metadata lives in the store under "\0meshd/meta/<name>" (node_meta.c): an internal store
+ * Metadata lives in the store under "\xffmeshd/meta/<name>" (node_meta.c): an internal store
  * subscription on that prefix, open while some membership subscription is, turns each
  * change into a METADATA event of that member (members not known to SWIM are skipped).
  * A full queue drops the new event and counts it (node_event_drops); the next event sent
@@ -149,15 +149,12 @@ meta_poll(struct mesh_node *n)
 static void
 send_event(struct mesh_node *n, struct node_msub *m, const struct mev *e)
 {
-	uint8_t key[META_PREFIX_LEN + MESH_SWIM_NAME_MAX];
 	struct mesh_node_member mem = {
 		.name = { .data = (const uint8_t *)e->name, .len = e->name_len },
 		.addr = e->addr, .status = e->status, .incarnation = e->inc,
 		.generation = e->gen,
 	};
 	struct mesh_swim_member_info mi;
-	const void *meta;
-	uint32_t meta_len;
 	struct mesh_node_reply r = {
 		.type = MESH_NODE_REPLY_MEMBER_EVENT,
 		.client = m->client,
@@ -175,10 +172,7 @@ send_event(struct mesh_node *n, struct node_msub *m, const struct mev *e)
 		mem.status = mi.status;
 		mem.incarnation = mi.inc;
 	}
-	memcpy(key, META_PREFIX, META_PREFIX_LEN);
-	memcpy(key + META_PREFIX_LEN, e->name, e->name_len);
-	if (mesh_crdt_get(n->kv, key, META_PREFIX_LEN + e->name_len, &meta, &meta_len, NULL) == 0)
-		mem.metadata = (struct mesh_node_bytes){ .data = meta, .len = meta_len };
+	mem.metadata = node_meta_of(n, e->name, e->name_len); /* node_meta.c */
 	m->dropped = 0;
 	if (n->env->reply != NULL)
 		n->env->reply(n->ctx, &r);

@@ -20,8 +20,9 @@
  *             after S follows, tombstones included. Otherwise missed, and a snapshot.
  *   live      the cursor starts at S0.
  * Each poll reads at most WATCH_SLICE events and WATCH_SCAN index records per watch, so
- * a snapshot of a huge store goes out in slices. Keys under the reserved prefix
- * ("\0meshd/") are never sent. Only stored (CRDT) keys are watched: stream messages are
+ * a snapshot of a huge store goes out in slices; a watch with more to read counts as work
+ * done, so an event-driven loop polls again instead of sleeping until its next timer. Keys under the reserved prefix
+ * ("\xffmeshd/") are never sent. Only stored (CRDT) keys are watched: stream messages are
  * not in the store (use subscribe).
  */
 #include <errno.h>
@@ -53,8 +54,7 @@ struct node_watch {
 static bool
 reserved(const void *key, uint32_t len)
 {
-	return len >= MESH_NODE_RESERVED_PREFIX_LEN &&
-	       memcmp(key, MESH_NODE_RESERVED_PREFIX, MESH_NODE_RESERVED_PREFIX_LEN) == 0;
+	return node_key_reserved(key, len); /* node_meta.c */
 }
 
 void
@@ -198,6 +198,8 @@ watch_poll(struct mesh_node *n, struct node_watch *w)
 	bool done;
 	uint32_t got;
 
+	if (n->env->client_busy != NULL && n->env->client_busy(n->ctx, w->client, w->client_gen))
+		return 0; /* a slow reader: the cursor waits, nothing is dropped */
 	if (!w->in_snapshot && !w->dirty && marks == w->marks_seen) {
 		/* nothing under the prefix changed since the last complete read */
 		w->cursor = MESH_MAX(w->cursor, mesh_crdt_store_seq(n->kv));
@@ -216,7 +218,7 @@ watch_poll(struct mesh_node *n, struct node_watch *w)
 		w->dirty = !done;
 		if (done)
 			w->marks_seen = marks;
-		return k;
+		return MESH_MAX(k, done ? 0u : 1u); /* more to read: poll again soon */
 	}
 	if (k > 0) {
 		if (w->has_held) {
@@ -244,7 +246,7 @@ watch_poll(struct mesh_node *n, struct node_watch *w)
 		w->held = NULL;
 		w->has_held = false;
 	}
-	return sent;
+	return MESH_MAX(sent, done ? 0u : 1u); /* more to read: poll again soon */
 }
 
 unsigned

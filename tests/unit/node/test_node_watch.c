@@ -41,6 +41,7 @@ struct rec {
 	char name[64];
 	enum mesh_swim_status mstatus;
 	uint32_t n_members;
+	char meta[64];
 };
 
 struct pkt {
@@ -126,6 +127,8 @@ env_reply(void *ctx, const struct mesh_node_reply *r)
 		snprintf(x->name, sizeof(x->name), "%.*s", (int)r->members[0].name.len,
 			 (const char *)r->members[0].name.data);
 		x->mstatus = r->members[0].status;
+		snprintf(x->meta, sizeof(x->meta), "%.*s", (int)r->members[0].metadata.len,
+			 (const char *)r->members[0].metadata.data);
 	}
 }
 
@@ -474,6 +477,22 @@ test_watch_missed(void **state)
 	assert_true(ev[0]->end && ev[0]->snap);
 	assert_int_equal(ev[0]->key_len, 0);
 	assert_int_equal(ev[0]->seq, wr.seq); /* a resume point */
+	/* a sparse prefix in a big store: a poll that scanned without finding anything yet
+	 * still counts as work (an event-driven loop must not sleep on it) */
+	for (int i = 0; i < 20000; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "config:n%05d", i);
+		put(a, k, "x");
+	}
+	put(a, "worker:zz", "1");
+	from = a->n_recs;
+	wr = watch(a, "worker:z", true, false, 0, 0);
+	assert_true(mesh_node_poll(a->n, w->now) >= 1);
+	assert_int_equal(events_of(a, wr.sub, from, ev), 0);
+	mesh_node_poll(a->n, w->now);
+	assert_int_equal(events_of(a, wr.sub, from, ev), 1);
+	assert_true(key_is(ev[0], "worker:zz") && ev[0]->end);
 	/* the reserved prefix is refused */
 	{
 		struct mesh_node_req q = { .type = MESH_NODE_REQ_WATCH,
@@ -628,13 +647,30 @@ test_members_events(void **state)
 	e = mevents(a, sub, from, &k);
 	assert_true(has_mev(e, k, MESH_NODE_MEMBER_JOIN, "n1"));
 	assert_true(has_mev(e, k, MESH_NODE_MEMBER_JOIN, "n2"));
-	/* a second subscriber's snapshot: self first, then both */
+	assert_false(has_mev(e, k, MESH_NODE_MEMBER_METADATA, "n1"));
+	/* metadata set on n1 replicates and raises METADATA on n0, carrying it */
+	{
+		struct mesh_node_req m = { .type = MESH_NODE_REQ_SET_METADATA,
+					   .value = (const uint8_t *)"zone=b", .value_len = 6 };
+		size_t f3 = a->n_recs;
+
+		assert_int_equal(request(&w->nodes[1], &m)->status, 0);
+		run(w, 300 * MS);
+		e = mevents(a, sub, f3, &k);
+		assert_int_equal(k, 1);
+		assert_int_equal(e[0].mev, MESH_NODE_MEMBER_METADATA);
+		assert_string_equal(e[0].name, "n1");
+		assert_string_equal(e[0].meta, "zone=b");
+	}
+	/* a second subscriber's snapshot: self first, then both (with metadata) */
 	{
 		size_t f2 = a->n_recs, k2;
 		struct rec r2 = *request(a, &q), *e2 = mevents(a, r2.sub, f2, &k2);
 
 		assert_int_equal(k2, 3);
 		assert_string_equal(e2[0].name, "n0");
+		for (size_t i = 0; i < k2; i++)
+			assert_string_equal(e2[i].meta, strcmp(e2[i].name, "n1") ? "" : "zone=b");
 		assert_true(has_mev(e2, k2, MESH_NODE_MEMBER_JOIN, "n1"));
 		assert_true(has_mev(e2, k2, MESH_NODE_MEMBER_JOIN, "n2"));
 		struct mesh_node_req u = { .type = MESH_NODE_REQ_UNSUBSCRIBE,
