@@ -129,10 +129,27 @@ main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error(NULL, "no command given", NULL, NULL);
 	for (size_t i = 0; i < meshctl_n_cmds; i++)
-		if (strcmp(argv[optind], meshctl_cmds[i].name) == 0)
+		if (cmd == NULL && strcmp(argv[optind], meshctl_cmds[i].name) == 0)
 			cmd = &meshctl_cmds[i];
 	if (cmd == NULL)
 		return usage_error(NULL, "unknown command ", argv[optind], "");
+	/* put --owned/--batch/--pipeline: the variant's own argument table */
+	if (strcmp(cmd->name, "put") == 0 && optind + 1 < argc && argv[optind + 1][0] == '-' &&
+	    argv[optind + 1][1] == '-') {
+		const struct meshctl_cmd *var = NULL;
+
+		size_t len = strlen(argv[optind + 1]);
+
+		for (size_t i = 0; i < meshctl_n_put_variants; i++)
+			if (strncmp(argv[optind + 1], meshctl_put_variants[i].args, len) == 0 &&
+			    meshctl_put_variants[i].args[len] == ' ')
+				var = &meshctl_put_variants[i];
+		if (var == NULL)
+			return usage_error(cmd, "put: unknown option ", argv[optind + 1], "");
+		argv[optind + 1] = argv[optind];
+		optind++;
+		cmd = var;
+	}
 	if (meshctl_args_check(cmd, argc - optind - 1, argv + optind + 1) != 0)
 		return usage_error(cmd, NULL, NULL, NULL);
 	if (sock == NULL) {

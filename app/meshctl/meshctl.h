@@ -57,6 +57,17 @@ struct meshctl_cmd {
 extern const struct meshctl_cmd meshctl_cmds[];
 extern const size_t meshctl_n_cmds;
 
+/* ---- meshctl_v2.c: commands of client protocol version 2 */
+int meshctl_put_owned(struct mesh_client *c, int argc, char **argv);
+int meshctl_put_batch(struct mesh_client *c, int argc, char **argv);
+int meshctl_put_pipeline(struct mesh_client *c, int argc, char **argv);
+int meshctl_hello(struct mesh_client *c, int argc, char **argv);
+int meshctl_cluster(struct mesh_client *c, int argc, char **argv);
+int meshctl_meta(struct mesh_client *c, int argc, char **argv);
+/** put's variants, chosen by main() from put's first argument. */
+extern const struct meshctl_cmd meshctl_put_variants[];
+extern const size_t meshctl_n_put_variants;
+
 /* ---- meshctl_value.c: value encodings */
 
 /** @n bytes as a NUL-terminated hex or base64 string (malloc); NULL on ENOMEM. */

@@ -251,16 +251,25 @@ cmd_members(struct mesh_client *c, int argc, char **argv)
 		return meshctl_fail(c, "members", ret);
 	}
 	if (!meshctl.json)
-		printf("%-24s %-22s %-10s %12s\n", "NAME", "ADDRESS", "STATUS", "INCARNATION");
+		printf("%-24s %-22s %-10s %12s %s\n", "NAME", "ADDRESS", "STATUS", "INCARNATION",
+		       "METADATA");
 	for (size_t i = 0; i < n; i++) {
-		if (!meshctl.json)
-			printf("%-24s %-22s %-10s %12" PRIu64 "\n", m[i].name, m[i].address,
+		json_t *o;
+
+		if (!meshctl.json) {
+			printf("%-24s %-22s %-10s %12" PRIu64 " ", m[i].name, m[i].address,
 			       m[i].status, m[i].incarnation);
-		else if (list != NULL)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o, s:o}",
+			meshctl_escape(stdout, m[i].metadata, m[i].metadata_len);
+			putchar('\n');
+		} else if (list != NULL) {
+			o = json_pack("{s:s, s:s, s:s, s:o, s:o}",
 				"name", m[i].name, "address", m[i].address, "status", m[i].status,
 				"incarnation", meshctl_json_u64(m[i].incarnation),
-				"generation", meshctl_json_u64(m[i].generation)));
+				"generation", meshctl_json_u64(m[i].generation));
+			if (o != NULL)
+				meshctl_json_bytes(o, "metadata", m[i].metadata, m[i].metadata_len);
+			json_array_append_new(list, o);
+		}
 	}
 	free(m);
 	if (!meshctl.json)
@@ -349,8 +358,13 @@ cmd_metrics(struct mesh_client *c, int argc, char **argv)
 }
 
 const struct meshctl_cmd meshctl_cmds[] = {
-	{ "put", "KEY VALUE", "sv", 2,
-	  "write a key (CRDT namespaces); VALUE @FILE reads a file", cmd_put },
+	{ "put", "[--owned] KEY VALUE", "sv", 2,
+	  "write a key (CRDT namespaces); VALUE @FILE reads a file;\n"
+	  "                           --owned: the key dies with this node", cmd_put },
+	{ "put", "--batch FILE", "s", 1,
+	  "bulk load `KEY VALUE` lines (- = stdin) in batches;\n"
+	  "                           --pipeline FILE: as async puts all in flight",
+	  cmd_put },
 	{ "get", "KEY", "s", 1, "read a key (epoch_max keys: epoch and count)", cmd_get },
 	{ "del", "KEY", "s", 1, "delete a key (lww namespaces)", cmd_del },
 	{ "rl-set", "KEY EPOCH COUNT", "eui", 3,
@@ -363,9 +377,23 @@ const struct meshctl_cmd meshctl_cmds[] = {
 	  cmd_watch },
 	{ "publish", "KEY VALUE [NODE]", "svs", 2,
 	  "send a stream message (to NODE only if given; any size)", cmd_publish },
-	{ "members", "", "", 0, "cluster members as this node sees them", cmd_members },
+	{ "members", "", "", 0, "cluster members as this node sees them (with metadata)",
+	  cmd_members },
+	{ "meta", "set VALUE", "sv", 2, "set this node's metadata (<= 512 bytes)", meshctl_meta },
+	{ "cluster", "", "", 0, "reachable members, quorum; exit 1 when should_serve is false",
+	  meshctl_cluster },
+	{ "hello", "", "", 0, "protocol version, features and limits of the node",
+	  meshctl_hello },
 	{ "stats", "[GROUP]", "s", 0, "counters (net, ctl, merge, crdt, swim, stream)", cmd_stats },
 	{ "health", "", "", 0, "exit 0 if the node answers", cmd_health },
 	{ "metrics", "", "", 0, "every counter in Prometheus text format", cmd_metrics },
 };
 const size_t meshctl_n_cmds = sizeof(meshctl_cmds) / sizeof(meshctl_cmds[0]);
+
+const struct meshctl_cmd meshctl_put_variants[] = {
+	{ "put", "--owned KEY VALUE", "sv", 2, "", meshctl_put_owned },
+	{ "put", "--batch FILE", "s", 1, "", meshctl_put_batch },
+	{ "put", "--pipeline FILE", "s", 1, "", meshctl_put_pipeline },
+};
+const size_t meshctl_n_put_variants =
+	sizeof(meshctl_put_variants) / sizeof(meshctl_put_variants[0]);

@@ -135,5 +135,8 @@ meshctl_fail(struct mesh_client *c, const char *what, int err)
 			     ? MESHCTL_EXIT_UNREACHABLE
 			     : MESHCTL_EXIT_REFUSED;
 
+	if (c != NULL && mesh_client_error_code(c) != MESH_CLIENT_OK)
+		return meshctl_error(status, -err, "%s: %s (%s)", what, why,
+				     mesh_client_error_name(mesh_client_error_code(c)));
 	return meshctl_error(status, -err, "%s: %s", what, why);
 }

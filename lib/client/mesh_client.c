@@ -6,36 +6,18 @@
  * are decoded with protobuf-c and copied into caller-owned results before being freed.
  */
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "client.pb-c.h"
-#include "mesh_client.h"
+#include "mesh_client_internal.h"
 
-#define EVENT_QUEUE 256
 #define MESH_MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
 
-struct mesh_client {
-	int fd;
-	int timeout_ms;
-	uint64_t next_id;
-	char error[256];
-	uint8_t *buf; /* MESH_CLIENT_MAX_MSG */
-	Mesh__Client__Event *events[EVENT_QUEUE];
-	unsigned ev_head, ev_count;
-	uint64_t ev_lost;
-	/* reassembly of a large event value sent in parts */
-	struct mesh_client_event part;
-	size_t part_total, part_got;
-};
-
-static void part_reset(struct mesh_client *c);
 
 struct mesh_client *
 mesh_client_connect(const char *path)
@@ -55,7 +37,8 @@ mesh_client_connect(const char *path)
 	c->timeout_ms = 5000;
 	c->next_id = 1;
 	strcpy(sa.sun_path, path);
-	if (c->buf == NULL || c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (c->buf == NULL || c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0) {
 		int err = errno;
 		mesh_client_close(c);
 		errno = err;
@@ -73,10 +56,24 @@ mesh_client_close(struct mesh_client *c)
 		close(c->fd);
 	while (c->ev_count > 0) {
 		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
-		c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
+		c->ev_head = (c->ev_head + 1) % MC_EVENT_QUEUE;
 		c->ev_count--;
 	}
-	part_reset(c);
+	mc_part_reset(c);
+	while (c->out_head != NULL) {
+		struct mc_out *o = c->out_head;
+		c->out_head = o->next;
+		free(o);
+	}
+	while (c->rx_head != NULL) {
+		struct mc_rx *x = c->rx_head;
+		c->rx_head = x->next;
+		mesh__client__response__free_unpacked(x->r, NULL);
+		free(x);
+	}
+	if (c->sync_resp != NULL)
+		mesh__client__response__free_unpacked(c->sync_resp, NULL);
+	free(c->pend);
 	free(c->buf);
 	free(c);
 }
@@ -99,143 +96,33 @@ mesh_client_error(const struct mesh_client *c)
 	return c->error;
 }
 
-static int
-send_request(struct mesh_client *c, Mesh__Client__Request *req)
-{
-	size_t len = mesh__client__request__get_packed_size(req);
-
-	if (len > MESH_CLIENT_MAX_MSG) {
-		snprintf(c->error, sizeof(c->error), "request of %zu bytes exceeds %d", len,
-			 MESH_CLIENT_MAX_MSG);
-		return -EMSGSIZE;
-	}
-	mesh__client__request__pack(req, c->buf);
-	if (send(c->fd, c->buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return -errno;
-	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read one Response within @timeout_ms (-1 = forever). */
-static int
-read_response(struct mesh_client *c, int timeout_ms, Mesh__Client__Response **out)
-{
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	ssize_t n;
-	int r;
-
-	do {
-		r = poll(&p, 1, timeout_ms);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
-	n = recv(c->fd, c->buf, MESH_CLIENT_MAX_MSG, 0);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET; /* meshd went away */
-	*out = mesh__client__response__unpack(NULL, (size_t)n, c->buf);
-	return *out != NULL ? 0 : -EBADMSG;
-}
-
-static void
-queue_event(struct mesh_client *c, Mesh__Client__Response *r)
-{
-	Mesh__Client__Event *ev = r->event;
-
-	r->event = NULL;
-	r->result_case = MESH__CLIENT__RESPONSE__RESULT__NOT_SET;
-	if (c->ev_count == EVENT_QUEUE) {
-		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
-		c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
-		c->ev_count--;
-		c->ev_lost++;
-	}
-	c->events[(c->ev_head + c->ev_count) % EVENT_QUEUE] = ev;
-	c->ev_count++;
-}
-
-/* Send @req and wait for its Response (caller frees it). Queues events seen meanwhile. */
-static int
-call(struct mesh_client *c, Mesh__Client__Request *req, Mesh__Client__Response **out)
-{
-	int64_t deadline;
-	int ret;
-
-	c->error[0] = '\0';
-	req->id = c->next_id++;
-	ret = send_request(c, req);
-	if (ret < 0)
-		return ret;
-	deadline = now_ms() + c->timeout_ms;
-	for (;;) {
-		Mesh__Client__Response *r;
-		int64_t left = deadline - now_ms();
-
-		if (left < 0)
-			left = 0;
-		ret = read_response(c, c->timeout_ms < 0 ? -1 : (int)left, &r);
-		if (ret < 0)
-			return ret;
-		if (r->id == 0 && r->result_case == MESH__CLIENT__RESPONSE__RESULT_EVENT) {
-			queue_event(c, r);
-			mesh__client__response__free_unpacked(r, NULL);
-			continue;
-		}
-		if (r->id != req->id) { /* a late reply to a call that timed out */
-			mesh__client__response__free_unpacked(r, NULL);
-			continue;
-		}
-		if (r->status != 0) {
-			snprintf(c->error, sizeof(c->error), "%s", r->error ? r->error : "");
-			ret = r->status < 0 ? r->status : -EPROTO;
-			mesh__client__response__free_unpacked(r, NULL);
-			return ret;
-		}
-		*out = r;
-		return 0;
-	}
-}
-
-static int
-call_simple(struct mesh_client *c, Mesh__Client__Request *req)
-{
-	Mesh__Client__Response *r;
-	int ret = call(c, req, &r);
-
-	if (ret == 0)
-		mesh__client__response__free_unpacked(r, NULL);
-	return ret;
-}
-
-static ProtobufCBinaryData
-bin(const void *p, size_t n)
-{
-	return (ProtobufCBinaryData){ .len = n, .data = (uint8_t *)(uintptr_t)p };
-}
-
 int
 mesh_client_put(struct mesh_client *c, const void *key, size_t key_len, const void *value,
 		size_t value_len)
 {
+	return mesh_client_put_flags(c, key, key_len, value, value_len, 0);
+}
+
+int
+mesh_client_put_owned(struct mesh_client *c, const void *key, size_t key_len,
+		      const void *value, size_t value_len)
+{
+	return mesh_client_put_flags(c, key, key_len, value, value_len, MESH_CLIENT_PUT_OWNED);
+}
+
+int
+mesh_client_put_flags(struct mesh_client *c, const void *key, size_t key_len,
+		      const void *value, size_t value_len, unsigned flags)
+{
 	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
 	Mesh__Client__PutReq put = MESH__CLIENT__PUT_REQ__INIT;
 
-	put.key = bin(key, key_len);
-	put.value = bin(value, value_len);
+	put.key = mc_bin(key, key_len);
+	put.value = mc_bin(value, value_len);
+	put.owned = (flags & MESH_CLIENT_PUT_OWNED) != 0;
 	req.op_case = MESH__CLIENT__REQUEST__OP_PUT;
 	req.put = &put;
-	return call_simple(c, &req);
+	return mc_call_simple(c, &req);
 }
 
 int
@@ -248,10 +135,10 @@ mesh_client_get(struct mesh_client *c, const void *key, size_t key_len,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	get.key = bin(key, key_len);
+	get.key = mc_bin(key, key_len);
 	req.op_case = MESH__CLIENT__REQUEST__OP_GET;
 	req.get = &get;
-	ret = call(c, &req, &r);
+	ret = mc_call(c, &req, &r);
 	if (ret < 0)
 		return ret;
 	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_GET && r->get->found) {
@@ -284,10 +171,10 @@ mesh_client_delete(struct mesh_client *c, const void *key, size_t key_len)
 	Mesh__Client__Request req = MESH__CLIENT__REQUEST__INIT;
 	Mesh__Client__DeleteReq del = MESH__CLIENT__DELETE_REQ__INIT;
 
-	del.key = bin(key, key_len);
+	del.key = mc_bin(key, key_len);
 	req.op_case = MESH__CLIENT__REQUEST__OP_DEL;
 	req.del = &del;
-	return call_simple(c, &req);
+	return mc_call_simple(c, &req);
 }
 
 int
@@ -302,12 +189,12 @@ mesh_client_keys(struct mesh_client *c, const char *prefix, const char *after, u
 	*keys = NULL;
 	*n = 0;
 	*more = false;
-	kr.prefix = bin(prefix, prefix ? strlen(prefix) : 0);
-	kr.after = bin(after, after ? strlen(after) : 0);
+	kr.prefix = mc_bin(prefix, prefix ? strlen(prefix) : 0);
+	kr.after = mc_bin(after, after ? strlen(after) : 0);
 	kr.limit = limit;
 	req.op_case = MESH__CLIENT__REQUEST__OP_KEYS;
 	req.keys = &kr;
-	ret = call(c, &req, &r);
+	ret = mc_call(c, &req, &r);
 	if (ret < 0)
 		return ret;
 	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_KEYS && r->keys->n_keys > 0) {
@@ -344,10 +231,10 @@ mesh_client_subscribe(struct mesh_client *c, const char *prefix, uint64_t *subsc
 	Mesh__Client__Response *r;
 	int ret;
 
-	sr.prefix = bin(prefix, prefix ? strlen(prefix) : 0);
+	sr.prefix = mc_bin(prefix, prefix ? strlen(prefix) : 0);
 	req.op_case = MESH__CLIENT__REQUEST__OP_SUBSCRIBE;
 	req.subscribe = &sr;
-	ret = call(c, &req, &r);
+	ret = mc_call(c, &req, &r);
 	if (ret < 0)
 		return ret;
 	*subscription = r->result_case == MESH__CLIENT__RESPONSE__RESULT_SUBSCRIBE
@@ -365,7 +252,7 @@ mesh_client_unsubscribe(struct mesh_client *c, uint64_t subscription)
 	ur.subscription = subscription;
 	req.op_case = MESH__CLIENT__REQUEST__OP_UNSUBSCRIBE;
 	req.unsubscribe = &ur;
-	return call_simple(c, &req);
+	return mc_call_simple(c, &req);
 }
 
 static int
@@ -392,8 +279,8 @@ copy_event(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_eve
 	return 0;
 }
 
-static void
-part_reset(struct mesh_client *c)
+void
+mc_part_reset(struct mesh_client *c)
 {
 	mesh_client_event_free(&c->part);
 	c->part_total = c->part_got = 0;
@@ -405,7 +292,7 @@ static int
 add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event *ev)
 {
 	if (e->offset == 0) {
-		part_reset(c);
+		mc_part_reset(c);
 		if (e->total_len > MESH_CLIENT_MAX_VALUE) {
 			c->ev_lost++;
 			return -EINPROGRESS;
@@ -415,7 +302,7 @@ add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event
 		free(c->part.value);
 		c->part.value = malloc(e->total_len + 1);
 		if (c->part.value == NULL) {
-			part_reset(c);
+			mc_part_reset(c);
 			return -ENOMEM;
 		}
 		c->part_total = e->total_len;
@@ -424,12 +311,12 @@ add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event
 		   memcmp(c->part.key, e->key.data, e->key.len) != 0) {
 		if (c->part_total != 0)
 			c->ev_lost++;
-		part_reset(c);
+		mc_part_reset(c);
 		return -EINPROGRESS;
 	}
 	if (c->part_got + e->value.len > c->part_total) {
 		c->ev_lost++;
-		part_reset(c);
+		mc_part_reset(c);
 		return -EINPROGRESS;
 	}
 	memcpy(c->part.value + c->part_got, e->value.data, e->value.len);
@@ -447,31 +334,45 @@ add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event
 }
 
 int
+mc_event_take(struct mesh_client *c, struct mesh_client_event *ev)
+{
+	while (c->ev_count > 0) {
+		Mesh__Client__Event *e = c->events[c->ev_head];
+		int ret;
+
+		c->ev_head = (c->ev_head + 1) % MC_EVENT_QUEUE;
+		c->ev_count--;
+		ret = e->total_len > 0 ? add_part(c, e, ev) : copy_event(c, e, ev);
+		mesh__client__event__free_unpacked(e, NULL);
+		if (ret != -EINPROGRESS) /* else more parts to come */
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+int
 mesh_client_event_next(struct mesh_client *c, int timeout_ms, struct mesh_client_event *ev)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mc_now_ms() + timeout_ms;
 
 	for (;;) {
-		Mesh__Client__Response *r;
-		int ret, left;
+		int ret = mc_event_take(c, ev), left;
 
-		if (c->ev_count > 0) {
-			Mesh__Client__Event *e = c->events[c->ev_head];
-			c->ev_head = (c->ev_head + 1) % EVENT_QUEUE;
-			c->ev_count--;
-			ret = e->total_len > 0 ? add_part(c, e, ev) : copy_event(c, e, ev);
-			mesh__client__event__free_unpacked(e, NULL);
-			if (ret == -EINPROGRESS)
-				continue; /* more parts to come */
+		if (ret != -EAGAIN)
 			return ret;
+		left = timeout_ms < 0 ? -1
+				      : (int)(deadline > mc_now_ms() ? deadline - mc_now_ms() : 0);
+		if (left == 0 && timeout_ms >= 0 && c->ev_count == 0) {
+			ret = mc_pump(c, 0);
+			if (ret < 0)
+				return ret;
+			if (c->ev_count == 0)
+				return -ETIMEDOUT;
+			continue;
 		}
-		left = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
-		ret = read_response(c, left, &r);
+		ret = mc_pump(c, left);
 		if (ret < 0)
 			return ret;
-		if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_EVENT)
-			queue_event(c, r);
-		mesh__client__response__free_unpacked(r, NULL);
 	}
 }
 
@@ -492,14 +393,14 @@ mesh_client_publish(struct mesh_client *c, const void *key, size_t key_len, cons
 	size_t off = 0;
 	int ret;
 
-	pr.key = bin(key, key_len);
+	pr.key = mc_bin(key, key_len);
 	if (target != NULL)
 		pr.target = (char *)(uintptr_t)target;
 	req.op_case = MESH__CLIENT__REQUEST__OP_PUBLISH;
 	req.publish = &pr;
 	if (value_len <= MESH_CLIENT_PART) {
-		pr.value = bin(value, value_len);
-		return call_simple(c, &req);
+		pr.value = mc_bin(value, value_len);
+		return mc_call_simple(c, &req);
 	}
 	/* a large value: in-order parts; the node publishes it with the last one */
 	pr.total_len = value_len;
@@ -507,8 +408,8 @@ mesh_client_publish(struct mesh_client *c, const void *key, size_t key_len, cons
 		size_t n = MESH_MIN_SZ(MESH_CLIENT_PART, value_len - off);
 
 		pr.offset = off;
-		pr.value = bin((const uint8_t *)value + off, n);
-		ret = call_simple(c, &req);
+		pr.value = mc_bin((const uint8_t *)value + off, n);
+		ret = mc_call_simple(c, &req);
 		off += n;
 	} while (ret == 0 && off < value_len);
 	return ret;
@@ -526,7 +427,7 @@ mesh_client_members(struct mesh_client *c, struct mesh_client_member **out, size
 	*n = 0;
 	req.op_case = MESH__CLIENT__REQUEST__OP_MEMBERS;
 	req.members = &mr;
-	ret = call(c, &req, &r);
+	ret = mc_call(c, &req, &r);
 	if (ret < 0)
 		return ret;
 	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_MEMBERS &&
@@ -543,6 +444,9 @@ mesh_client_members(struct mesh_client *c, struct mesh_client_member **out, size
 				snprintf(o->status, sizeof(o->status), "%s", m->status);
 				o->incarnation = m->incarnation;
 				o->generation = m->generation;
+				o->metadata_len = MESH_MIN_SZ(m->metadata.len, sizeof(o->metadata));
+				if (o->metadata_len > 0)
+					memcpy(o->metadata, m->metadata.data, o->metadata_len);
 			}
 			*n = r->members->n_members;
 		}
@@ -566,7 +470,7 @@ mesh_client_stats(struct mesh_client *c, const char *group, struct mesh_client_s
 		sr.group = (char *)(uintptr_t)group;
 	req.op_case = MESH__CLIENT__REQUEST__OP_STATS;
 	req.stats = &sr;
-	ret = call(c, &req, &r);
+	ret = mc_call(c, &req, &r);
 	if (ret < 0)
 		return ret;
 	if (r->result_case == MESH__CLIENT__RESPONSE__RESULT_STATS && r->stats->n_stats > 0) {

@@ -1,11 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libmeshclient: talk to a local meshd over its control socket (AF_UNIX SOCK_SEQPACKET,
- * one protobuf message per packet; proto/client.proto). Calls are synchronous: each sends
- * one request and waits for the reply with the same id; subscription events that arrive
- * meanwhile are queued for mesh_client_event_next(). Not thread-safe: one connection per
- * thread. Calls return 0 or a negative errno; the server's reason for a refusal is in
- * mesh_client_error().
+ * one protobuf message per packet; proto/client.proto, version 2).
+ *
+ * Two ways to call, on one non-blocking socket:
+ *  - synchronous calls (mesh_client_put, _get, _batch, ...): send one request and wait for
+ *    the reply with its id; events that arrive meanwhile are queued for
+ *    mesh_client_event_next(), replies to async requests are kept for the next
+ *    mesh_client_process();
+ *  - asynchronous requests (mesh_client_submit, _submit_batch): return the request id at
+ *    once; many may be in flight; mesh_client_process() sends what the socket had no room
+ *    for, reads whatever is ready without blocking and runs each completion callback
+ *    (replies come in any order and are matched by id). Drive it from any event loop:
+ *    poll mesh_client_fd() for POLLIN, plus POLLOUT while mesh_client_want_write().
+ *
+ * Thread safety: none inside a connection. A connection belongs to one thread at a time
+ * (use one connection per thread, or your own lock around every call on it, callbacks
+ * included: they run inside mesh_client_process() and the sync calls of that thread).
+ * Sync and async calls may be mixed on one connection: a sync call in the middle of async
+ * traffic keeps the async replies it reads for the next mesh_client_process(); a sync
+ * mesh_client_batch() itself runs on the async core and also runs other callbacks due.
+ * Connections are cheap (one socket, ~300 KiB of buffers): share a node by opening one
+ * per thread.
+ *
+ * Calls return 0 or a negative errno; the server's reason for a refusal is in
+ * mesh_client_error(), its Error code in mesh_client_error_code().
  */
 #ifndef MESH_CLIENT_H
 #define MESH_CLIENT_H
@@ -58,6 +77,8 @@ struct mesh_client_member {
 	char status[16];
 	uint64_t incarnation;
 	uint64_t generation;
+	uint8_t metadata[512]; /* what the member set (SetMetadataReq, [node] metadata) */
+	size_t metadata_len;
 };
 
 struct mesh_client_stat {
@@ -112,6 +133,169 @@ int mesh_client_members(struct mesh_client *c, struct mesh_client_member **out, 
 /** Counters of @group (NULL = all); free *@out with free(). */
 int mesh_client_stats(struct mesh_client *c, const char *group, struct mesh_client_stat **out,
 		      size_t *n);
+
+/* ---- version 2 ---- */
+
+/** Error codes (proto Error): why a request was refused. */
+enum mesh_client_error {
+	MESH_CLIENT_OK = 0,
+	MESH_CLIENT_E_NOT_FOUND = 1,
+	MESH_CLIENT_E_NO_NAMESPACE = 2,
+	MESH_CLIENT_E_WRONG_KIND = 3,
+	MESH_CLIENT_E_INVALID = 4,
+	MESH_CLIENT_E_TOO_LARGE = 5,
+	MESH_CLIENT_E_NO_SPACE = 6,
+	MESH_CLIENT_E_QUOTA = 7,
+	MESH_CLIENT_E_BUSY = 8,
+	MESH_CLIENT_E_BAD_MESSAGE = 9,
+	MESH_CLIENT_E_UNREACHABLE = 10,
+	MESH_CLIENT_E_UNSUPPORTED = 11,
+	MESH_CLIENT_E_VALUE_TOO_BIG = 12,
+	MESH_CLIENT_E_NO_BUFFERS = 13,
+	MESH_CLIENT_E_RESERVED = 14,
+	MESH_CLIENT_E_STALE = 15,
+	MESH_CLIENT_E_INTERNAL = 16,
+};
+
+/** Error code of the last refused call (MESH_CLIENT_OK if none); from the node's
+ * Response.code, or derived from its errno for a version 1 node. */
+int mesh_client_error_code(const struct mesh_client *c);
+/** "NOT_FOUND", "QUOTA", ... as in client.proto; "UNKNOWN" for other values. */
+const char *mesh_client_error_name(int code);
+/** The Error code matching a negative errno (as the node maps them). */
+int mesh_client_error_from_errno(int err);
+
+#define MESH_CLIENT_PUT_OWNED 0x1u /* the key dies with this node (see client.proto) */
+
+/** A put with flags (MESH_CLIENT_PUT_OWNED). */
+int mesh_client_put_flags(struct mesh_client *c, const void *key, size_t key_len,
+			  const void *value, size_t value_len, unsigned flags);
+/** An owner-bound put: deleted cluster-wide when this node is declared dead or left. */
+int mesh_client_put_owned(struct mesh_client *c, const void *key, size_t key_len,
+			  const void *value, size_t value_len);
+
+#define MESH_CLIENT_MAX_FEATURES 16
+
+/** What the node speaks (HelloResp). */
+struct mesh_client_hello {
+	uint32_t version;
+	char node[64];
+	uint64_t generation;
+	uint32_t max_message;
+	uint32_t max_batch;
+	char features[MESH_CLIENT_MAX_FEATURES][32];
+	size_t n_features;
+};
+
+/** Say hello (version 2); the answer is also kept for mesh_client_batch's limits. */
+int mesh_client_hello(struct mesh_client *c, struct mesh_client_hello *out);
+/** Whether @h lists @feature ("batch", "watch", "members_watch", "owned", ...). */
+bool mesh_client_has_feature(const struct mesh_client_hello *h, const char *feature);
+
+/** Cluster state (ClusterResp): the partition/quorum hint. */
+struct mesh_client_cluster {
+	uint32_t alive, suspect, dead, left, known, reachable;
+	double reachable_fraction;
+	uint32_t quorum;
+	bool should_serve;
+};
+int mesh_client_cluster(struct mesh_client *c, struct mesh_client_cluster *out);
+
+/** Set this node's metadata (at most 512 bytes; empty clears it). */
+int mesh_client_metadata_set(struct mesh_client *c, const void *data, size_t len);
+
+enum mesh_client_op_kind {
+	MESH_CLIENT_OP_PUT = 0,
+	MESH_CLIENT_OP_DELETE = 1,
+	MESH_CLIENT_OP_GET = 2,
+};
+
+/** One op of a batch or an async request; key and value are only read during the call. */
+struct mesh_client_op {
+	enum mesh_client_op_kind kind;
+	const void *key;
+	size_t key_len;
+	const void *value; /* PUT */
+	size_t value_len;
+	bool owned;        /* PUT: owner-bound */
+};
+
+/** The result of one op. */
+struct mesh_client_result {
+	int status; /* 0 or a negative errno */
+	int code;   /* enum mesh_client_error */
+	bool found; /* GET */
+	uint8_t *value;
+	size_t value_len;
+	uint64_t timestamp, replica;
+};
+
+/**
+ * Apply @n ops in order; one result each in @results (a refused op does not stop the
+ * others). Split into requests of at most hello's max_batch ops and ~192 KiB (hello is
+ * said first if it was not); every part is sent before replies are read. GET values in
+ * @results are malloc'd: free with mesh_client_results_free(). Returns 0 when every part
+ * was answered (look at each result's status), else a negative errno (a part refused as a
+ * whole, connection lost, timeout).
+ */
+int mesh_client_batch(struct mesh_client *c, const struct mesh_client_op *ops, size_t n,
+		      struct mesh_client_result *results);
+void mesh_client_results_free(struct mesh_client_result *results, size_t n);
+
+/* ---- asynchronous requests ---- */
+
+/** What a callback gets; pointers are valid only during the callback. */
+struct mesh_client_reply {
+	uint64_t id;
+	int status;        /* 0, or a negative errno (-ECONNRESET: the connection ended) */
+	int code;          /* enum mesh_client_error */
+	const char *error; /* the node's reason ("" if none) */
+	struct mesh_client_result get;            /* a GET request's result */
+	const struct mesh_client_result *results; /* a batch's results */
+	size_t n_results;
+};
+typedef void (*mesh_client_cb)(struct mesh_client *c, const struct mesh_client_reply *r,
+			       void *arg);
+
+/** Most async requests in flight on one connection. */
+#define MESH_CLIENT_MAX_INFLIGHT (1u << 20)
+
+/**
+ * Send one put, delete or get without waiting: returns its id (> 0), or a negative errno
+ * (-ENOBUFS: MESH_CLIENT_MAX_INFLIGHT in flight; -ECONNRESET). @cb (may be NULL) runs in
+ * mesh_client_process() when the reply comes. When the socket is full the request is
+ * queued in the library (sent by mesh_client_process); then, and every 64 requests,
+ * replies already there are read into memory (not run), so the node never has to hold
+ * them while the caller only submits. Async requests never time out.
+ */
+int64_t mesh_client_submit(struct mesh_client *c, const struct mesh_client_op *op,
+			   mesh_client_cb cb, void *arg);
+/** A batch of at most hello's max_batch ops as one request; results in the reply. */
+int64_t mesh_client_submit_batch(struct mesh_client *c, const struct mesh_client_op *ops,
+				 size_t n, mesh_client_cb cb, void *arg);
+/**
+ * Send queued requests, read every reply and event ready (never blocks) and run their
+ * callbacks. Returns the number of callbacks run, or a negative errno when the connection
+ * ended (every request in flight then completes with status -ECONNRESET).
+ */
+int mesh_client_process(struct mesh_client *c);
+/** Wait up to @timeout_ms (-1 = forever) for something to do, then mesh_client_process(). */
+int mesh_client_wait(struct mesh_client *c, int timeout_ms);
+/** Async requests sent or queued and not yet completed. */
+size_t mesh_client_pending(const struct mesh_client *c);
+/** Whether requests wait for room in the socket (poll for POLLOUT too). */
+bool mesh_client_want_write(const struct mesh_client *c);
+/** Replies dropped on this connection: ones that did not decode, and ones nobody waited
+ * for (late replies to sync calls that timed out, messages of kinds this library does not
+ * handle). */
+uint64_t mesh_client_dropped_replies(const struct mesh_client *c);
+/**
+ * Deliver subscription events to @cb from mesh_client_process() instead of queueing them
+ * for mesh_client_event_next() (NULL: back to queueing). The event is freed after @cb.
+ */
+typedef void (*mesh_client_event_cb)(struct mesh_client *c, const struct mesh_client_event *ev,
+				     void *arg);
+void mesh_client_event_cb_set(struct mesh_client *c, mesh_client_event_cb cb, void *arg);
 
 /**
  * Prometheus name of counter @name of @group, as meshd's /metrics and `meshctl metrics`

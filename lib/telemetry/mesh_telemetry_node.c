@@ -122,6 +122,8 @@ cmd_kv_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (mesh_crdt_ns_info(kv, ns, &kind, &prefix) < 0 ||
 		    mesh_crdt_ns_stats(kv, ns, &st) < 0)
 			break;
+		if ((uint8_t)prefix[0] == 0xff)
+			continue; /* the node's reserved namespace: not UTF-8 (JSON) */
 		e = rte_tel_data_alloc();
 		if (e == NULL)
 			break;

@@ -91,6 +91,8 @@ put_namespaces(struct tel_prom *r, struct mesh_node *n)
 				break;
 			if (!(fam->kinds & (kind >= MESH_CRDT_NS_BROADCAST ? NS_STREAM : NS_CRDT)))
 				continue;
+			if ((uint8_t)prefix[0] == 0xff)
+				continue; /* the node's reserved namespace: not UTF-8, not the users' */
 			memcpy(&v, (const char *)&st + fam->off, sizeof(v));
 			tel_prom_printf(r, "%s{namespace=\"", fam->metric);
 			tel_prom_escaped(r, prefix, strlen(prefix), true);

@@ -4,7 +4,11 @@
 # epoch_max merging, stream publish rules, members, stats, and the store's telemetry
 # (/mesh/kv/get, /mesh/kv/stats); every bad request (unknown
 # namespace, wrong kind, malformed epoch value, malformed protobuf, unknown command) gets
-# a clear error and the node keeps serving.
+# a clear error and the node keeps serving. Client protocol version 2 (checked against
+# hello's features; a feature the node does not list is a TAP SKIP): 10,000 async puts in
+# flight on one connection (put --pipeline), a batch with mixed results, put --owned,
+# Error names in refusals, 100,000 keys by put --batch read on a second node, member
+# metadata seen on the other node, and cluster (exit 1 once the other node is dead).
 # Usage: test_client.sh MESHD MESHCTL   (root; 77 = skipped)
 set -u
 MESHD=$1
@@ -14,7 +18,7 @@ source "$here/tap.sh"
 mesh_test_netns tk 'rm -f "$sock"'
 sock=/tmp/${MESH_NS}-n1.sock
 
-mesh_topo_up 1
+mesh_topo_up 2
 mesh_node_start 1 --ctl-socket "$sock" --metrics-listen 127.0.0.1:9464
 ok_if "node answers telemetry" mesh_wait_tel 1 /mesh/info port 1 30
 c() { "$CTL" -s "$sock" "$@"; }
@@ -101,6 +105,110 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code)")
 is "HTTP: other paths are 404" "$code" 404
+
+# --- client protocol version 2
+tmp=$(mktemp -d)
+sock2=/tmp/${MESH_NS}-n2.sock
+c2() { "$CTL" -s "$sock2" "$@"; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $1"; }
+jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+hello=$(c --json hello 2>&1); rc=$?
+is "hello answers" "$rc" 0
+feats=" $(python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["features"]))' \
+  <<<"$hello" 2>/dev/null) "
+has() { [[ "$feats" == *" $1 "* ]]; }
+echo "# hello: $hello"
+is "hello: node name" "$(jget node <<<"$hello" 2>/dev/null)" n1
+ok_if "hello: max_batch > 0" test "$(jget max_batch <<<"$hello" 2>/dev/null)" -gt 0
+ok_if "hello: features listed ($feats)" test -n "${feats// /}"
+
+out=$(c put nope:x 1 2>&1)
+ok_if "a refusal names its Error ($out)" grep -q '(NO_NAMESPACE)' <<<"$out"
+
+seq 1 10000 | awk '{printf "worker:async%06d v%d\n", $1, $1}' >"$tmp/async"
+out=$(c put --pipeline "$tmp/async" 2>&1); rc=$?
+echo "# $out"
+is "put --pipeline: 10000 async puts completed" "$rc:$(grep -o '^[0-9]* keys written (pipeline), [0-9]* failed' <<<"$out")" \
+  "0:10000 keys written (pipeline), 0 failed"
+ok_if "put --pipeline: all 10000 were in flight at once" grep -q 'max in flight 10000$' <<<"$out"
+is "async puts: last key readable" "$(c get worker:async010000)" v10000
+is "async puts: every key there" "$(c keys worker:async | wc -l)" 10000
+
+if has batch; then
+  printf 'worker:b1 one\nnope:b2 two\nworker:b3 three\n' >"$tmp/mixed"
+  out=$(c put --batch "$tmp/mixed" 2>&1); rc=$?
+  is "batch with a refused op: exit 1, 2 written, 1 failed" "$rc:$(grep -o '^[0-9]* keys written (batch), [0-9]* failed' <<<"$out")" \
+    "1:2 keys written (batch), 1 failed"
+  ok_if "batch: the refused op is named with its Error ($out)" grep -q 'nope:b2.*(NO_NAMESPACE)' <<<"$out"
+  is "batch: ops after the refused one applied" "$(c get worker:b1)/$(c get worker:b3)" one/three
+else
+  skip "node has no batch feature"; skip "no batch"; skip "no batch"
+fi
+if has owned; then
+  is "put --owned accepted" "$(c put --owned worker:own1 mine)" OK
+  is "owned key readable" "$(c get worker:own1)" mine
+else
+  skip "node has no owned feature"; skip "no owned"
+fi
+
+mesh_node_start 2 --ctl-socket "$sock2" --seed 10.99.0.1
+ok_if "node 2 up" mesh_wait_tel 2 /mesh/info port 1 60
+ok_if "node 1 sees 2 alive" mesh_wait_members 1 alive 2 30
+ok_if "node 2 sees 2 alive" mesh_wait_members 2 alive 2 30
+
+if has batch; then
+  seq 1 100000 | awk '{printf "worker:bulkk%06d value-%d\n", $1, $1}' >"$tmp/bulk"
+  out=$(c put --batch - <"$tmp/bulk" 2>&1); rc=$?
+  echo "# $out"
+  is "put --batch: 100000 lines written" "$rc:$(grep -o '^[0-9]* keys written (batch), [0-9]* failed' <<<"$out")" \
+    "0:100000 keys written (batch), 0 failed"
+  n2=0
+  for _ in $(seq 1 60); do
+    n2=$(c2 keys worker:bulk | wc -l)
+    [ "$n2" -eq 100000 ] && break
+    sleep 1
+  done
+  is "put --batch: all 100000 keys on node 2" "$n2" 100000
+  is "put --batch: a value read on node 2" "$(c2 get worker:bulkk054321)" value-54321
+else
+  skip "no batch"; skip "no batch"; skip "no batch"
+fi
+
+if has metadata; then
+  is "meta set" "$(c meta set 'zone=a gpu=1')" OK
+  md=""
+  for _ in $(seq 1 30); do
+    md=$(c2 --json members | python3 -c '
+import json, sys
+print([m.get("metadata", "") for m in json.load(sys.stdin)["members"] if m["name"] == "n1"][0])')
+    [ "$md" = "zone=a gpu=1" ] && break
+    sleep 0.5
+  done
+  is "metadata set on node 1 seen in members on node 2" "$md" "zone=a gpu=1"
+  ok_if "members prints the metadata column" grep -q 'zone=a gpu=1' <<<"$(c members)"
+else
+  skip "node has no metadata feature"; skip "no metadata"; skip "no metadata"
+fi
+
+if has cluster; then
+  out=$(c --json cluster); rc=$?
+  is "cluster: 2 known, 2 reachable, should serve (exit 0)" \
+    "$rc $(jget known <<<"$out") $(jget reachable <<<"$out") $(jget should_serve <<<"$out")" \
+    "0 2 2 True"
+  mesh_node_stop 2 KILL
+  rc=0
+  for _ in $(seq 1 60); do
+    c cluster >/dev/null 2>&1; rc=$?
+    [ "$rc" -eq 1 ] && break
+    sleep 0.5
+  done
+  is "cluster: exit 1 once node 2 is dead (1 of 2 reachable, quorum 2)" "$rc" 1
+  is "cluster: should_serve false" "$(c --json cluster | jget should_serve)" False
+else
+  mesh_node_stop 2 KILL
+  skip "node has no cluster feature"; skip "no cluster"; skip "no cluster"
+fi
+rm -rf "$tmp"
 
 mesh_node_stop 1 TERM
 is "node exits 0 on SIGTERM" "$?" 0

@@ -36,7 +36,12 @@ test_read_bounded(void **state)
 
 		assert_true(n <= 7);
 		for (uint32_t i = 0; i < n; i++) {
-			int idx = atoi((const char *)ops[i].key + 7);
+			char num[16];
+			int idx;
+
+			snprintf(num, sizeof(num), "%.*s", (int)ops[i].key_len - 7,
+				 (const char *)ops[i].key + 7); /* keys are not NUL-terminated */
+			idx = atoi(num);
 
 			assert_false(ops[i].tombstone);
 			assert_true(ops[i].seq > last && ops[i].seq <= until);

@@ -902,6 +902,39 @@ test_channel_traffic_is_evidence(void **state)
 	world_delete(w);
 }
 
+/*
+ * A false death: n0 loses n1 (partition), declares it dead and expires n1's owner-bound
+ * metadata; once the cut heals, n1 (alive all along) re-asserts its key and n0's members
+ * reply shows the metadata again.
+ */
+static void
+test_meta_reasserted(void **state)
+{
+	struct world *w;
+	struct tnode *a;
+
+	(void)state;
+	start_with_metadata = true;
+	w = world_new(2, false);
+	start_with_metadata = false;
+	a = &w->nodes[0];
+	run(w, 500 * 1000 * 1000ull);
+	request(a, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_true(meta_is(member_meta(a, "n1"), "zone-1"));
+	w->cut = true;
+	assert_true(run_until_peers(w, 0, 0, 60 * 1000 * 1000 * 1000ull)); /* n1 declared dead */
+	run(w, 500 * 1000 * 1000ull);
+	request(a, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_int_equal(member_meta(a, "n1")->len, 0); /* expired with n1's life */
+	w->cut = false;
+	assert_true(run_until_peers(w, 0, 1, 60 * 1000 * 1000 * 1000ull));
+	run(w, 3000 * 1000 * 1000ull);
+	request(a, MESH_NODE_REQ_MEMBERS, NULL, NULL);
+	assert_true(meta_is(member_meta(a, "n1"), "zone-1"));
+	assert_int_equal(mesh_node_digest_now(a->n), mesh_node_digest_now(w->nodes[1].n));
+	world_delete(w);
+}
+
 int
 main(void)
 {
@@ -921,6 +954,7 @@ main(void)
 		cmocka_unit_test(test_flap_resumes),
 		cmocka_unit_test(test_reply_copy),
 		cmocka_unit_test(test_v2_requests),
+		cmocka_unit_test(test_meta_reasserted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,9 +8,10 @@ SOCK_SEQPACKET control socket; see doc/client-api.md).
 
 AsyncClient is the asyncio flavour with the same calls.
 """
-from ._proto import Event, MeshError, Member, Value, default_socket
+from ._proto import (BatchResult, Cluster, Event, Hello, MemberEvent, MeshError, Member,
+                     Value, default_socket)
 from .aio import AsyncClient, Watch
-from .client import Client
+from .client import Client, SyncWatch
 
-__all__ = ["AsyncClient", "Client", "Event", "MeshError", "Member", "Value", "Watch",
-           "default_socket"]
+__all__ = ["AsyncClient", "BatchResult", "Client", "Cluster", "Event", "Hello", "MemberEvent",
+           "MeshError", "Member", "SyncWatch", "Value", "Watch", "default_socket"]

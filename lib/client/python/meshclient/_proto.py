@@ -23,6 +23,10 @@ MAX_MSG = 256 * 1024        # largest request or reply (one socket message)
 PART = 128 * 1024           # stream values above this travel in parts of this size
 MAX_VALUE = 64 * 1024 * 1024  # largest value reassembled from parts
 EVENT_QUEUE = 4096          # events held per connection before the oldest is dropped
+BATCH_BYTES = 200 * 1024    # a batch is split into messages of at most this many bytes
+CLIENT_NAME = "meshclient-py"
+VERSION = 2
+FEATURES = ("batch", "watch", "members_watch", "owned", "metadata", "cluster")
 
 
 def default_socket(node):
@@ -30,20 +34,73 @@ def default_socket(node):
     return os.path.join("/run/meshd", node + ".sock")
 
 
-class MeshError(Exception):
-    """A request the node refused: status is its negative errno, message its reason."""
+# errno -> Error name, for a version 1 node that sends no Response.code
+_ERRNO_CODE = {
+    _errno.ENOENT: "NOT_FOUND", _errno.ENXIO: "NO_NAMESPACE", _errno.EPROTOTYPE: "WRONG_KIND",
+    _errno.EINVAL: "INVALID", _errno.EMSGSIZE: "TOO_LARGE", _errno.ENOSPC: "NO_SPACE",
+    _errno.EDQUOT: "QUOTA", _errno.EBUSY: "BUSY", _errno.EBADMSG: "BAD_MESSAGE",
+    _errno.EHOSTUNREACH: "UNREACHABLE", _errno.EOPNOTSUPP: "UNSUPPORTED",
+    _errno.EFBIG: "VALUE_TOO_BIG", _errno.ENOBUFS: "NO_BUFFERS", _errno.EPERM: "RESERVED",
+    _errno.ESTALE: "STALE",
+}
 
-    def __init__(self, status, message):
+
+def code_name(status, code=0):
+    """The Error name ("OK", "NOT_FOUND", ...) of a reply: its code, or for a version 1
+    node (code 0 beside a non-zero status) the one its errno maps to."""
+    if code:
+        try:
+            return pb.Error.Name(code)
+        except ValueError:
+            return "INTERNAL"
+    if status == 0:
+        return "OK"
+    return _ERRNO_CODE.get(-status, "INTERNAL")
+
+
+class MeshError(Exception):
+    """A request the node refused: status is its negative errno, code the Error name
+    ("NOT_FOUND", "NO_NAMESPACE", ...; proto/client.proto), message its reason."""
+
+    def __init__(self, status, message, code=0):
         self.status = status
         self.errno = -status if status < 0 else _errno.EPROTO
+        self.code = code_name(status if status < 0 else -_errno.EPROTO, code)
         self.message = message or os.strerror(self.errno)
-        super().__init__(f"{self.message} ({_errno.errorcode.get(self.errno, self.errno)})")
+        super().__init__(f"{self.message} ({self.code}, "
+                         f"{_errno.errorcode.get(self.errno, self.errno)})")
 
 
 Value = collections.namedtuple("Value", "value timestamp replica")
-Member = collections.namedtuple("Member", "name address status incarnation generation")
+Member = collections.namedtuple("Member", "name address status incarnation generation metadata",
+                                defaults=(b"",))
 Event = collections.namedtuple(
-    "Event", "subscription key value tombstone dropped origin_ns")
+    "Event", "subscription key value tombstone dropped origin_ns seq snapshot snapshot_end",
+    defaults=(0, False, False))
+# kind: "JOIN", "ALIVE", "SUSPECT", "DEAD", "LEFT" or "METADATA"; member: a Member
+MemberEvent = collections.namedtuple("MemberEvent", "subscription kind member dropped")
+# version 1 for a node that does not know hello (then features is empty, max_batch 0)
+Hello = collections.namedtuple(
+    "Hello", "version node generation features max_message max_batch")
+Cluster = collections.namedtuple(
+    "Cluster", "alive suspect dead left known reachable reachable_fraction quorum should_serve")
+
+
+class BatchResult(collections.namedtuple(
+        "BatchResult", "status code found value timestamp replica")):
+    """One op's result: status 0 or a negative errno, code its Error name; a GET also has
+    found, value, timestamp and replica."""
+    __slots__ = ()
+
+    @property
+    def ok(self):
+        return self.status == 0
+
+    def raise_for_status(self):
+        if self.status != 0:
+            raise MeshError(self.status, "", pb.Error.Value(self.code)
+                            if self.code in pb.Error.keys() else 0)
+        return self
 
 
 def as_bytes(b):
@@ -55,10 +112,12 @@ def as_bytes(b):
 
 # ---- requests: each returns a Request without id (the connection numbers it)
 
-def put_req(key, value):
+def put_req(key, value, owned=False):
     r = pb.Request()
     r.put.key = as_bytes(key)
     r.put.value = as_bytes(value)
+    if owned:
+        r.put.owned = True
     return r
 
 
@@ -123,6 +182,98 @@ def stats_req(group):
     return r
 
 
+def hello_req():
+    r = pb.Request()
+    r.hello.version = VERSION
+    r.hello.client = CLIENT_NAME
+    r.hello.features.extend(FEATURES)
+    return r
+
+
+def watch_req(prefix, snapshot, resume):
+    """resume: None or (generation, seq) from an earlier watch of the same node."""
+    r = pb.Request()
+    r.watch.prefix = as_bytes(prefix)
+    r.watch.snapshot = bool(snapshot)
+    if resume is not None:
+        r.watch.resume = True
+        r.watch.resume_generation, r.watch.resume_seq = int(resume[0]), int(resume[1])
+    return r
+
+
+def members_watch_req(snapshot):
+    r = pb.Request()
+    r.members_watch.snapshot = bool(snapshot)
+    return r
+
+
+def set_metadata_req(metadata):
+    r = pb.Request()
+    r.set_metadata.metadata = as_bytes(metadata)
+    return r
+
+
+def cluster_req():
+    r = pb.Request()
+    r.cluster.SetInParent()
+    return r
+
+
+_OP_KIND = {"put": pb.BatchOp.PUT, "delete": pb.BatchOp.DELETE, "del": pb.BatchOp.DELETE,
+            "get": pb.BatchOp.GET}
+
+
+def batch_op(op):
+    """A BatchOp from ("put", key, value[, owned]), ("delete", key) or ("get", key)."""
+    if isinstance(op, pb.BatchOp):
+        return op
+    kind = _OP_KIND.get(op[0])
+    if kind is None:
+        raise ValueError(f"batch op {op[0]!r}: not put, delete or get")
+    o = pb.BatchOp(kind=kind, key=as_bytes(op[1]))
+    if kind == pb.BatchOp.PUT:
+        o.value = as_bytes(op[2])
+        o.owned = bool(op[3]) if len(op) > 3 else False
+    return o
+
+
+def batch_reqs(ops, max_batch):
+    """The BatchReqs of ops: at most max_batch ops and about BATCH_BYTES each (an op
+    larger than that goes alone)."""
+    out, cur, size = [], None, 0
+    for op in ops:
+        o = batch_op(op)
+        n = o.ByteSize() + 4
+        if cur is None or len(cur.batch.ops) >= max_batch or size + n > BATCH_BYTES:
+            cur, size = pb.Request(), 0
+            cur.batch.SetInParent()
+            out.append(cur)
+        cur.batch.ops.append(o)
+        size += n
+    return out
+
+
+def single_reqs(ops):
+    """A version 1 node's equivalent of a batch: one request per op."""
+    out = []
+    for op in ops:
+        o = batch_op(op)
+        if o.kind == pb.BatchOp.PUT:
+            out.append(put_req(o.key, o.value, o.owned))
+        elif o.kind == pb.BatchOp.DELETE:
+            out.append(delete_req(o.key))
+        else:
+            out.append(get_req(o.key))
+    return out
+
+
+def single_result(r):
+    """A BatchResult from the Response of one single request."""
+    g = r.get if r.WhichOneof("result") == "get" else None
+    return BatchResult(r.status, code_name(r.status, r.code), bool(g and g.found),
+                       g.value if g else b"", g.timestamp if g else 0, g.replica if g else 0)
+
+
 # ---- replies
 
 def decode(msg):
@@ -133,14 +284,63 @@ def decode(msg):
 
 
 def is_event(r):
-    return r.id == 0 and r.WhichOneof("result") == "event"
+    """An Event or MemberEvent message (id 0), else None."""
+    if r.id != 0:
+        return None
+    w = r.WhichOneof("result")
+    if w == "event":
+        return r.event
+    if w == "member_event":
+        return r.member_event
+    return None
+
+
+def is_member_event(e):
+    return isinstance(e, pb.MemberEvent)
 
 
 def check(r):
     """The Response itself, or MeshError with the node's reason."""
     if r.status != 0:
-        raise MeshError(r.status, r.error)
+        raise MeshError(r.status, r.error, r.code)
     return r
+
+
+def is_v1_refusal(err):
+    """A version 1 node's answer to an operation it does not know."""
+    return err.errno in (_errno.EOPNOTSUPP, _errno.EINVAL)
+
+
+V1_HELLO = Hello(1, "", 0, (), MAX_MSG, 0)
+
+
+def hello_result(r):
+    h = r.hello
+    return Hello(h.version, h.node, h.generation, tuple(h.features),
+                 h.max_message or MAX_MSG, h.max_batch)
+
+
+def batch_results(r, n):
+    res = [BatchResult(x.status, code_name(x.status, x.code), x.found, x.value, x.timestamp,
+                       x.replica) for x in r.batch.results]
+    if len(res) != n:
+        raise MeshError(-_errno.EPROTO, f"batch reply with {len(res)} results for {n} ops")
+    return res
+
+
+def cluster_result(r):
+    c = r.cluster
+    return Cluster(c.alive, c.suspect, c.dead, c.left, c.known, c.reachable,
+                   c.reachable_fraction, c.quorum, c.should_serve)
+
+
+def member(m):
+    return Member(m.name, m.address, m.status, m.incarnation, m.generation, m.metadata)
+
+
+def member_event(e):
+    return MemberEvent(e.subscription, pb.MemberEvent.Kind.Name(e.kind), member(e.member),
+                       e.dropped)
 
 
 def get_result(r):
@@ -154,14 +354,17 @@ def keys_result(r):
 
 
 def subscribe_result(r):
-    if r.WhichOneof("result") != "subscribe" or r.subscribe.subscription == 0:
+    """The subscription id of a subscribe, watch or members_watch reply."""
+    w = r.WhichOneof("result")
+    sub = r.subscribe.subscription if w == "subscribe" else (
+        r.watch.subscription if w == "watch" else 0)
+    if sub == 0:
         raise MeshError(-_errno.EPROTO, "subscribe reply without a subscription id")
-    return r.subscribe.subscription
+    return sub
 
 
 def members_result(r):
-    return [Member(m.name, m.address, m.status, m.incarnation, m.generation)
-            for m in r.members.members]
+    return [member(m) for m in r.members.members]
 
 
 def stats_result(r):
@@ -183,7 +386,7 @@ class Assembler:
     def _deliver(self, e, value):
         lost = self.lost.pop(e.subscription, 0)
         return Event(e.subscription, e.key, bytes(value), e.tombstone,
-                     e.dropped + lost, e.origin_ns)
+                     e.dropped + lost, e.origin_ns, e.seq, e.snapshot, e.snapshot_end)
 
     def feed(self, e):
         """An Event when @e completes one, else None."""
@@ -218,3 +421,38 @@ class Assembler:
     def forget(self, sub):
         self.parts.pop(sub, None)
         self.lost.pop(sub, None)
+
+
+class WatchState:
+    """What a watch knows of its place in the node's change sequence: subscription,
+    generation (the node's life), seq (the highest change seq delivered: resume from
+    (generation, seq)), resumed and missed (WatchResp), members (a membership watch)."""
+
+    def _setup(self, r, members=False, resume=None, hello=None):
+        self.subscription = subscribe_result(r)
+        self.members = members
+        self.generation, self.seq, self.resumed, self.missed = 0, 0, False, False
+        self._start_seq = 0
+        if r.WhichOneof("result") == "watch":
+            w = r.watch
+            self.generation, self.resumed, self.missed = w.generation, w.resumed, w.missed
+            self._start_seq = w.seq
+            if self.resumed:
+                self.seq = int(resume[1])
+            elif not self.missed and not self._snapshot:
+                self.seq = w.seq
+        elif hello is not None:
+            self.generation = hello.generation
+
+    @property
+    def resume_point(self):
+        """(generation, seq) to pass as watch(..., resume=) to continue after this one."""
+        return (self.generation, self.seq)
+
+    def _seen(self, ev):
+        if ev is not None and not self.members:
+            if ev.seq > self.seq:
+                self.seq = ev.seq
+            if ev.snapshot_end and self._start_seq > self.seq:
+                self.seq = self._start_seq
+        return ev

@@ -7,10 +7,16 @@
 //! let c = meshclient::Client::connect("/run/meshd/n1.sock").await?;
 //! c.put(b"worker:a", b"alpha").await?;
 //! assert_eq!(c.get(b"worker:a").await?.unwrap().value, b"alpha");
-//! let mut w = c.watch(b"worker:").await?;
+//! c.put_owned(b"worker:b", b"beta").await?; // gone cluster-wide when this node dies
+//! let res = c
+//!     .batch(vec![meshclient::BatchOp::put("worker:c", "1"), meshclient::BatchOp::get("worker:a")])
+//!     .await?; // one BatchResult per op
+//! assert!(res.iter().all(|r| r.is_ok()));
+//! let mut w = c.watch_from(b"worker:", meshclient::WatchFrom::Snapshot).await?;
 //! while let Some(ev) = w.next().await {
-//!     println!("{:?} -> {:?}", ev.key, ev.value);
+//!     println!("{:?} -> {:?} (seq {})", ev.key, ev.value, ev.seq);
 //! }
+//! let resume = w.resume_point(); // after a reconnect: c.watch_from(b"worker:", resume)
 //! # Ok(()) }
 //! ```
 //!
@@ -27,7 +33,10 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/mesh.client.rs"));
 }
 
-pub use client::{Client, Watch};
+pub use client::{BatchOp, BatchResult, Client, Hello, MemberWatch, Watch, WatchFrom};
+pub use proto::member_event::Kind as MemberEventKind;
+pub use proto::ClusterResp as ClusterState;
+pub use proto::Error as ErrorCode;
 pub use proto::{Member, Stat};
 
 /// Largest request or reply: one socket message.
@@ -66,13 +75,33 @@ pub struct Event {
     pub dropped: u64,
     /// Wall clock (ns since the epoch) at which the origin node accepted it; 0 if unknown.
     pub origin_ns: u64,
+    /// Version 2 watch: the node's change sequence of this change (0 for a plain watch).
+    pub seq: u64,
+    /// Part of a watch's initial snapshot.
+    pub snapshot: bool,
+    /// The snapshot's last event (alone, without a key, when the snapshot was empty).
+    pub snapshot_end: bool,
+}
+
+/// A change of membership seen by a `MemberWatch`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberEvent {
+    pub kind: MemberEventKind,
+    pub member: Member,
+    /// Membership events this subscription lost before this one.
+    pub dropped: u64,
 }
 
 /// What a call can fail with.
 #[derive(Debug)]
 pub enum Error {
-    /// The node refused the request: a negative errno and its reason.
-    Node { status: i32, message: String },
+    /// The node refused the request: a negative errno, its Error code (version 2 nodes;
+    /// derived from the errno for version 1 ones) and its reason.
+    Node {
+        status: i32,
+        code: ErrorCode,
+        message: String,
+    },
     /// The socket failed.
     Io(io::Error),
     /// No reply within the client's timeout.
@@ -93,12 +122,24 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The Error code of a refusal (e.g. `ErrorCode::NoNamespace`).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Node { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Node { status, message } => write!(f, "{} (errno {})", message, -status),
+            Error::Node {
+                status,
+                code,
+                message,
+            } => write!(f, "{} ({:?}, errno {})", message, code, -status),
             Error::Io(e) => write!(f, "control socket: {}", e),
             Error::Timeout => write!(f, "meshd did not answer in time"),
             Error::Closed => write!(f, "connection to meshd closed"),

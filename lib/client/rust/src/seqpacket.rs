@@ -46,6 +46,19 @@ impl SeqPacket {
             ))?;
             OwnedFd::from_raw_fd(raw)
         };
+        // A message must fit the send buffer whole; the default (wmem_default, often
+        // 208 KiB) is below MAX_MSG. Best effort: the kernel caps it at wmem_max.
+        let want: libc::c_int = 2 * crate::MAX_MSG as libc::c_int;
+        // SAFETY: fd is open; want is a c_int of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                &want as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
         let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
         // SAFETY: sa is a valid sockaddr_un of len bytes; fd is open.
         unsafe {
