@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: a large store catches up a restarted node (issue 13, "Why" 1), between real
-# meshd processes (net_af_packet on veth in namespaces, backoff polling):
+# meshd processes (net_af_packet on veth in namespaces, event polling):
 # three nodes, MESH_CATCHUP_KEYS (default 100,000) keys of 64 B written through the client
 # API (mesh_kv_load: lib/client, 4 connections) on n1; every node holds them all with equal
 # store digests; n3 is killed with SIGKILL and started again (a new life, empty store): it

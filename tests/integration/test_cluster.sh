@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: SWIM membership between real meshd processes (net_af_packet on veth in
-# namespaces, backoff polling, fast timing profile): 3 nodes join through a seed; every
+# namespaces, event polling, fast timing profile): 3 nodes join through a seed; every
 # node sees 3 alive; meshctl lists members; kill -9 of a node is seen dead by all others;
 # the same name restarted (new boot generation) rejoins and is alive everywhere; a node
 # with another cluster id is never admitted (its frames are counted as bad_cluster);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: meshd's receive fault injection (--fault-inject, testing only) with real
-# EAL and real packets (net_af_packet on veth in namespaces, backoff polling, lan SWIM
+# EAL and real packets (net_af_packet on veth in namespaces, event polling, lan SWIM
 # profile so a 20 ms delay is within the probe timeout).
 # Checks: a bad spec exits 2 naming the bad token (command line and INI, --check-config);
 # loss=100: node 2 drops everything it receives (fault_drop grows, no hello or SWIM

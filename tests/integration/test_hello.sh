@@ -27,7 +27,7 @@ MESH_LCORES='(0-2)@(0-1)' mesh_node_start 2 --peer 10.99.0.1 --hello-interval-ms
 ok_if "node 1 telemetry answers /mesh/info" mesh_wait_tel 1 /mesh/info port 1 30
 ok_if "node 2 telemetry answers /mesh/info" mesh_wait_tel 2 /mesh/info port 1 30
 is "node 1 /mesh/info name" "$(mesh_tel_get 1 /mesh/info name)" "n1"
-is "node 1 /mesh/info poll mode" "$(mesh_tel_get 1 /mesh/info poll_mode)" "backoff"
+is "node 1 /mesh/info poll mode" "$(mesh_tel_get 1 /mesh/info poll_mode)" "${MESH_POLL_MODE:-event}"
 
 cli() { ip netns exec "${MESH_NS}c" "$@"; }
 out=$(cli "$PROBE" hello 10.99.0.1 39527 20)

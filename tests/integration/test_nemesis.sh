@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: a nemesis over five real meshd nodes (net_af_packet on veth in namespaces on
-# one bridge, backoff polling, fast SWIM profile), issue 13 item 8.
+# one bridge, event polling, fast SWIM profile), issue 13 item 8.
 #
 # A seeded schedule (printed "seed=N"; replay with MESH_NEMESIS_SEED=N; nemesis.py
 # schedule prints it) runs for MESH_NEMESIS_SECONDS (default 60) while three clients

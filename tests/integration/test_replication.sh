@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: replicated state between real meshd processes (net_af_packet on veth in
-# namespaces, backoff polling, fast profile), checked through meshctl and telemetry:
+# namespaces, event polling, fast profile), checked through meshctl and telemetry:
 # put visible everywhere; delete propagates; epoch_max counters merge over the wire;
 # broadcast stream messages reach every subscriber and targeted ones only their target;
 # a 5 MB value crosses chunked and intact; a node killed with SIGKILL and restarted with
