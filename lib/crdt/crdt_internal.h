@@ -80,6 +80,7 @@ crdt_bucket(uint64_t hash)
 
 #define CRDT_F_TOMB 0x01u
 #define CRDT_F_OWNED 0x04u /* owner-bound value; with CRDT_F_TOMB: an expiry tombstone */
+#define CRDT_F_LOCAL 0x08u /* the current version was made here, not applied from a peer */
 
 /*
  * One key: its winning version and value. Freed only by tombstone GC or store delete.
@@ -232,6 +233,7 @@ struct crdt_peer {
 	uint64_t acked;
 	uint64_t sent;     /* export cursor (moves back on rewind) */
 	uint64_t sent_max; /* highest seq ever exported: acks up to it are valid */
+	uint64_t full_until; /* export_local_only: changes up to it go out whatever made them */
 	uint64_t gone_ns;  /* removed peers (crdt_store.gone): when it was removed */
 };
 
@@ -290,6 +292,7 @@ struct crdt_owner_set {
 
 struct mesh_crdt_store {
 	uint64_t replica;
+	bool export_local_only; /* mesh_crdt_config.export_local_only */
 	uint64_t clock;    /* hybrid logical clock: highest ts written or accepted */
 	uint64_t wall_ts;  /* mesh_crdt_ts_make(wall clock given by set_wall) */
 	uint64_t ts_limit; /* remote ts above this are refused (skew bound, TS_MAX) */

@@ -258,7 +258,8 @@ crdt_merge_op(struct mesh_crdt_store *s, struct crdt_ns *ns, uint64_t hash,
 	crdt_clock_seen(s, op->ts);
 	e->replica = op->replica;
 	e->origin_ns = op->origin_ns;
-	e->flags = (op->tombstone ? CRDT_F_TOMB : 0) | (op->owned ? CRDT_F_OWNED : 0);
+	e->flags = (op->tombstone ? CRDT_F_TOMB : 0) | (op->owned ? CRDT_F_OWNED : 0) |
+		   (local ? CRDT_F_LOCAL : 0);
 	e->seq = ++s->seq;
 	crdt_log_append(&s->log, e, existed);
 	/* digest, then the tombstone's time shares the dhash field */

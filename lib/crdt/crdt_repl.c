@@ -2,7 +2,8 @@
 /*
  * Replication for the stream layer: per-peer watermarks over the local change sequence.
  *
- *   acked  every change with seq <= acked is known to be at the peer;
+ *   acked  every change with seq <= acked is known to be at the peer (or, skipped by
+ *          export_local_only, its maker's to deliver);
  *   sent   export cursor: changes with seq <= sent were handed to the stream layer;
  *          sent_max remembers the highest ever sent, so an ack that arrives after a
  *          rewind (for a batch sent before it) is still accepted and moves sent forward.
@@ -12,10 +13,16 @@
  * changes again before the peer acks simply reappears later with its new seq: the log
  * holds one record per key, never a history. ack is cumulative and monotone; rewind
  * (timeout, reconnect) restarts sending from `acked`, giving at-least-once delivery, which
- * apply's idempotence absorbs. Acks also drive tombstone GC (crdt_gc.c), and a removed
- * peer's acks keep doing so for the grace.
+ * apply's idempotence absorbs. With export_local_only, live values that peers made are
+ * skipped (the cursor moves over them) once the peer's catch-up is done; tombstones are
+ * always relayed, since digests cannot see them (crdt_digest.c). Acks also drive
+ * tombstone GC (crdt_gc.c), and a removed peer's acks keep doing so for the grace.
  */
 #include "crdt_internal.h"
+
+/* change-log records one export call looks at, at most (a long run of peers' changes that
+ * export_local_only skips costs bounded time per call) */
+#define EXPORT_WALK_MAX 8192u
 
 static struct crdt_peer *
 peer_find(const struct mesh_crdt_store *s, uint64_t id)
@@ -42,7 +49,8 @@ mesh_crdt_peer_add(struct mesh_crdt_store *s, uint64_t peer)
 		s->peers = p;
 		s->peers_cap = cap;
 	}
-	s->peers[s->n_peers++] = (struct crdt_peer){ .id = peer };
+	/* the catch-up: everything held now goes to it, whatever made it */
+	s->peers[s->n_peers++] = (struct crdt_peer){ .id = peer, .full_until = s->seq };
 	crdt_gc_peer_back(s, peer); /* its new watermarks hold GC back from 0 */
 	return 0;
 }
@@ -85,13 +93,19 @@ mesh_crdt_export(struct mesh_crdt_store *s, uint64_t peer, struct mesh_crdt_op *
 
 	if (p == NULL)
 		return crdt_fail(s, -ENOENT, "unknown peer %016" PRIx64, peer);
-	for (uint32_t i = crdt_log_seek(l, p->sent); i < l->len && n < max_ops; i++) {
+	for (uint32_t i = crdt_log_seek(l, p->sent), walked = 0;
+	     i < l->len && n < max_ops && walked < EXPORT_WALK_MAX; i++, walked++) {
 		const struct crdt_entry *e;
 		size_t sz;
 
 		if (!crdt_log_is_valid(l, i))
 			continue;
 		e = l->rec[i].e;
+		if (s->export_local_only && !(e->flags & (CRDT_F_LOCAL | CRDT_F_TOMB)) &&
+		    e->seq > p->full_until) {
+			p->sent = e->seq; /* its maker's to send (config export_local_only) */
+			continue;
+		}
 		sz = (size_t)e->key_len + e->value_len;
 		if (n > 0 && bytes + sz > max_bytes)
 			break;

@@ -25,6 +25,7 @@ mesh_crdt_store_new(const struct mesh_crdt_config *cfg)
 		return NULL;
 	}
 	s->replica = cfg->replica_id;
+	s->export_local_only = cfg->export_local_only;
 	s->grace_ns = cfg->tomb_grace_ns ? cfg->tomb_grace_ns : MESH_CRDT_TOMB_GRACE_DEFAULT_NS;
 	crdt_clock_init(s, cfg->max_skew_ns);
 	if (crdt_table_init(&s->table, cfg->expected_keys) != 0 || crdt_log_init(&s->log) != 0) {

@@ -119,6 +119,19 @@ struct mesh_crdt_config {
 	 * MESH_CRDT_MAX_SKEW_DEFAULT_NS (60 s), MESH_CRDT_MAX_SKEW_NONE = no bound.
 	 */
 	uint64_t max_skew_ns;
+	/**
+	 * Export policy (mesh_crdt_export). false: every change goes to every peer, whatever
+	 * made it, so a peer relays what it received (N(N-1) transfers per change in a full
+	 * mesh). true: a peer gets the changes this store made itself (local writes and
+	 * deletes, owner expiries and re-assertions, horizon tombstones), every tombstone,
+	 * and everything the store held when the peer was added (its catch-up); live values
+	 * applied from peers are their makers' to send. For a full mesh where every member
+	 * pushes directly to every other, with anti-entropy to repair what a maker could not
+	 * deliver (it died, it was cut off): N-1 transfers per put. Tombstones are still
+	 * relayed because digests hash them as absent (a collected and a held tombstone
+	 * compare equal), so anti-entropy cannot see a missing delete.
+	 */
+	bool export_local_only;
 };
 
 /** Version of a register: (hybrid logical clock timestamp, replica id). */

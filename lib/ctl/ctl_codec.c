@@ -566,6 +566,8 @@ reply_hello(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__
 	ctl_send_response(c, nr->client, r);
 }
 
+_Static_assert(MESH_NODE_REPLY_MAX == MESH_CLIENT_MAX_MSG, "the node sizes replies to the protocol");
+
 /* BatchResp: one result per op, in order */
 static void
 reply_batch(struct mesh_ctl *c, const struct mesh_node_reply *nr, Mesh__Client__Response *r)

@@ -95,6 +95,12 @@ enum mesh_node_req_type {
 /** Most ops in one BATCH request. */
 #define MESH_NODE_BATCH_MAX 4096
 /**
+ * Largest reply a client can take: the client protocol's message limit
+ * (MESH_CLIENT_MAX_MSG). A BATCH whose GET values would not fit answers TOO_LARGE for the
+ * GETs past the limit, each alone, and applies the rest.
+ */
+#define MESH_NODE_REPLY_MAX (256 * 1024)
+/**
  * Reserved key prefix ("\xffmeshd/", 7 bytes; 0xFF starts no UTF-8 text): node state kept
  * in the store, in an LWW namespace every node registers (metadata under
  * "\xffmeshd/meta/<name>"). Clients can neither write, read nor list it (-EPERM).
@@ -447,6 +453,7 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_request_errors, "client requests answered with an error") \
 	X(node_batch_ops, "ops in client BATCH requests") \
 	X(node_batch_op_errors, "ops of client BATCH requests refused (each one counted)") \
+	X(node_batch_get_too_large, "GETs of a BATCH refused: the value would not fit the reply") \
 	X(node_reserved_refused, "client requests refused: a key under the reserved prefix") \
 	X(node_events, "subscription events sent") \
 	X(node_event_drops, "subscription events lost (subscriber queue full)")

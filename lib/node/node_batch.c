@@ -5,16 +5,27 @@
  * namespace) refuses only itself. One request and one reply carry what took one round
  * trip per key, and the changes leave together in the next replication frames. The
  * results array lives in the node and is reused; GET values point into the store until
- * the reply was copied (env->reply).
+ * the reply was copied (env->reply). The reply must fit one client message
+ * (MESH_NODE_REPLY_MAX): GET values are admitted against what is left once every result's
+ * largest fixed part is counted, and a GET past that answers -EMSGSIZE alone.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "node_internal.h"
 
+/* a reply's envelope (id, status, code, error, batch field) and one result without its
+ * value (status as a 10-byte negative varint, code, found, timestamp, replica, value
+ * length, the repeated field's tag and length), encoded, at most */
+#define BATCH_REPLY_HEAD 128u
+#define BATCH_RESULT_FIXED 48u
+
+_Static_assert(BATCH_REPLY_HEAD + MESH_NODE_BATCH_MAX * BATCH_RESULT_FIXED < MESH_NODE_REPLY_MAX,
+	       "a full batch of empty results fits a reply");
+
 static int
 batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
-	 struct mesh_node_batch_result *res, uint64_t now_ns)
+	 struct mesh_node_batch_result *res, size_t *room, uint64_t now_ns)
 {
 	struct mesh_crdt_version ver;
 	const void *val;
@@ -31,7 +42,12 @@ batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
 		return mesh_crdt_delete_origin(n->kv, op->key, op->key_len, now_ns, node_wall(n));
 	case MESH_NODE_BATCH_GET:
 		ret = mesh_crdt_get(n->kv, op->key, op->key_len, &val, &vlen, &ver);
+		if (ret == 0 && vlen > *room) {
+			NODE_CTR(n, node_batch_get_too_large);
+			return -EMSGSIZE;
+		}
 		if (ret == 0) {
+			*room -= vlen;
 			res->found = true;
 			res->value = (struct mesh_node_bytes){ .data = val, .len = vlen };
 			res->timestamp = ver.ts;
@@ -47,12 +63,14 @@ node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
 		   struct mesh_node_reply *r, uint64_t now_ns)
 {
 	struct mesh_node_batch_result *res;
+	size_t room;
 
 	if (q->n_ops > MESH_NODE_BATCH_MAX) {
 		r->status = -ENOSPC;
 		r->error = "batch larger than max_batch ops";
 		return;
 	}
+	room = MESH_NODE_REPLY_MAX - BATCH_REPLY_HEAD - (size_t)q->n_ops * BATCH_RESULT_FIXED;
 	res = calloc(q->n_ops ? q->n_ops : 1, sizeof(*res));
 	if (res == NULL) {
 		r->status = -ENOMEM;
@@ -60,7 +78,7 @@ node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
 		return;
 	}
 	for (uint32_t i = 0; i < q->n_ops; i++) {
-		res[i].status = batch_op(n, &q->ops[i], &res[i], now_ns);
+		res[i].status = batch_op(n, &q->ops[i], &res[i], &room, now_ns);
 		if (res[i].status < 0)
 			NODE_CTR(n, node_batch_op_errors);
 	}

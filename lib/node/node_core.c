@@ -41,6 +41,8 @@ mesh_node_cfg_default(struct mesh_node_cfg *cfg)
 	cfg->ae_fast_ns = 50 * MESH_NS_PER_MS;
 	cfg->gc_interval_ns = 100 * MESH_NS_PER_MS;
 	cfg->gc_budget = 4096;
+	/* every member pushes its own changes to every other; anti-entropy repairs the rest */
+	cfg->crdt.export_local_only = true;
 }
 
 static int

@@ -13,7 +13,10 @@
  *   (mesh_crdt_export) and hands it to the peer's reliable channel (mesh_stream_op_send).
  *   When a peer's channel has nothing in flight, everything exported to it is acknowledged
  *   and the store's ack watermark (tombstone GC) moves to the send cursor. Received
- *   batches are merged with mesh_crdt_apply_batch (idempotent, any order).
+ *   batches are merged with mesh_crdt_apply_batch (idempotent, any order). A node sends
+ *   only the changes it made (crdt export_local_only, the default) except in a new peer's
+ *   catch-up, so a change crosses the wire N-1 times, not N(N-1); what a maker could not
+ *   deliver (it died, it was cut off from a peer) is anti-entropy's to repair (node_ae.c).
  * - Stream values: client publishes are buffered by the store (byte-capped FIFO); each poll
  *   drains them into lib/stream (chunked when large, at most once); received values are
  *   delivered to subscribers, not stored.

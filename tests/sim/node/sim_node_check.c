@@ -317,10 +317,17 @@ dump_node(struct nsim *c, uint32_t i)
 	       " channel_down %" PRIu64 "\n", i, nsim_life(c, c->nodes[i].gen),
 	       sc[MESH_STREAM_CTR_rx_crdt_drop_window], sc[MESH_STREAM_CTR_rx_crdt_stale_epoch],
 	       sc[MESH_STREAM_CTR_tx_crdt_drop_queue_full], sc[MESH_STREAM_CTR_channel_down]);
-	if (getenv("MESH_SIM_DUMP_CTR") != NULL)
+	if (getenv("MESH_SIM_DUMP_CTR") != NULL) {
 		for (uint32_t k = 0; k < MESH_STREAM_CTR_MAX; k++)
 			if (sc[k] != 0)
 				printf("    %s %" PRIu64 "\n", mesh_stream_counter_names[k], sc[k]);
+		for (uint32_t k = 0; k < MESH_NODE_CTR_MAX; k++) {
+			uint64_t v = mesh_node_counter(c->nodes[i].node, (enum mesh_node_counter)k);
+
+			if (v != 0)
+				printf("    %s %" PRIu64 "\n", mesh_node_counter_names[k], v);
+		}
+	}
 	for (uint32_t k = 0; mesh_node_peer_at(c->nodes[i].node, k, &pi) == 0; k++) {
 		if (pi.channel.backlog == 0 && pi.crdt_sent_seq == pi.crdt_acked_seq &&
 		    pi.channel.up)

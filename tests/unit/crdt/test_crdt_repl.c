@@ -2,7 +2,8 @@
 /*
  * Replication and digests: export batches bounded by ops and bytes, per-peer watermarks
  * (ack, rewind, out-of-range ack), re-export of keys changed again, change-log compaction
- * keeping memory O(keys), digest diff and bucket export (tombstone GC: test_crdt_gc.c).
+ * keeping memory O(keys), digest diff and bucket export, the export_local_only policy
+ * (tombstone GC: test_crdt_gc.c).
  */
 #include "crdt_test_util.h"
 #include "crdt_internal.h" /* white-box: change-log size */
@@ -244,6 +245,48 @@ test_origin_carried(void **state)
 	mesh_crdt_store_delete(c);
 }
 
+/*
+ * export_local_only: a peer gets what this store made (puts, deletes) and every tombstone,
+ * never a live value applied from elsewhere, except in its catch-up (what the store held
+ * when the peer was added); skipped records move the cursor, so acks and the catch-up
+ * measure stay exact.
+ */
+static void
+test_export_local_only(void **state)
+{
+	struct mesh_crdt_config cfg = { .replica_id = 0xA, .export_local_only = true };
+	struct mesh_crdt_store *a = mesh_crdt_store_new(&cfg), *b = store_new(0xB);
+	struct mesh_crdt_op ops[16];
+	uint64_t sent;
+	int n;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(mesh_crdt_ns_add_defaults(a), 0);
+	assert_int_equal(mesh_crdt_peer_add(b, PEER), 0);
+	assert_int_equal(put_s(b, "worker:old", "b", 0), 0);
+	assert_int_equal(export_all(b, PEER, a, 0, true), 1);
+	/* the catch-up of a peer added now carries b's value */
+	assert_int_equal(mesh_crdt_peer_add(a, PEER), 0);
+	assert_int_equal(put_s(b, "worker:b", "b", 0), 0);
+	assert_int_equal(put_s(b, "worker:gone", "b", 0), 0);
+	assert_int_equal(export_all(b, PEER, a, 0, true), 2);
+	assert_int_equal(del_s(b, "worker:gone", 0), 0);
+	assert_int_equal(export_all(b, PEER, a, 0, true), 1);
+	assert_int_equal(put_s(a, "worker:a", "a", 0), 0);
+	n = mesh_crdt_export(a, PEER, ops, 16, SIZE_MAX);
+	assert_int_equal(n, 3); /* worker:old (catch-up), the tombstone, worker:a */
+	assert_memory_equal(ops[0].key, "worker:old", 10);
+	assert_true(ops[1].tombstone);
+	assert_memory_equal(ops[1].key, "worker:gone", 11);
+	assert_memory_equal(ops[2].key, "worker:a", 8);
+	assert_int_equal(mesh_crdt_peer_watermarks(a, PEER, NULL, &sent), 0);
+	assert_int_equal(sent, mesh_crdt_store_seq(a));
+	assert_int_equal(mesh_crdt_ack(a, PEER, sent), 0);
+	mesh_crdt_store_delete(a);
+	mesh_crdt_store_delete(b);
+}
+
 int
 main(void)
 {
@@ -252,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_replicate_and_compaction),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_origin_carried),
+		cmocka_unit_test(test_export_local_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

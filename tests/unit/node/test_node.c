@@ -388,6 +388,55 @@ meta_is(const struct mesh_node_bytes *b, const char *s)
 }
 
 /*
+ * A BATCH reply fits one client message: GETs whose values would not fit answer
+ * -EMSGSIZE each (counted); the GETs before them and every write are served.
+ */
+static void
+test_batch_reply_bounded(void **state)
+{
+	static uint8_t big[100 * 1000];
+	struct mesh_node_batch_op ops[4];
+	struct mesh_node_req q = { .type = MESH_NODE_REQ_BATCH, .client = 3, .client_gen = 7,
+				   .id = 9, .ops = ops, .n_ops = 3 };
+	const struct mesh_node_reply *r;
+	struct world *w = world_new(NODES, false);
+	struct tnode *a = &w->nodes[0];
+	char key[3][16];
+
+	(void)state;
+	run(w, 500 * 1000 * 1000ull);
+	memset(big, 'v', sizeof(big));
+	for (int i = 0; i < 3; i++) {
+		snprintf(key[i], sizeof(key[i]), "worker:%d", i);
+		ops[i] = (struct mesh_node_batch_op){ .kind = MESH_NODE_BATCH_PUT,
+						      .key = (const uint8_t *)key[i], .key_len = 8,
+						      .value = big, .value_len = sizeof(big) };
+	}
+	mesh_node_request(a->n, &q, 1, w->now);
+	r = a->last_copy;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(r->results[i].status, 0);
+
+	for (int i = 0; i < 3; i++)
+		ops[i] = (struct mesh_node_batch_op){ .kind = MESH_NODE_BATCH_GET,
+						      .key = (const uint8_t *)key[i], .key_len = 8 };
+	ops[3] = (struct mesh_node_batch_op){ .kind = MESH_NODE_BATCH_DEL,
+					      .key = (const uint8_t *)key[0], .key_len = 8 };
+	q.n_ops = 4;
+	mesh_node_request(a->n, &q, 1, w->now);
+	r = a->last_copy;
+	assert_int_equal(r->n_results, 4);
+	assert_int_equal(r->results[0].status, 0);
+	assert_int_equal(r->results[0].value.len, sizeof(big));
+	assert_int_equal(r->results[1].status, 0);
+	assert_int_equal(r->results[2].status, -EMSGSIZE);
+	assert_false(r->results[2].found);
+	assert_int_equal(r->results[3].status, 0);
+	assert_int_equal(mesh_node_counter(a->n, MESH_NODE_CTR_node_batch_get_too_large), 1);
+	world_delete(w);
+}
+
+/*
  * Client protocol version 2 on the merge core: a batch (one result per op, a refused op
  * refuses only itself), hello, metadata from the config and set at run time (seen on
  * another node, gone with its owner's life), the reserved key space, and the cluster
@@ -954,6 +1003,7 @@ main(void)
 		cmocka_unit_test(test_flap_resumes),
 		cmocka_unit_test(test_reply_copy),
 		cmocka_unit_test(test_v2_requests),
+		cmocka_unit_test(test_batch_reply_bounded),
 		cmocka_unit_test(test_meta_reasserted),
 	};
 
