@@ -448,6 +448,7 @@ void mesh_node_hello_stats(const struct mesh_node *n, struct mesh_node_hello_sta
 	X(node_ae_backpressure, "repairs cut short by a full channel (next round goes on)") \
 	X(node_ae_skip_refused, "ops a repair did not push: the peer refused that version") \
 	X(node_ae_skip_catchup, "AE rounds or pushes skipped: the export to that peer is catching up") \
+	X(node_ae_skip_streaming, "AE pushes deferred: that peer was streaming its changes to us") \
 	X(node_gc_tombstones, "tombstones collected") \
 	X(node_requests, "client requests handled") \
 	X(node_request_errors, "client requests answered with an error") \

@@ -20,6 +20,8 @@
  * after a partition), it already carries every change to that peer, losslessly: rounds
  * skip that peer and a repair does not push to it, so the catch-up does not send the
  * store twice. It still answers, so the peer pushes its side when its export is idle.
+ * The other way round, while a peer streams its changes to us, we are the one behind:
+ * our pushes to it wait for that stream to end (at most AE_DEFER_MAX_NS).
  */
 #include <string.h>
 
@@ -32,6 +34,9 @@
 /* export this far behind the store (ops of change sequence not exported, or exported and
  * still queued or in flight in the channel): a catch-up is running */
 #define AE_EXPORT_BEHIND 4096u
+
+/* longest a repair towards a peer waits for that peer's stream of changes to us to end */
+#define AE_DEFER_MAX_NS (10 * MESH_NS_PER_SEC)
 
 _Static_assert(AE_GROUPS * 8 + 64 <= 1400, "a level-0 digest must fit a frame");
 
@@ -177,16 +182,43 @@ export_behind(const struct mesh_node *n, uint64_t peer)
 	       mesh_stream_peer_backlog(n->stream, peer) > (int64_t)AE_EXPORT_BEHIND;
 }
 
+/*
+ * Is @peer streaming changes to us (ops from it changed the store within ae_interval)?
+ * Then the digests differ because it is ahead, and our side of the differing buckets,
+ * mostly its own puts that it holds already, is not worth sending. Repairs towards it
+ * wait until that stream has been quiet for ae_interval, but never longer than
+ * AE_DEFER_MAX_NS, so what only we hold (a dead member's puts) gets there under steady
+ * writes too.
+ */
+static bool
+peer_streaming(struct mesh_node *n, struct node_peer *peer)
+{
+	if (peer->rx_changed_ns == 0 || n->now - peer->rx_changed_ns >= n->cfg.ae_interval_ns) {
+		peer->ae_deferred_ns = 0;
+		return false;
+	}
+	if (peer->ae_deferred_ns == 0)
+		peer->ae_deferred_ns = n->now;
+	if (n->now - peer->ae_deferred_ns < AE_DEFER_MAX_NS)
+		return true;
+	peer->ae_deferred_ns = 0; /* waited long enough: this round pushes */
+	return false;
+}
+
 /* A peer's level 1: push what differs; answer with ours unless this was the answer. */
 static void
-recv_level1(struct mesh_node *n, uint64_t from, const struct mesh_wire_digest *d)
+recv_level1(struct mesh_node *n, struct node_peer *peer, const struct mesh_wire_digest *d)
 {
+	uint64_t from = peer->id;
 	struct push p = { .n = n, .peer = from, .room = mesh_stream_peer_room(n->stream, from) };
-	bool room = true;
+	bool room = true, streaming = false;
 
 	if (export_behind(n, from)) {
 		NODE_CTR(n, node_ae_skip_catchup);
 		room = false; /* the export sends all of it */
+	} else if ((streaming = peer_streaming(n, peer))) {
+		NODE_CTR(n, node_ae_skip_streaming);
+		room = false;
 	}
 
 	for (uint32_t i = 0; i < d->n_groups && room; i++) {
@@ -202,16 +234,18 @@ recv_level1(struct mesh_node *n, uint64_t from, const struct mesh_wire_digest *d
 	mesh_counter_add(&n->ctr[MESH_NODE_CTR_node_ae_ops_pushed], p.sent);
 	if (!d->reply)
 		send_digest(n, from, 1, d->groups, d->n_groups, true);
-	n->ae_next_ns = MESH_MIN(n->ae_next_ns, n->now + n->cfg.ae_fast_ns);
+	if (!streaming)
+		n->ae_next_ns = MESH_MIN(n->ae_next_ns, n->now + n->cfg.ae_fast_ns);
 }
 
 void
 node_ae_recv(void *ctx, uint64_t from, const struct mesh_wire_digest *d)
 {
 	struct mesh_node *n = ctx;
+	struct node_peer *peer = node_repl_peer(n, from);
 
 	NODE_CTR(n, node_ae_digests_rx);
-	if (node_repl_peer(n, from) == NULL) {
+	if (peer == NULL) {
 		NODE_CTR(n, node_ae_drop_not_member);
 		return;
 	}
@@ -223,7 +257,7 @@ node_ae_recv(void *ctx, uint64_t from, const struct mesh_wire_digest *d)
 	if (d->level == 0)
 		recv_level0(n, from, d);
 	else
-		recv_level1(n, from, d);
+		recv_level1(n, peer, d);
 }
 
 unsigned

@@ -25,6 +25,10 @@ struct node_peer {
 	uint32_t refused_next;
 	/* parked (node_repl.c): when membership reaped it (0: not yet) */
 	uint64_t reaped_ns;
+	/* anti-entropy (node_ae.c): when ops from this peer last changed the store, and since
+	 * when repairs towards it wait for that stream to end (0: not waiting) */
+	uint64_t rx_changed_ns;
+	uint64_t ae_deferred_ns;
 };
 
 /** A HELLO peer from the configuration, and what its replies taught us. */

@@ -268,7 +268,7 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 	int result[EXPORT_OPS], refusal = 0;
 
 	node_wall(n);
-	for (uint32_t done = 0; done < count;) {
+	for (uint32_t done = 0, changed = 0; done < count;) {
 		uint32_t k = MESH_MIN(count - done, (uint32_t)EXPORT_OPS), refused = 0;
 		const struct mesh_crdt_op *last = NULL;
 
@@ -289,6 +289,7 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 		for (uint32_t i = 0; i < k; i++) {
 			if (result[i] == 1) {
 				fresh[done + i] = true; /* changed the store: lib/stream may relay it */
+				changed++;
 				node_lat_record_op(n, &cops[i]);
 			} else if (result[i] < 0) {
 				refused++;
@@ -299,6 +300,12 @@ stream_crdt_apply(void *ctx, uint64_t from, const struct mesh_stream_op *ops, ui
 		if (refused > 0)
 			node_refusal_rx(n, from, refused, last);
 		done += k;
+		if (done == count && changed > 0) {
+			struct node_peer *p = node_repl_peer(n, from);
+
+			if (p != NULL)
+				p->rx_changed_ns = n->now;
+		}
 	}
 	return refusal == -ENOMEM ? -EAGAIN : refusal; /* out of memory: resend later */
 }
