@@ -35,6 +35,8 @@ mesh_node_cfg_default(struct mesh_node_cfg *cfg)
 	cfg->stream.rto_max_ns = 1000 * MESH_NS_PER_MS;
 	cfg->stream.nack_delay_ns = 5 * MESH_NS_PER_MS;
 	cfg->stream.nack_interval_ns = 20 * MESH_NS_PER_MS;
+	/* a put reaches each peer on its maker's channel only: the widest window */
+	cfg->stream.window = 64;
 	cfg->max_payload = cfg->stream.max_payload;
 	cfg->hello_interval_ns = 1000 * MESH_NS_PER_MS;
 	cfg->ae_interval_ns = 1000 * MESH_NS_PER_MS;

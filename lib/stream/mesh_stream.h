@@ -5,7 +5,8 @@
  * - CRDT ops are delivered reliably over per-peer channels: batches carry a channel
  *   (epoch, sequence); the receiver acks cumulatively with a 64-bit selective-ack bitmap
  *   and explicit nacks; the sender keeps a bounded in-flight window and retransmits with
- *   capped exponential backoff (first retransmission after exactly rto_initial).
+ *   capped exponential backoff (first retransmission after rto_initial, or twice the
+ *   smoothed ack round trip when that is longer).
  * - Stream values are at-most-once: never retransmitted whole; values larger than a frame
  *   are chunked under one generation, reassembled per (peer, key), and missing fragments
  *   are repaired through nacks served from a bounded sender-side repair cache.
@@ -140,7 +141,7 @@ struct mesh_stream_config {
 	uint32_t window;           /**< CRDT batches in flight per peer (1..64, default 32) */
 	uint32_t max_pending_ops;  /**< queued ops per peer before drops (default 65536) */
 	uint32_t max_op_bytes;     /**< largest op; above a frame it is fragmented (1 MiB) */
-	uint64_t rto_initial_ns;   /**< first retransmission delay (default 200 ms) */
+	uint64_t rto_initial_ns;   /**< least first retransmission delay (default 200 ms) */
 	uint64_t rto_max_ns;       /**< backoff cap (default 5 s) */
 	uint64_t heartbeat_ns;     /**< heartbeat when idle this long (default 1 s) */
 	uint64_t idle_timeout_ns;  /**< channel down after this silence (default 60 s) */

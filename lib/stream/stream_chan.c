@@ -5,8 +5,9 @@
  * Sender: ops wait in a FIFO (bounded, drops counted) and are packed greedily into
  * CrdtBatch bodies that fit one frame; a batch leaves as soon as it is full, or on flush
  * (sender idle). At most `window` batches are in flight; each keeps its encoded body and
- * its ops until acknowledged, and is retransmitted after rto_initial, 2x, 4x ... capped
- * at rto_max (mesh_stream_backoff_ns), or at once when an ack nacks it. A channel that
+ * its ops until acknowledged, and is retransmitted after rto_initial (or twice the
+ * smoothed round trip, if longer), 2x, 4x ... capped at rto_max (mesh_stream_backoff_ns),
+ * or at once when an ack nacks it. A channel that
  * went down and comes back starts a new epoch and requeues everything unacknowledged.
  *
  * Receiver: per sender epoch a cumulative sequence plus a 64-batch selective bitmap; a
@@ -105,13 +106,24 @@ q_at(const struct stream_peer *p, uint32_t i)
 	return p->q[(p->q_head + i) % p->q_cap];
 }
 
+/*
+ * First retransmission delay towards @p: rto_initial, or twice the smoothed ack round
+ * trip when the channel is slower than that. A loaded receiver acks late; retransmitting
+ * at rto_initial then only adds duplicates to its load.
+ */
+static uint64_t
+rto_base(const struct mesh_stream *s, const struct stream_peer *p)
+{
+	return MESH_MAX(s->cfg.rto_initial_ns, MESH_MIN(2 * p->srtt_ns, s->cfg.rto_max_ns));
+}
+
 static void
 send_batch(struct mesh_stream *s, struct stream_peer *p, struct batch *b, uint64_t now)
 {
 	stream_emit(s, p, MESH_WIRE_KIND_CRDT_BATCH, b->body, b->len, now);
 	b->attempts++;
 	b->last_tx_ns = now;
-	b->next_tx_ns = now + mesh_stream_backoff_ns(s->cfg.rto_initial_ns, s->cfg.rto_max_ns,
+	b->next_tx_ns = now + mesh_stream_backoff_ns(rto_base(s, p), s->cfg.rto_max_ns,
 						     b->attempts);
 	stream_deadline_lower(s, b->next_tx_ns);
 }
@@ -832,7 +844,7 @@ stream_crdt_rx_ack(struct mesh_stream *s, struct stream_peer *p, const uint8_t *
 		CTR(s, rx_ack_nacked);
 		p->st_nacks++;
 		if (b->body != NULL && b->seq == q &&
-		    now - b->last_tx_ns >= s->cfg.rto_initial_ns / 2) {
+		    now - b->last_tx_ns >= rto_base(s, p) / 2) {
 			CTR(s, tx_crdt_fast_retransmits);
 			p->st_retransmits++;
 			send_batch(s, p, b, now);
