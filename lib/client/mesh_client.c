@@ -2,8 +2,9 @@
 /*
  * libmeshclient. Each call encodes one Request, sends it as one SOCK_SEQPACKET message and
  * reads Responses until the one with its id arrives; events read meanwhile are queued
- * (bounded; the oldest is dropped and counted into the next event's `dropped`). Replies
- * are decoded with protobuf-c and copied into caller-owned results before being freed.
+ * (bounded; the oldest is dropped and counted into the next event's `dropped`; watches
+ * and membership events: mesh_client_watch.c). Replies are decoded with protobuf-c and
+ * copied into caller-owned results before being freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,11 +56,12 @@ mesh_client_close(struct mesh_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	while (c->ev_count > 0) {
-		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
+		mc_qent_free(&c->events[c->ev_head]);
 		c->ev_head = (c->ev_head + 1) % MC_EVENT_QUEUE;
 		c->ev_count--;
 	}
 	mc_part_reset(c);
+	mc_watch_fini(c);
 	while (c->out_head != NULL) {
 		struct mc_out *o = c->out_head;
 		c->out_head = o->next;
@@ -292,9 +294,14 @@ static int
 add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event *ev)
 {
 	if (e->offset == 0) {
+		if (c->part_total != 0) { /* the value in progress never completed */
+			c->ev_lost++;
+			mc_watch_lost(c, c->part.subscription);
+		}
 		mc_part_reset(c);
 		if (e->total_len > MESH_CLIENT_MAX_VALUE) {
 			c->ev_lost++;
+			mc_watch_lost(c, e->subscription);
 			return -EINPROGRESS;
 		}
 		if (copy_event(c, e, &c->part) < 0)
@@ -309,13 +316,17 @@ add_part(struct mesh_client *c, Mesh__Client__Event *e, struct mesh_client_event
 	} else if (c->part_total != e->total_len || c->part_got != e->offset ||
 		   c->part.key_len != e->key.len ||
 		   memcmp(c->part.key, e->key.data, e->key.len) != 0) {
-		if (c->part_total != 0)
+		if (c->part_total != 0) {
 			c->ev_lost++;
+			mc_watch_lost(c, c->part.subscription);
+		}
+		mc_watch_lost(c, e->subscription); /* this part's value is lost too */
 		mc_part_reset(c);
 		return -EINPROGRESS;
 	}
 	if (c->part_got + e->value.len > c->part_total) {
 		c->ev_lost++;
+		mc_watch_lost(c, c->part.subscription);
 		mc_part_reset(c);
 		return -EINPROGRESS;
 	}
@@ -337,13 +348,23 @@ int
 mc_event_take(struct mesh_client *c, struct mesh_client_event *ev)
 {
 	while (c->ev_count > 0) {
-		Mesh__Client__Event *e = c->events[c->ev_head];
+		struct mc_qent q = c->events[c->ev_head];
+		Mesh__Client__Event *e;
 		int ret;
 
 		c->ev_head = (c->ev_head + 1) % MC_EVENT_QUEUE;
 		c->ev_count--;
+		if (q.kind != MESH_CLIENT_EVENT_CHANGE) { /* a marker or a membership event */
+			ret = mc_watch_event_take(c, &q, ev);
+			c->ev_lost += q.lost_after; /* told with the next event */
+			return ret;
+		}
+		e = q.r->event;
 		ret = e->total_len > 0 ? add_part(c, e, ev) : copy_event(c, e, ev);
-		mesh__client__event__free_unpacked(e, NULL);
+		if (ret == 0)
+			mc_watch_event_seen(c, e, ev);
+		mc_qent_free(&q);
+		c->ev_lost += q.lost_after;
 		if (ret != -EINPROGRESS) /* else more parts to come */
 			return ret;
 	}
@@ -381,7 +402,9 @@ mesh_client_event_free(struct mesh_client_event *ev)
 {
 	free(ev->key);
 	free(ev->value);
+	free(ev->member);
 	ev->key = ev->value = NULL;
+	ev->member = NULL;
 }
 
 int

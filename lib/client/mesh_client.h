@@ -60,6 +60,35 @@ struct mesh_client_value {
 	uint64_t replica;   /* replica id of the winning write */
 };
 
+/**
+ * A watch's resume point: the node's life (HelloResp.generation) and the highest change
+ * sequence whose changes were all handed to the application. {0, 0}: none.
+ */
+struct mesh_client_cursor {
+	uint64_t generation;
+	uint64_t seq;
+};
+
+struct mesh_client_member;
+
+/** What an event is (mesh_client_event.kind). */
+enum mesh_client_event_kind {
+	MESH_CLIENT_EVENT_CHANGE = 0,       /* a key changed (subscribe or watch) */
+	MESH_CLIENT_EVENT_SNAPSHOT_END = 1, /* watch: the snapshot is complete (no key) */
+	MESH_CLIENT_EVENT_MISSED = 2,       /* watch: the resume was refused; a snapshot follows */
+	MESH_CLIENT_EVENT_MEMBER = 3,       /* members watch: see member_kind, member */
+};
+
+/** What happened to a member (MemberEvent.Kind). */
+enum mesh_client_member_kind {
+	MESH_CLIENT_MEMBER_JOIN = 0,     /* new to this node, or back after dead or left */
+	MESH_CLIENT_MEMBER_ALIVE = 1,    /* a suspicion refuted, or a new life */
+	MESH_CLIENT_MEMBER_SUSPECT = 2,
+	MESH_CLIENT_MEMBER_DEAD = 3,
+	MESH_CLIENT_MEMBER_LEFT = 4,
+	MESH_CLIENT_MEMBER_METADATA = 5, /* its metadata changed (the new value is in member) */
+};
+
 struct mesh_client_event {
 	uint64_t subscription;
 	uint8_t *key;
@@ -69,6 +98,14 @@ struct mesh_client_event {
 	bool tombstone;
 	uint64_t dropped;
 	uint64_t origin_ns; /* origin node's wall clock for this change (0 = not stamped) */
+	/* version 2 (mesh_client_watch_open, mesh_client_members_watch_open); a subscribe
+	 * event is a MESH_CLIENT_EVENT_CHANGE with the rest 0 */
+	int kind;                         /* enum mesh_client_event_kind */
+	uint64_t seq;                     /* CHANGE of a watch: the node's change sequence */
+	bool snapshot;                    /* CHANGE: part of the watch's initial snapshot */
+	struct mesh_client_cursor cursor; /* watch: where to resume once this event is handled */
+	int member_kind;                  /* MEMBER: enum mesh_client_member_kind */
+	struct mesh_client_member *member; /* MEMBER: the member (freed by event_free) */
 };
 
 struct mesh_client_member {
@@ -119,7 +156,10 @@ void mesh_client_keys_free(char **keys, size_t n);
 int mesh_client_subscribe(struct mesh_client *c, const char *prefix, uint64_t *subscription);
 int mesh_client_unsubscribe(struct mesh_client *c, uint64_t subscription);
 
-/** Next subscription event; -ETIMEDOUT after @timeout_ms (-1 = wait forever). */
+/** Next event (subscriptions and watches); -ETIMEDOUT after @timeout_ms (-1 = wait
+ * forever). The library queues at most 256 events: when the application falls behind, the
+ * oldest is dropped (a watch's own newest: see mesh_client_watch_open) and counted into
+ * the next event's `dropped`. */
 int mesh_client_event_next(struct mesh_client *c, int timeout_ms, struct mesh_client_event *ev);
 void mesh_client_event_free(struct mesh_client_event *ev);
 
@@ -290,12 +330,54 @@ bool mesh_client_want_write(const struct mesh_client *c);
  * handle). */
 uint64_t mesh_client_dropped_replies(const struct mesh_client *c);
 /**
- * Deliver subscription events to @cb from mesh_client_process() instead of queueing them
+ * Deliver events (subscriptions and watches) to @cb from mesh_client_process() instead of queueing them
  * for mesh_client_event_next() (NULL: back to queueing). The event is freed after @cb.
  */
 typedef void (*mesh_client_event_cb)(struct mesh_client *c, const struct mesh_client_event *ev,
 				     void *arg);
 void mesh_client_event_cb_set(struct mesh_client *c, mesh_client_event_cb cb, void *arg);
+
+/* ---- watches (version 2; hello's features "watch" and "members_watch") ---- */
+
+/**
+ * Watch the keys under @prefix (@prefix_len bytes, 0 = every key); the id is put in
+ * *@watch. Its events come through mesh_client_event_next() or the event callback, with
+ * subscription = the id:
+ *  - @resume NULL, @snapshot false: changes from now on;
+ *  - @snapshot: first the current value of every key under the prefix (CHANGE events with
+ *    snapshot set), then one SNAPSHOT_END event, then the changes after it;
+ *  - @resume (a cursor of an earlier watch of this node; NULL or generation 0: none):
+ *    every key changed after it
+ *    (latest value or tombstone), then live changes; when the node cannot (another node
+ *    life, or the tombstones after it were collected), a MISSED event comes first and a
+ *    snapshot follows as with @snapshot: the application drops what it knew under the
+ *    prefix and rebuilds from the snapshot.
+ * Every event carries in `cursor` the resume point once it is handled: store the last one
+ * to resume a later watch (after a reconnect, on any connection to the same node). When
+ * the event queue is full a watch's newest event is dropped (the count comes with the
+ * next event, in `dropped`) and the watch's cursor stops at the last event kept, so a
+ * watch opened again from it gets back exactly what was lost. Keys changed several times
+ * may come once, with their latest value. Needs hello's feature "watch".
+ */
+int mesh_client_watch_open(struct mesh_client *c, const void *prefix, size_t prefix_len,
+			   bool snapshot, const struct mesh_client_cursor *resume,
+			   uint64_t *watch);
+/**
+ * Watch membership: MEMBER events (member_kind, and in member the name, address,
+ * status, incarnation, generation and metadata); with @snapshot, first one JOIN per
+ * member the node knows (itself first). Needs hello's feature "members_watch".
+ */
+int mesh_client_members_watch_open(struct mesh_client *c, bool snapshot, uint64_t *watch);
+/** End a watch of either kind; its events still queued are discarded (use this rather
+ * than mesh_client_unsubscribe, which ends it on the node but keeps its state here). */
+int mesh_client_watch_close(struct mesh_client *c, uint64_t watch);
+/** The resume point of @watch as of the events handed out so far; -ENOENT if unknown. */
+int mesh_client_watch_cursor_get(const struct mesh_client *c, uint64_t watch,
+				 struct mesh_client_cursor *out);
+/** "CHANGE", "SNAPSHOT_END", "MISSED", "MEMBER"; "UNKNOWN" for other values. */
+const char *mesh_client_event_kind_name(int kind);
+/** "JOIN", "ALIVE", "SUSPECT", "DEAD", "LEFT", "METADATA"; "UNKNOWN" for other values. */
+const char *mesh_client_member_kind_name(int kind);
 
 /**
  * Prometheus name of counter @name of @group, as meshd's /metrics and `meshctl metrics`

@@ -2,11 +2,12 @@
 /*
  * libmeshclient's I/O core, shared by the sync and async calls. The socket is
  * non-blocking: a request the socket has no room for waits in an in-library queue (sent
- * by the next pump), and a pump reads every reply ready and routes it: an event to the
- * bounded event queue, the sync call's reply to that call, an async request's reply to
- * the rx list whose callbacks mc_dispatch() runs; a reply nobody waits for and one that
- * does not decode are dropped and counted. Async requests live in an open table indexed
- * by id (ids rise, so the table only grows when very old requests are still in flight).
+ * by the next pump), and a pump reads every reply ready and routes it: an event or a
+ * membership event to the bounded event queue, the sync call's reply to that call, an
+ * async request's reply to the rx list whose callbacks mc_dispatch() runs; a reply nobody
+ * waits for and one that does not decode are dropped and counted. Async requests live in
+ * an open table indexed by id (ids rise, so the table only grows when very old requests
+ * are still in flight).
  */
 #include <errno.h>
 #include <poll.h>
@@ -229,20 +230,37 @@ mc_send(struct mesh_client *c, Mesh__Client__Request *req)
 
 /* ---- receiving */
 
-static void
-queue_event(struct mesh_client *c, Mesh__Client__Response *r)
+void
+mc_qent_free(struct mc_qent *q)
 {
-	Mesh__Client__Event *ev = r->event;
+	if (q->r != NULL)
+		mesh__client__response__free_unpacked(q->r, NULL);
+	q->r = NULL;
+}
 
-	r->event = NULL;
-	r->result_case = MESH__CLIENT__RESPONSE__RESULT__NOT_SET;
-	if (c->ev_count == MC_EVENT_QUEUE) {
-		mesh__client__event__free_unpacked(c->events[c->ev_head], NULL);
+void
+mc_event_queue(struct mesh_client *c, Mesh__Client__Response *r, uint64_t sub, int kind)
+{
+	bool full = c->ev_count == MC_EVENT_QUEUE;
+
+	/* full: a watch's event is dropped itself (counted after the last one kept, so the
+	 * watch's cursor can move up to there); any other drops the oldest */
+	if (r != NULL && kind == MESH_CLIENT_EVENT_CHANGE && mc_watch_queue(c, r->event, full)) {
+		c->events[(c->ev_head + c->ev_count - 1) % MC_EVENT_QUEUE].lost_after++;
+		mesh__client__response__free_unpacked(r, NULL);
+		return;
+	}
+	if (full) {
+		struct mc_qent *old = &c->events[c->ev_head];
+
+		mc_watch_lost(c, old->sub);
+		c->ev_lost += 1 + old->lost_after;
+		mc_qent_free(old);
 		c->ev_head = (c->ev_head + 1) % MC_EVENT_QUEUE;
 		c->ev_count--;
-		c->ev_lost++;
 	}
-	c->events[(c->ev_head + c->ev_count) % MC_EVENT_QUEUE] = ev;
+	c->events[(c->ev_head + c->ev_count) % MC_EVENT_QUEUE] =
+		(struct mc_qent){ .r = r, .sub = sub, .kind = kind };
 	c->ev_count++;
 }
 
@@ -250,7 +268,11 @@ static void
 route(struct mesh_client *c, Mesh__Client__Response *r)
 {
 	if (r->id == 0 && r->result_case == MESH__CLIENT__RESPONSE__RESULT_EVENT) {
-		queue_event(c, r);
+		mc_event_queue(c, r, r->event->subscription, MESH_CLIENT_EVENT_CHANGE);
+		return;
+	} else if (r->id == 0 && r->result_case == MESH__CLIENT__RESPONSE__RESULT_MEMBER_EVENT) {
+		mc_event_queue(c, r, r->member_event->subscription, MESH_CLIENT_EVENT_MEMBER);
+		return;
 	} else if (r->id != 0 && r->id == c->sync_id && c->sync_resp == NULL) {
 		c->sync_resp = r;
 		return;

@@ -28,6 +28,26 @@ struct mc_rx {
 	Mesh__Client__Response *r;
 };
 
+/* a queued event: a Response holding an Event or a MemberEvent, or a marker the library
+ * made (r NULL: kind is MESH_CLIENT_EVENT_SNAPSHOT_END or _MISSED of watch sub) */
+struct mc_qent {
+	Mesh__Client__Response *r;
+	uint64_t sub;
+	int kind;
+	uint64_t lost_after; /* events dropped right after this one (a full queue) */
+};
+
+/* what the library knows of one watch (mesh_client_watch.c) */
+struct mc_watch {
+	uint64_t id;
+	bool members;    /* a membership watch: no cursor */
+	bool frozen;     /* an event was lost: the cursor stays at most at limit */
+	uint64_t limit;
+	uint64_t start;  /* WatchResp.seq: the node's seq when the watch began */
+	uint64_t queued; /* the cursor once every event queued is taken */
+	struct mesh_client_cursor cur;
+};
+
 struct mesh_client {
 	int fd;
 	int timeout_ms;
@@ -35,9 +55,11 @@ struct mesh_client {
 	char error[256];
 	int code; /* enum mesh_client_error of the last refusal */
 	uint8_t *buf; /* MESH_CLIENT_MAX_MSG, receive buffer */
-	Mesh__Client__Event *events[MC_EVENT_QUEUE];
+	struct mc_qent events[MC_EVENT_QUEUE];
 	unsigned ev_head, ev_count;
 	uint64_t ev_lost;
+	struct mc_watch *watches; /* open watches (mesh_client_watch.c) */
+	size_t n_watches, cap_watches;
 	/* reassembly of a large event value sent in parts */
 	struct mesh_client_event part;
 	size_t part_total, part_got;
@@ -78,6 +100,28 @@ int mc_refusal(struct mesh_client *c, const Mesh__Client__Response *r);
 int64_t mc_now_ms(void);
 void mc_part_reset(struct mesh_client *c);
 int mc_event_take(struct mesh_client *c, struct mesh_client_event *ev);
+/** Queue a received event (@r holds an Event or a MemberEvent; owned by the queue) or a
+ * marker (@r NULL). When the queue is full a watch's event is dropped itself, anything
+ * else drops the oldest (mc_watch_queue). */
+void mc_event_queue(struct mesh_client *c, Mesh__Client__Response *r, uint64_t sub, int kind);
+/** Free a queue entry's message. */
+void mc_qent_free(struct mc_qent *q);
+
+/* mesh_client_watch.c */
+/** An event of @sub was lost here, after every event of it taken so far: a watch's
+ * cursor stops where it is. */
+void mc_watch_lost(struct mesh_client *c, uint64_t sub);
+/** Event @e is about to be queued (@full: there is no room). Returns true when it must be
+ * dropped rather than the oldest event: a watch's event (its cursor then stops after the
+ * events of it already queued, which stay contiguous). */
+bool mc_watch_queue(struct mesh_client *c, const Mesh__Client__Event *e, bool full);
+/** Turn @q (a marker or a MemberEvent) into @ev (frees @q's message). 0 or -ENOMEM. */
+int mc_watch_event_take(struct mesh_client *c, struct mc_qent *q, struct mesh_client_event *ev);
+/** @ev was made from Event @e: set its watch fields and move the watch's cursor; the
+ * last event of a snapshot puts a SNAPSHOT_END marker at the head of the queue. */
+void mc_watch_event_seen(struct mesh_client *c, const Mesh__Client__Event *e,
+			 struct mesh_client_event *ev);
+void mc_watch_fini(struct mesh_client *c);
 
 static inline ProtobufCBinaryData
 mc_bin(const void *p, size_t n)

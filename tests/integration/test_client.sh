@@ -9,13 +9,19 @@
 # flight on one connection (put --pipeline), a batch with mixed results, put --owned,
 # Error names in refusals, 100,000 keys by put --batch read on a second node, member
 # metadata seen on the other node, and cluster (exit 1 once the other node is dead).
-# Usage: test_client.sh MESHD MESHCTL   (root; 77 = skipped)
+# libmeshclient's watches (test_client_watch.c, one C check per run): a snapshot then live
+# changes (event callback, a v1 subscription beside), a resume from the stored cursor
+# after a disconnect gets exactly the changes made meanwhile, a cursor of another life
+# (made up, then a real restart of the node) is reported MISSED with a snapshot, and a
+# members watch sees node 2 join (with its address) and node 2 dead.
+# Usage: test_client.sh MESHD MESHCTL [WATCH_CHECK]   (root; 77 = skipped)
 set -u
 MESHD=$1
 CTL=$2
+WATCH=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/tap.sh"
-mesh_test_netns tk 'rm -f "$sock"'
+mesh_test_netns tk 'rm -f "$sock" "${cursor:-}"; [ -z "${mwpid:-}" ] || kill "$mwpid" 2>/dev/null'
 sock=/tmp/${MESH_NS}-n1.sock
 
 mesh_topo_up 2
@@ -125,6 +131,23 @@ ok_if "hello: features listed ($feats)" test -n "${feats// /}"
 out=$(c put nope:x 1 2>&1)
 ok_if "a refusal names its Error ($out)" grep -q '(NO_NAMESPACE)' <<<"$out"
 
+# libmeshclient watches: one C check per run, its lines shown as TAP comments
+wt() { "$WATCH" "$@" 2>&1 | sed 's/^/# /'; return "${PIPESTATUS[0]}"; }
+cursor=/tmp/${MESH_NS}-cursor
+if has watch && [ -n "$WATCH" ]; then
+  wt snapshot "$sock" worker:w- "$cursor"
+  is "C watch: existing keys, SNAPSHOT_END, then a live change (callback; v1 beside)" "$?" 0
+  # the watcher is gone: the changes it must get back, and one outside its prefix
+  c put worker:w-e 5 >/dev/null; c put worker:w-a 1b >/dev/null; c del worker:w-b >/dev/null
+  c put config:w-elsewhere x >/dev/null
+  wt resume "$sock" worker:w- "$cursor" e=5 a=1b b=-
+  is "C watch: resume from the stored cursor gets exactly the changes missed" "$?" 0
+  wt missed "$sock" worker:w- "$cursor" other-life a d e
+  is "C watch: a cursor of another life: MISSED, then a snapshot (a d e)" "$?" 0
+else
+  skip "node has no watch feature"; skip "no watch"; skip "no watch"
+fi
+
 seq 1 10000 | awk '{printf "worker:async%06d v%d\n", $1, $1}' >"$tmp/async"
 out=$(c put --pipeline "$tmp/async" 2>&1); rc=$?
 echo "# $out"
@@ -151,6 +174,15 @@ else
   skip "node has no owned feature"; skip "no owned"
 fi
 
+mwpid=
+if has members_watch && [ -n "$WATCH" ]; then
+  "$WATCH" members "$sock" n2 "$tmp/mw-ready" 240 >"$tmp/mw.out" 2>&1 &
+  mwpid=$!
+  for _ in $(seq 1 50); do [ -e "$tmp/mw-ready" ] && break; sleep 0.1; done
+  ok_if "C members watch open, its snapshot starts with JOIN n1" test -e "$tmp/mw-ready"
+else
+  skip "node has no members_watch feature"
+fi
 mesh_node_start 2 --ctl-socket "$sock2" --seed 10.99.0.1
 ok_if "node 2 up" mesh_wait_tel 2 /mesh/info port 1 60
 ok_if "node 1 sees 2 alive" mesh_wait_members 1 alive 2 30
@@ -186,6 +218,13 @@ print([m.get("metadata", "") for m in json.load(sys.stdin)["members"] if m["name
   done
   is "metadata set on node 1 seen in members on node 2" "$md" "zone=a gpu=1"
   ok_if "members prints the metadata column" grep -q 'zone=a gpu=1' <<<"$(c members)"
+  # node 2's metadata, for the members watch on node 1
+  c2 meta set 'zone=b' >/dev/null
+  md2=0
+  for _ in $(seq 1 30); do
+    grep -q 'zone=b' <<<"$(c members)" && { md2=1; break; }
+    sleep 0.5
+  done
 else
   skip "node has no metadata feature"; skip "no metadata"; skip "no metadata"
 fi
@@ -208,6 +247,22 @@ else
   mesh_node_stop 2 KILL
   skip "node has no cluster feature"; skip "no cluster"; skip "no cluster"
 fi
+if [ -n "$mwpid" ]; then
+  wait "$mwpid"
+  rc=$?
+  mwpid=
+  sed 's/^/# /' "$tmp/mw.out"
+  is "C members watch: n2 JOIN or ALIVE, then DEAD or LEFT once killed" "$rc" 0
+  ok_if "C members watch: n2's event carries its address and generation" \
+    grep -Eq '^(JOIN|ALIVE) n2 [a-z]+ 10\.99\.0\.2:[0-9]+ gen=[1-9]' "$tmp/mw.out"
+  # METADATA events: the C decoding is checked by client_lib (fake node); the node does not
+  # always raise them during this run (an open server-side question), so only noted here
+  if has metadata && [ "${md2:-0}" = 1 ] && ! grep -q '^METADATA n2 .* meta=zone=b$' "$tmp/mw.out"; then
+    echo "# note: n2's metadata reached node 1 but its members watch got no METADATA event"
+  fi
+else
+  skip "no members_watch"; skip "no members_watch"
+fi
 rm -rf "$tmp"
 
 mesh_node_stop 1 TERM
@@ -215,4 +270,15 @@ is "node exits 0 on SIGTERM" "$?" 0
 ok_if "control socket removed on exit" test ! -e "$sock"
 out=$(c health 2>&1); rc=$?
 ok_if "meshctl reports an unreachable node (exit 3)" test $rc -eq 3
+
+if has watch && [ -n "$WATCH" ] && [ -s "$cursor" ]; then
+  mesh_node_start 1 --ctl-socket "$sock"
+  ok_if "node 1 restarted (a new life)" mesh_wait_tel 1 /mesh/info port 1 30
+  wt missed "$sock" worker:w- "$cursor" as-is any
+  is "C watch: the cursor of the node's previous life is reported MISSED" "$?" 0
+  mesh_node_stop 1 TERM
+else
+  skip "no watch"; skip "no watch"
+fi
+rm -f "$cursor"
 tap_done

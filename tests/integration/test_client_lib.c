@@ -5,7 +5,12 @@
  * a sync call in the middle of async traffic, events to a callback, a v1 refusal's errno
  * mapped to its Error code, a batch split at hello's max_batch with every part sent before
  * any reply, a reply nobody asked for dropped and counted, and in-flight requests
- * completed with -ECONNRESET when the node goes away.
+ * completed with -ECONNRESET when the node goes away; watches: a snapshot's end split
+ * into its own event and the cursor moved to the watch's start seq there, a backlog over
+ * the bounded event queue (the watch's newest events dropped, the count told with the
+ * next event, the cursor frozen at the last one kept and sent back in the next resume),
+ * a refused resume queued as MISSED ahead of an empty snapshot, and a membership event
+ * with its member.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -350,6 +356,249 @@ test_connection_lost(void **state)
 	fake_stop(&f, c);
 }
 
+/* ---- watches */
+
+static volatile int fake_sent_all;
+
+/* an event of watch @sub, sent without blocking: the client does not read meanwhile */
+static void
+fake_event(struct fake *f, uint64_t sub, const char *key, uint64_t seq, bool snap, bool end)
+{
+	static uint8_t buf[4096];
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__Event ev = MESH__CLIENT__EVENT__INIT;
+	size_t len;
+
+	ev.subscription = sub;
+	ev.key.data = (uint8_t *)key;
+	ev.key.len = strlen(key);
+	ev.value.data = (uint8_t *)"v";
+	ev.value.len = 1;
+	ev.seq = seq;
+	ev.snapshot = snap;
+	ev.snapshot_end = end;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
+	r.event = &ev;
+	len = mesh__client__response__pack(&r, buf);
+	if (send(f->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len && f->bad == 0)
+		f->bad = __LINE__;
+}
+
+static void
+fake_watch_resp(struct fake *f, uint64_t id, uint64_t sub, uint64_t gen, uint64_t seq,
+		bool resumed, bool missed)
+{
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__WatchResp w = MESH__CLIENT__WATCH_RESP__INIT;
+
+	w.subscription = sub;
+	w.generation = gen;
+	w.seq = seq;
+	w.resumed = resumed;
+	w.missed = missed;
+	r.id = id;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_WATCH;
+	r.watch = &w;
+	fake_send(f, &r);
+}
+
+static void
+script_watch_overflow(struct fake *f)
+{
+	Mesh__Client__Request *q = fake_recv(f);
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	int big = 4 << 20;
+	char key[16];
+
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_WATCH &&
+			      q->watch->snapshot && !q->watch->resume &&
+			      q->watch->prefix.len == 2 && memcmp(q->watch->prefix.data, "p/", 2) == 0);
+	fake_watch_resp(f, q->id, 5, 77, 1000, false, false);
+	mesh__client__request__free_unpacked(q, NULL);
+	/* room for everything below, so the client's first read finds it all */
+	setsockopt(f->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	fake_event(f, 5, "p/k1", 10, true, false);
+	fake_event(f, 5, "p/k2", 20, true, true); /* the snapshot's last key */
+	for (int i = 0; i < 300; i++) { /* live: 254 fit the queue after k1, k2 */
+		snprintf(key, sizeof(key), "p/L%04d", 1001 + i);
+		fake_event(f, 5, key, 1001 + (uint64_t)i, false, false);
+	}
+	__atomic_store_n(&fake_sent_all, 1, __ATOMIC_RELEASE);
+	q = fake_recv(f); /* the client has drained the queue: one more change, then the ack */
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_PUT);
+	fake_event(f, 5, "p/after", 1400, false, false);
+	r.id = q->id;
+	fake_send(f, &r);
+	mesh__client__request__free_unpacked(q, NULL);
+	q = fake_recv(f); /* the resume: from the last event kept before the loss */
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_WATCH &&
+			      q->watch->resume && !q->watch->snapshot &&
+			      q->watch->resume_generation == 77 && q->watch->resume_seq == 1254);
+	fake_watch_resp(f, q->id, 6, 77, 1500, true, false);
+	mesh__client__request__free_unpacked(q, NULL);
+}
+
+static void
+test_watch_overflow(void **state)
+{
+	struct fake f;
+	struct mesh_client *c = fake_start(&f, script_watch_overflow);
+	struct mesh_client_cursor cur, from;
+	struct mesh_client_event ev;
+	char key[16];
+	uint64_t id;
+
+	(void)state;
+	fake_sent_all = 0;
+	assert_int_equal(mesh_client_watch_open(c, "p/", 2, true, NULL, &id), 0);
+	assert_int_equal(id, 5);
+	assert_int_equal(mesh_client_watch_cursor_get(c, 5, &cur), 0);
+	assert_true(cur.generation == 77 && cur.seq == 0); /* a snapshot starts from 0 */
+	while (!__atomic_load_n(&fake_sent_all, __ATOMIC_ACQUIRE))
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_string_equal((char *)ev.key, "p/k1");
+	assert_true(ev.kind == MESH_CLIENT_EVENT_CHANGE && ev.snapshot && ev.seq == 10);
+	assert_true(ev.cursor.generation == 77 && ev.cursor.seq == 10);
+	mesh_client_event_free(&ev);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_string_equal((char *)ev.key, "p/k2");
+	assert_true(ev.kind == MESH_CLIENT_EVENT_CHANGE && ev.snapshot);
+	assert_int_equal(ev.cursor.seq, 1000); /* the snapshot is complete: the watch's start */
+	mesh_client_event_free(&ev);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_int_equal(ev.kind, MESH_CLIENT_EVENT_SNAPSHOT_END);
+	assert_true(ev.key_len == 0 && ev.subscription == 5 && ev.cursor.seq == 1000);
+	mesh_client_event_free(&ev);
+	/* the queue held 256 messages: k1, k2 and 254 live ones; the 46 newest were dropped */
+	for (int i = 0; i < 254; i++) {
+		assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+		snprintf(key, sizeof(key), "p/L%04d", 1001 + i);
+		assert_string_equal((char *)ev.key, key);
+		assert_int_equal(ev.dropped, 0);
+		assert_int_equal(ev.cursor.seq, 1001 + (uint64_t)i);
+		mesh_client_event_free(&ev);
+	}
+	assert_int_equal(mesh_client_event_next(c, 200, &ev), -ETIMEDOUT);
+	assert_int_equal(mesh_client_put(c, "go", 2, "1", 1), 0);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_string_equal((char *)ev.key, "p/after");
+	assert_int_equal(ev.dropped, 46); /* told with the next event */
+	assert_int_equal(ev.seq, 1400);
+	assert_int_equal(ev.cursor.seq, 1254); /* not past the loss */
+	mesh_client_event_free(&ev);
+	assert_int_equal(mesh_client_watch_cursor_get(c, 5, &from), 0);
+	assert_true(from.generation == 77 && from.seq == 1254);
+	assert_int_equal(mesh_client_watch_open(c, "p/", 2, false, &from, &id), 0);
+	assert_int_equal(id, 6);
+	assert_int_equal(mesh_client_watch_cursor_get(c, 6, &cur), 0);
+	assert_true(cur.generation == 77 && cur.seq == 1254); /* resumed: from there */
+	fake_stop(&f, c);
+}
+
+static void
+script_watch_missed(struct fake *f)
+{
+	Mesh__Client__Request *q = fake_recv(f);
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__SubscribeResp sr = MESH__CLIENT__SUBSCRIBE_RESP__INIT;
+	Mesh__Client__MemberEvent me = MESH__CLIENT__MEMBER_EVENT__INIT;
+	Mesh__Client__Member m = MESH__CLIENT__MEMBER__INIT;
+	Mesh__Client__Event ev = MESH__CLIENT__EVENT__INIT;
+
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_WATCH &&
+			      q->watch->resume && q->watch->resume_generation == 77 &&
+			      q->watch->resume_seq == 5);
+	fake_watch_resp(f, q->id, 5, 78, 50, false, true); /* another life: missed */
+	mesh__client__request__free_unpacked(q, NULL);
+	ev.subscription = 5; /* an empty snapshot: only its end */
+	ev.seq = 50;
+	ev.snapshot = ev.snapshot_end = true;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_EVENT;
+	r.event = &ev;
+	fake_send(f, &r);
+	q = fake_recv(f);
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_MEMBERS_WATCH &&
+			      q->members_watch->snapshot);
+	r = (Mesh__Client__Response)MESH__CLIENT__RESPONSE__INIT;
+	r.id = q->id;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_SUBSCRIBE;
+	r.subscribe = &sr;
+	sr.subscription = 9;
+	fake_send(f, &r);
+	mesh__client__request__free_unpacked(q, NULL);
+	m.name = (char *)"n2";
+	m.address = (char *)"10.0.0.2:7946";
+	m.status = (char *)"dead";
+	m.generation = 42;
+	m.metadata.data = (uint8_t *)"m\0x";
+	m.metadata.len = 3;
+	me.subscription = 9;
+	me.kind = MESH__CLIENT__MEMBER_EVENT__KIND__DEAD;
+	me.member = &m;
+	me.dropped = 2;
+	r = (Mesh__Client__Response)MESH__CLIENT__RESPONSE__INIT;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_MEMBER_EVENT;
+	r.member_event = &me;
+	fake_send(f, &r);
+	q = fake_recv(f);
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_UNSUBSCRIBE &&
+			      q->unsubscribe->subscription == 5);
+	r = (Mesh__Client__Response)MESH__CLIENT__RESPONSE__INIT;
+	r.id = q->id;
+	fake_send(f, &r);
+	mesh__client__request__free_unpacked(q, NULL);
+}
+
+static void
+test_watch_missed_and_members(void **state)
+{
+	struct fake f;
+	struct mesh_client *c = fake_start(&f, script_watch_missed);
+	struct mesh_client_cursor from = { 77, 5 }, cur;
+	struct mesh_client_event ev;
+	uint64_t id, mid;
+
+	(void)state;
+	assert_int_equal(mesh_client_watch_open(c, "p/", 2, false, &from, &id), 0);
+	assert_int_equal(id, 5);
+	assert_int_equal(mesh_client_members_watch_open(c, true, &mid), 0);
+	assert_int_equal(mid, 9);
+	assert_int_equal(mesh_client_watch_cursor_get(c, 9, &cur), -ENOENT); /* no cursor */
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_int_equal(ev.kind, MESH_CLIENT_EVENT_MISSED);
+	assert_string_equal(mesh_client_event_kind_name(ev.kind), "MISSED");
+	assert_true(ev.subscription == 5 && ev.cursor.generation == 78 && ev.cursor.seq == 0);
+	mesh_client_event_free(&ev);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_int_equal(ev.kind, MESH_CLIENT_EVENT_SNAPSHOT_END);
+	assert_true(ev.cursor.generation == 78 && ev.cursor.seq == 50);
+	mesh_client_event_free(&ev);
+	assert_int_equal(mesh_client_event_next(c, 1000, &ev), 0);
+	assert_int_equal(ev.kind, MESH_CLIENT_EVENT_MEMBER);
+	assert_int_equal(ev.subscription, 9);
+	assert_int_equal(ev.member_kind, MESH_CLIENT_MEMBER_DEAD);
+	assert_string_equal(mesh_client_member_kind_name(ev.member_kind), "DEAD");
+	assert_non_null(ev.member);
+	assert_string_equal(ev.member->name, "n2");
+	assert_string_equal(ev.member->address, "10.0.0.2:7946");
+	assert_string_equal(ev.member->status, "dead");
+	assert_int_equal(ev.member->generation, 42);
+	assert_int_equal(ev.member->metadata_len, 3);
+	assert_memory_equal(ev.member->metadata, "m\0x", 3);
+	assert_int_equal(ev.dropped, 2);
+	assert_int_equal(ev.cursor.generation, 0);
+	mesh_client_event_free(&ev);
+	assert_null(ev.member);
+	assert_int_equal(mesh_client_dropped_replies(c), 0); /* nothing dropped any more */
+	assert_int_equal(mesh_client_watch_cursor_get(c, 5, &cur), 0);
+	assert_true(cur.generation == 78 && cur.seq == 50);
+	assert_int_equal(mesh_client_watch_close(c, 5), 0);
+	assert_int_equal(mesh_client_watch_cursor_get(c, 5, &cur), -ENOENT);
+	fake_stop(&f, c);
+}
+
 int
 main(void)
 {
@@ -357,6 +606,8 @@ main(void)
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_batch_split),
 		cmocka_unit_test(test_connection_lost),
+		cmocka_unit_test(test_watch_overflow),
+		cmocka_unit_test(test_watch_missed_and_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

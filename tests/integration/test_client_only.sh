@@ -54,8 +54,10 @@ int main(int argc, char **argv)
 	struct mesh_client *c = mesh_client_connect(argc > 1 ? argv[1] : "/nonexistent.sock");
 	if (c != NULL)
 		return 1;
-	printf("%s %s %d\n", mesh_client_error_name(MESH_CLIENT_E_QUOTA),
-	       mesh_client_error_name(mesh_client_error_from_errno(-EDQUOT)), errno == ENOENT);
+	printf("%s %s %d %s %s\n", mesh_client_error_name(MESH_CLIENT_E_QUOTA),
+	       mesh_client_error_name(mesh_client_error_from_errno(-EDQUOT)), errno == ENOENT,
+	       mesh_client_event_kind_name(MESH_CLIENT_EVENT_SNAPSHOT_END),
+	       mesh_client_member_kind_name(MESH_CLIENT_MEMBER_DEAD));
 	return 0;
 }
 CEOF
@@ -66,6 +68,7 @@ is "pkg-config meshclient" "$?" 0
 cc -o "$tmp/app" "$tmp/app.c" $flags >"$tmp/cc.log" 2>&1
 is "a program compiles against the installed copy ($flags)" "$?" 0
 [ -s "$tmp/cc.log" ] && cat "$tmp/cc.log"
-is "and runs with it" "$(LD_LIBRARY_PATH=$d/lib "$tmp/app" 2>&1)" "QUOTA QUOTA 1"
+is "and runs with it (watch API included)" "$(LD_LIBRARY_PATH=$d/lib "$tmp/app" 2>&1)" \
+  "QUOTA QUOTA 1 SNAPSHOT_END DEAD"
 ok_if "the installed meshctl runs" env LD_LIBRARY_PATH="$d/lib" "$d/bin/meshctl" --version
 tap_done
