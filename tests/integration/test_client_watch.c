@@ -388,7 +388,10 @@ check_members(const char *peer, const char *ready, int secs)
 	uint64_t id;
 	time_t end = time(NULL) + secs;
 	bool joined = false, self = false;
+	char killed[512];
 	int ret, n = 0;
+
+	snprintf(killed, sizeof(killed), "%s.killed", ready);
 
 	ret = mesh_client_members_watch_open(c, true, &id);
 	if (ret < 0)
@@ -419,8 +422,11 @@ check_members(const char *peer, const char *ready, int secs)
 			     ev.member_kind == MESH_CLIENT_MEMBER_ALIVE) &&
 			    m->generation != 0 && m->address[0] != '\0')
 				joined = true;
+			/* a death before the script killed it (a false one, under load) is not
+			 * the end: the METADATA events come later */
 			if ((ev.member_kind == MESH_CLIENT_MEMBER_DEAD ||
-			     ev.member_kind == MESH_CLIENT_MEMBER_LEFT) && joined) {
+			     ev.member_kind == MESH_CLIENT_MEMBER_LEFT) && joined &&
+			    access(killed, F_OK) == 0) {
 				mesh_client_event_free(&ev);
 				mesh_client_watch_close(c, id);
 				mesh_client_close(c);
