@@ -3,8 +3,10 @@
  * Membership events for clients (MembersWatchReq). A membership subscription is a bounded
  * FIFO (MEV_QUEUE events) per client subscription, at most NODE_MAX_MSUBS per node. lib/swim
  * events reach node_mev_swim (node_swim.c) and are mapped:
- *   ALIVE of an unknown, dead or left member -> JOIN; ALIVE otherwise (refuted suspicion,
- *   restart) -> ALIVE; SUSPECT, DEAD, LEFT -> the same; UPDATED, REMOVED, CONFLICT -> none.
+ *   ALIVE of an unknown, dead or left member, or of a new life of a live one (a restart:
+ *   its replication peer still has the old generation) -> JOIN; ALIVE otherwise (refuted
+ *   suspicion) -> ALIVE; SUSPECT, DEAD, LEFT -> the same; UPDATED, REMOVED, CONFLICT ->
+ *   none.
  * Metadata lives in the store under "\xffmeshd/meta/<name>" (node_meta.c): an internal store
  * subscription on that prefix, open while some membership subscription is, turns each
  * change into a METADATA event of that member (members not known to SWIM are skipped).
@@ -87,12 +89,16 @@ node_mev_swim(struct mesh_node *n, const struct mesh_swim_event *ev)
 	if (n->n_msubs == 0)
 		return;
 	switch (ev->type) {
-	case MESH_SWIM_EV_ALIVE:
+	case MESH_SWIM_EV_ALIVE: {
+		const struct node_peer *p = node_peer_find_name(n, ev->name, ev->name_len);
+
 		kind = ev->prev_status == 0 || ev->prev_status == MESH_SWIM_DEAD ||
-				       ev->prev_status == MESH_SWIM_LEFT
+				       ev->prev_status == MESH_SWIM_LEFT ||
+				       (p != NULL && p->gen != ev->gen)
 			       ? MESH_NODE_MEMBER_JOIN
 			       : MESH_NODE_MEMBER_ALIVE;
 		break;
+	}
 	case MESH_SWIM_EV_SUSPECT:
 		kind = MESH_NODE_MEMBER_SUSPECT;
 		break;

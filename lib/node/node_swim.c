@@ -35,9 +35,9 @@ swim_event(void *ctx, const struct mesh_swim_event *ev)
 {
 	struct mesh_node *n = ctx;
 
+	node_mev_swim(n, ev); /* client membership events: first, it reads the old peer */
 	node_owner_member(n, ev);
 	node_repl_member(n, ev);
-	node_mev_swim(n, ev); /* client membership events */
 	if (n->env->member != NULL)
 		n->env->member(n->ctx, ev);
 }

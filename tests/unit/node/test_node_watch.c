@@ -691,6 +691,17 @@ test_members_events(void **state)
 	assert_true(has_mev(e, k, MESH_NODE_MEMBER_LEFT, "n1"));
 	for (size_t i = 0; i < k; i++)
 		assert_int_equal(e[i].dropped, 0);
+	/* n2 again, then a restart before anyone saw it die: the new life is a JOIN */
+	node_start(w, 2, 202);
+	run(w, 500 * MS);
+	from = a->n_recs;
+	node_kill(w, 2);
+	node_start(w, 2, 302);
+	run(w, 500 * MS);
+	e = mevents(a, sub, from, &k);
+	assert_false(has_mev(e, k, MESH_NODE_MEMBER_DEAD, "n2"));
+	assert_true(has_mev(e, k, MESH_NODE_MEMBER_JOIN, "n2"));
+	assert_false(has_mev(e, k, MESH_NODE_MEMBER_ALIVE, "n2"));
 	/* CLOSED ends it */
 	q.type = MESH_NODE_REQ_CLOSED;
 	mesh_node_request(a->n, &(struct mesh_node_req){ .type = MESH_NODE_REQ_CLOSED,
