@@ -320,6 +320,18 @@ meshd_lcores_run(struct meshd *d, volatile int *quit)
 	if (mesh_net_idle_add_fd(&merge->idle, mesh_ctl_merge_fd(d->ctl)) < 0 ||
 	    mesh_net_idle_add_fd(&merge->idle, mesh_telemetry_node_wake_fd()) < 0)
 		MESH_RTE_LOG(WARNING, app, "the merge lcore's idle wait misses a wake-up source");
+	/* event mode: the control thread next to the merge lcore, which sleeps while idle,
+	 * so a client request is handed over on one CPU (mesh_ctl_thread_share_lcore) */
+	if (d->cfg.poll_mode == MESH_NET_POLL_EVENT) {
+		int ret = mesh_ctl_thread_share_lcore(d->ctl, merge->lcore_id);
+
+		if (ret < 0)
+			MESH_RTE_LOG(WARNING, app, "control thread on lcore %u's CPUs: %s",
+				     merge->lcore_id, strerror(-ret));
+		else
+			MESH_RTE_LOG(INFO, app, "control thread runs on the CPUs of lcore %u "
+				     "(merge)", merge->lcore_id);
+	}
 	for (unsigned i = 0; i < d->n_lcores; i++) {
 		loop_args[i] = (struct loop_arg){ .d = d, .lc = &d->lcores[i], .merge_lc = merge,
 						  .tx_lc = lcore_of(d, MESHD_ROLE_TX),

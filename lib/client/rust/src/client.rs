@@ -592,8 +592,10 @@ impl Client {
     /// Many puts, deletes and gets; one result per op, in order. The ops go in BatchReqs
     /// of at most the node's max_batch ops and one socket message each, all in flight at
     /// once (the node answers each BatchReq as one burst of the merge core). A refused op
-    /// does not stop the others; a BatchReq whose reply would not fit one message (GETs of
-    /// large values) is split in halves and sent again; any other refusal fails the call.
+    /// does not stop the others; GETs the node refused because the reply had no room left
+    /// for their values (TOO_LARGE per op) are asked again in a batch of their own; a
+    /// BatchReq refused whole for its reply's size (a version 1 node) is split in halves and
+    /// sent again; any other refusal fails the call.
     pub async fn batch(&self, ops: Vec<BatchOp>) -> Result<Vec<BatchResult>> {
         let (max_ops, max_msg) = match self.node_info() {
             Some(h) if h.max_batch > 0 => (
@@ -648,7 +650,13 @@ impl Client {
         let mut out = Vec::new();
         for (want, keep, t) in calls {
             match t.await.map_err(|_| Error::Closed)? {
-                Ok(r) => out.extend(batch_results(r, want)?),
+                Ok(r) => {
+                    let mut res = batch_results(r, want)?;
+                    if let Some(k) = &keep {
+                        self.refetch(k, &mut res).await?;
+                    }
+                    out.extend(res)
+                }
                 Err(Error::Node {
                     code: ErrorCode::TooLarge,
                     ..
@@ -672,7 +680,11 @@ impl Client {
                 .call(Op::Batch(proto::BatchReq { ops: ops.clone() }))
                 .await
             {
-                Ok(r) => out.extend(batch_results(r, want)?),
+                Ok(r) => {
+                    let mut res = batch_results(r, want)?;
+                    self.refetch(&ops, &mut res).await?;
+                    out.extend(res)
+                }
                 Err(Error::Node {
                     code: ErrorCode::TooLarge,
                     ..
@@ -685,6 +697,36 @@ impl Client {
             }
         }
         Ok(out)
+    }
+
+    /// GETs of @ops that the node refused alone (TOO_LARGE) because their values no
+    /// longer fitted the reply after those before them: asked again in batches of their
+    /// own until each is answered. The first GET of a batch is refused only when its
+    /// value alone overflows a reply, so that one keeps its TOO_LARGE and every round
+    /// settles at least one.
+    async fn refetch(&self, ops: &[proto::BatchOp], res: &mut [BatchResult]) -> Result<()> {
+        let get = proto::batch_op::Kind::Get as i32;
+        let mut left: Vec<usize> = (1..ops.len())
+            .filter(|&i| ops[i].kind == get && res[i].code == ErrorCode::TooLarge)
+            .collect();
+        while !left.is_empty() {
+            let again = left.iter().map(|&i| ops[i].clone()).collect();
+            let r = self.call(Op::Batch(proto::BatchReq { ops: again })).await?;
+            let mut still = Vec::new();
+            for (k, (got, &i)) in batch_results(r, left.len())?
+                .into_iter()
+                .zip(&left)
+                .enumerate()
+            {
+                if k > 0 && got.code == ErrorCode::TooLarge {
+                    still.push(i);
+                } else {
+                    res[i] = got;
+                }
+            }
+            left = still;
+        }
+        Ok(())
     }
 
     /// The value under @key, or None.

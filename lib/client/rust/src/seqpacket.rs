@@ -1,12 +1,18 @@
 //! A non-blocking AF_UNIX SOCK_SEQPACKET socket on tokio's reactor (tokio has no
 //! SEQPACKET type): libc for the calls, `AsyncFd` for readiness. Each send or receive is
 //! one whole message, so several tasks may send at once without interleaving.
+//! The socket is registered for reading only: registered for writing too, every request
+//! the node reads would wake the reactor (the kernel reports the freed send space as a
+//! writable edge) in the middle of each round trip. A send is tried at once; only when the
+//! send buffer is full does it wait for room, on a duplicate descriptor registered for
+//! writing while it waits.
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 pub(crate) struct SeqPacket {
     fd: AsyncFd<OwnedFd>,
@@ -75,34 +81,45 @@ impl SeqPacket {
             ))?;
         }
         Ok(SeqPacket {
-            fd: AsyncFd::new(fd)?,
+            fd: AsyncFd::with_interest(fd, Interest::READABLE)?,
         })
+    }
+
+    /// One non-blocking send of @msg on @fd.
+    fn try_send(fd: libc::c_int, msg: &[u8]) -> io::Result<()> {
+        // SAFETY: msg is a valid buffer of msg.len() bytes.
+        let n = unsafe {
+            libc::send(
+                fd,
+                msg.as_ptr() as *const libc::c_void,
+                msg.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else if n as usize != msg.len() {
+            Err(io::Error::new(io::ErrorKind::WriteZero, "short send"))
+        } else {
+            Ok(())
+        }
     }
 
     /// Sends @msg as one message.
     pub(crate) async fn send(&self, msg: &[u8]) -> io::Result<()> {
+        let raw = self.fd.get_ref().as_raw_fd();
+        match SeqPacket::try_send(raw, msg) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            r => return r,
+        }
+        // the send buffer is full: wait for room on a duplicate registered for writing
+        // SAFETY: raw is open for as long as self; dup returns a new descriptor we own.
+        let dup = unsafe { OwnedFd::from_raw_fd(cvt(libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 0))?) };
+        let w = AsyncFd::with_interest(dup, Interest::WRITABLE)?;
         loop {
-            let mut guard = self.fd.writable().await?;
-            let r = guard.try_io(|fd| {
-                // SAFETY: msg is a valid buffer of msg.len() bytes.
-                let n = unsafe {
-                    libc::send(
-                        fd.as_raw_fd(),
-                        msg.as_ptr() as *const libc::c_void,
-                        msg.len(),
-                        libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-                    )
-                };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            });
-            match r {
-                Ok(Ok(n)) if n == msg.len() => return Ok(()),
-                Ok(Ok(_)) => return Err(io::Error::new(io::ErrorKind::WriteZero, "short send")),
-                Ok(Err(e)) => return Err(e),
+            let mut guard = w.writable().await?;
+            match guard.try_io(|fd| SeqPacket::try_send(fd.get_ref().as_raw_fd(), msg)) {
+                Ok(r) => return r,
                 Err(_would_block) => continue,
             }
         }
