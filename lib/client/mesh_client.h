@@ -273,7 +273,9 @@ struct mesh_client_result {
 /**
  * Apply @n ops in order; one result each in @results (a refused op does not stop the
  * others). Split into requests of at most hello's max_batch ops and ~192 KiB (hello is
- * said first if it was not); every part is sent before replies are read. GET values in
+ * said first if it was not); every part is sent before replies are read. GETs the node
+ * refused because their values did not fit one reply (-EMSGSIZE, TOO_LARGE) are asked
+ * again without the others until each is answered or refused alone. GET values in
  * @results are malloc'd: free with mesh_client_results_free(). Returns 0 when every part
  * was answered (look at each result's status), else a negative errno (a part refused as a
  * whole, connection lost, timeout).

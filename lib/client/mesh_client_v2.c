@@ -261,9 +261,9 @@ mesh_client_results_free(struct mesh_client_result *results, size_t n)
 	}
 }
 
-int
-mesh_client_batch(struct mesh_client *c, const struct mesh_client_op *ops, size_t n,
-		  struct mesh_client_result *results)
+static int
+batch_once(struct mesh_client *c, const struct mesh_client_op *ops, size_t n,
+	   struct mesh_client_result *results)
 {
 	size_t max_ops = BATCH_DEFAULT_MAX, n_parts = 0, cap = 0, i = 0, done = 0;
 	struct batch_part *parts = NULL;
@@ -356,4 +356,53 @@ mesh_client_batch(struct mesh_client *c, const struct mesh_client_op *ops, size_
 	}
 	free(parts);
 	return ret;
+}
+
+/* GETs the node refused because their values did not fit the reply (TOO_LARGE): asked
+ * again on their own, until each one is answered or refused alone */
+static int
+batch_reask(struct mesh_client *c, const struct mesh_client_op *ops, size_t n,
+	    struct mesh_client_result *results)
+{
+	struct mesh_client_op *again = NULL;
+	struct mesh_client_result *res = NULL;
+	size_t *at = NULL, k = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ops[i].kind == MESH_CLIENT_OP_GET && results[i].status == -EMSGSIZE;
+	if (k == 0 || k == n) /* none, or no progress: each stays refused */
+		return 0;
+	again = calloc(k, sizeof(*again));
+	res = calloc(k, sizeof(*res));
+	at = calloc(k, sizeof(*at));
+	if (again == NULL || res == NULL || at == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].kind == MESH_CLIENT_OP_GET && results[i].status == -EMSGSIZE) {
+			at[k] = i;
+			again[k++] = ops[i];
+		}
+	ret = mesh_client_batch(c, again, k, res);
+	for (size_t j = 0; ret == 0 && j < k; j++)
+		results[at[j]] = res[j]; /* the value moves to the caller's result */
+	if (ret < 0)
+		mesh_client_results_free(res, k);
+out:
+	free(again);
+	free(res);
+	free(at);
+	return ret;
+}
+
+int
+mesh_client_batch(struct mesh_client *c, const struct mesh_client_op *ops, size_t n,
+		  struct mesh_client_result *results)
+{
+	int ret = batch_once(c, ops, n, results);
+
+	return ret < 0 ? ret : batch_reask(c, ops, n, results);
 }

@@ -312,6 +312,99 @@ test_batch_split(void **state)
 	assert_int_equal(f.batch_sizes[2], 1);
 }
 
+/* ---- GETs refused as too large for one reply are asked again, alone */
+
+static void
+hello_answer(struct fake *f, uint32_t max_batch)
+{
+	Mesh__Client__Request *q = fake_recv(f);
+	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+	Mesh__Client__HelloResp h = MESH__CLIENT__HELLO_RESP__INIT;
+	char *feat[] = { (char *)"batch" };
+
+	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_HELLO);
+	r.id = q->id;
+	r.result_case = MESH__CLIENT__RESPONSE__RESULT_HELLO;
+	r.hello = &h;
+	h.version = 2;
+	h.max_batch = max_batch;
+	h.node = (char *)"fake";
+	h.n_features = 1;
+	h.features = feat;
+	fake_send(f, &r);
+	mesh__client__request__free_unpacked(q, NULL);
+}
+
+/* each batch answers its first GET and refuses the other GETs as TOO_LARGE */
+static void
+script_reask(struct fake *f)
+{
+	hello_answer(f, 64);
+	for (int round = 0; round < 3; round++) {
+		Mesh__Client__Request *q = fake_recv(f);
+		Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
+		Mesh__Client__BatchResp br = MESH__CLIENT__BATCH_RESP__INIT;
+		Mesh__Client__BatchResult res[8], *rp[8];
+		bool answered = false;
+
+		FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_BATCH &&
+				      q->batch->n_ops <= 8);
+		f->batch_sizes[f->n_batches++] = (int)q->batch->n_ops;
+		for (size_t k = 0; k < q->batch->n_ops; k++) {
+			const Mesh__Client__BatchOp *op = q->batch->ops[k];
+
+			mesh__client__batch_result__init(&res[k]);
+			rp[k] = &res[k];
+			if (op->kind != MESH__CLIENT__BATCH_OP__KIND__GET)
+				continue;
+			if (!answered) {
+				res[k].found = true;
+				res[k].value = op->key;
+				answered = true;
+			} else {
+				res[k].status = -EMSGSIZE;
+				res[k].code = MESH__CLIENT__ERROR__TOO_LARGE;
+			}
+		}
+		br.n_results = q->batch->n_ops;
+		br.results = rp;
+		r.id = q->id;
+		r.result_case = MESH__CLIENT__RESPONSE__RESULT_BATCH;
+		r.batch = &br;
+		fake_send(f, &r);
+		mesh__client__request__free_unpacked(q, NULL);
+	}
+}
+
+static void
+test_batch_reask(void **state)
+{
+	struct fake f;
+	struct mesh_client *c = fake_start(&f, script_reask);
+	const char *keys[4] = { "g0", "p1", "g2", "g3" };
+	struct mesh_client_op ops[4];
+	struct mesh_client_result res[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		ops[i] = (struct mesh_client_op){
+			.kind = keys[i][0] == 'g' ? MESH_CLIENT_OP_GET : MESH_CLIENT_OP_PUT,
+			.key = keys[i], .key_len = 2, .value = "v", .value_len = 1 };
+	assert_int_equal(mesh_client_batch(c, ops, 4, res), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(res[i].status, 0);
+		assert_int_equal(res[i].found, keys[i][0] == 'g');
+		if (res[i].found)
+			assert_string_equal((char *)res[i].value, keys[i]);
+	}
+	mesh_client_results_free(res, 4);
+	fake_stop(&f, c);
+	assert_int_equal(f.n_batches, 3); /* 4 ops, then g2 g3, then g3 */
+	assert_int_equal(f.batch_sizes[0], 4);
+	assert_int_equal(f.batch_sizes[1], 2);
+	assert_int_equal(f.batch_sizes[2], 1);
+}
+
 /* ---- the node goes away with requests in flight */
 
 static void
@@ -605,6 +698,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_batch_split),
+		cmocka_unit_test(test_batch_reask),
 		cmocka_unit_test(test_connection_lost),
 		cmocka_unit_test(test_watch_overflow),
 		cmocka_unit_test(test_watch_missed_and_members),

@@ -328,6 +328,14 @@ def batch_results(r, n):
     return res
 
 
+def reask_indices(ops, res):
+    """The GETs the node refused because their values did not fit one reply (TOO_LARGE):
+    asked again without the others, unless none was answered (then each stays refused)."""
+    idx = [i for i, (op, r) in enumerate(zip(ops, res))
+           if op[0] == "get" and r.status == -_errno.EMSGSIZE]
+    return idx if len(idx) < len(ops) else []
+
+
 def cluster_result(r):
     c = r.cluster
     return Cluster(c.alive, c.suspect, c.dead, c.left, c.known, c.reachable,

@@ -286,6 +286,9 @@ class AsyncClient:
         out = []
         for req, r in zip(reqs, await asyncio.gather(*(self._call(q) for q in reqs))):
             out += p.batch_results(r, len(req.batch.ops))
+        idx = p.reask_indices(ops, out)
+        for i, r in zip(idx, await self.batch([ops[i] for i in idx]) if idx else []):
+            out[i] = r
         return out
 
     async def cluster(self):

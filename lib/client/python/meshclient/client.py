@@ -182,6 +182,9 @@ class Client:
         out = []
         for req, r in zip(reqs, self._call_many(reqs, window=8)):
             out += p.batch_results(p.check(r), len(req.batch.ops))
+        idx = p.reask_indices(ops, out)
+        for i, r in zip(idx, self.batch([ops[i] for i in idx]) if idx else []):
+            out[i] = r
         return out
 
     def cluster(self):

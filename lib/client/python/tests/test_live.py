@@ -290,6 +290,13 @@ class V2Test(unittest.TestCase):
             self.c[0].delete(b"worker:pyerr-never")
         self.assertEqual(e.exception.code, "NOT_FOUND")
 
+    def test_batch_gets_past_one_reply(self):
+        need("batch")
+        big = [("put", b"worker:pybig-%d" % i, bytes([65 + i]) * 100_000) for i in range(4)]
+        self.assertTrue(all(r.ok for r in self.c[0].batch(big)))
+        res = self.c[0].batch([("get", op[1]) for op in big])  # 400 kB: over one reply
+        self.assertEqual([(r.found, r.value) for r in res], [(True, op[2]) for op in big])
+
     def test_batch_mixed_results(self):
         need("batch")
         res = self.c[0].batch([
