@@ -4,13 +4,15 @@
  * the merge core, one result each; a refused op (limits, a reserved key, a stream
  * namespace) refuses only itself. One request and one reply carry what took one round
  * trip per key, and the changes leave together in the next replication frames. The
- * results array lives in the node and is reused; GET values point into the store until
- * the reply was copied (env->reply). The reply must fit one client message
+ * results array is allocated per request (the caller frees it after the reply), and GET
+ * values are copied behind it: a later op of the same batch may change or delete the key,
+ * so they cannot point into the store. The reply must fit one client message
  * (MESH_NODE_REPLY_MAX): GET values are admitted against what is left once every result's
  * largest fixed part is counted, and a GET past that answers -EMSGSIZE alone.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "node_internal.h"
 
@@ -23,9 +25,15 @@
 _Static_assert(BATCH_REPLY_HEAD + MESH_NODE_BATCH_MAX * BATCH_RESULT_FIXED < MESH_NODE_REPLY_MAX,
 	       "a full batch of empty results fits a reply");
 
+/* where GET values go: behind the results, within what the reply has room for */
+struct batch_values {
+	uint8_t *at;
+	size_t room;
+};
+
 static int
 batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
-	 struct mesh_node_batch_result *res, size_t *room, uint64_t now_ns)
+	 struct mesh_node_batch_result *res, struct batch_values *bv, uint64_t now_ns)
 {
 	struct mesh_crdt_version ver;
 	const void *val;
@@ -42,14 +50,17 @@ batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
 		return mesh_crdt_delete_origin(n->kv, op->key, op->key_len, now_ns, node_wall(n));
 	case MESH_NODE_BATCH_GET:
 		ret = mesh_crdt_get(n->kv, op->key, op->key_len, &val, &vlen, &ver);
-		if (ret == 0 && vlen > *room) {
+		if (ret == 0 && vlen > bv->room) {
 			NODE_CTR(n, node_batch_get_too_large);
 			return -EMSGSIZE;
 		}
 		if (ret == 0) {
-			*room -= vlen;
+			if (vlen > 0)
+				memcpy(bv->at, val, vlen);
 			res->found = true;
-			res->value = (struct mesh_node_bytes){ .data = val, .len = vlen };
+			res->value = (struct mesh_node_bytes){ .data = bv->at, .len = vlen };
+			bv->at += vlen;
+			bv->room -= vlen;
 			res->timestamp = ver.ts;
 			res->replica = ver.replica;
 		}
@@ -63,22 +74,29 @@ node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
 		   struct mesh_node_reply *r, uint64_t now_ns)
 {
 	struct mesh_node_batch_result *res;
-	size_t room;
+	struct batch_values bv = { 0 };
+	size_t head;
 
 	if (q->n_ops > MESH_NODE_BATCH_MAX) {
 		r->status = -ENOSPC;
 		r->error = "batch larger than max_batch ops";
 		return;
 	}
-	room = MESH_NODE_REPLY_MAX - BATCH_REPLY_HEAD - (size_t)q->n_ops * BATCH_RESULT_FIXED;
-	res = calloc(q->n_ops ? q->n_ops : 1, sizeof(*res));
+	head = (size_t)(q->n_ops ? q->n_ops : 1) * sizeof(*res);
+	for (uint32_t i = 0; i < q->n_ops && bv.room == 0; i++)
+		if (q->ops[i].kind == MESH_NODE_BATCH_GET)
+			bv.room = MESH_NODE_REPLY_MAX - BATCH_REPLY_HEAD -
+				  (size_t)q->n_ops * BATCH_RESULT_FIXED;
+	res = malloc(head + bv.room);
 	if (res == NULL) {
 		r->status = -ENOMEM;
 		r->error = "out of memory";
 		return;
 	}
+	memset(res, 0, head);
+	bv.at = (uint8_t *)res + head;
 	for (uint32_t i = 0; i < q->n_ops; i++) {
-		res[i].status = batch_op(n, &q->ops[i], &res[i], &room, now_ns);
+		res[i].status = batch_op(n, &q->ops[i], &res[i], &bv, now_ns);
 		if (res[i].status < 0)
 			NODE_CTR(n, node_batch_op_errors);
 	}

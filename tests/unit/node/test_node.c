@@ -428,6 +428,7 @@ test_batch_reply_bounded(void **state)
 	assert_int_equal(r->n_results, 4);
 	assert_int_equal(r->results[0].status, 0);
 	assert_int_equal(r->results[0].value.len, sizeof(big));
+	assert_memory_equal(r->results[0].value.data, big, sizeof(big)); /* read before the DEL */
 	assert_int_equal(r->results[1].status, 0);
 	assert_int_equal(r->results[2].status, -EMSGSIZE);
 	assert_false(r->results[2].found);
