@@ -227,9 +227,9 @@ test_out_of_order(void **state)
 /* ---- batch split at max_batch, every part sent before any reply */
 
 static void
-script_batch(struct fake *f)
+hello_answer(struct fake *f, uint32_t max_batch)
 {
-	Mesh__Client__Request *q = fake_recv(f), *parts[8];
+	Mesh__Client__Request *q = fake_recv(f);
 	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
 	Mesh__Client__HelloResp h = MESH__CLIENT__HELLO_RESP__INIT;
 	char *feat[] = { (char *)"batch" };
@@ -239,12 +239,21 @@ script_batch(struct fake *f)
 	r.result_case = MESH__CLIENT__RESPONSE__RESULT_HELLO;
 	r.hello = &h;
 	h.version = 2;
-	h.max_batch = 3;
+	h.max_batch = max_batch;
 	h.node = (char *)"fake";
 	h.n_features = 1;
 	h.features = feat;
 	fake_send(f, &r);
 	mesh__client__request__free_unpacked(q, NULL);
+}
+
+static void
+script_batch(struct fake *f)
+{
+	Mesh__Client__Request *parts[8];
+	Mesh__Client__Response r;
+
+	hello_answer(f, 3);
 	/* 7 ops at 3 a batch: 3 requests, all before we answer any */
 	for (int i = 0; i < 3; i++) {
 		parts[i] = fake_recv(f);
@@ -313,27 +322,6 @@ test_batch_split(void **state)
 }
 
 /* ---- GETs refused as too large for one reply are asked again, alone */
-
-static void
-hello_answer(struct fake *f, uint32_t max_batch)
-{
-	Mesh__Client__Request *q = fake_recv(f);
-	Mesh__Client__Response r = MESH__CLIENT__RESPONSE__INIT;
-	Mesh__Client__HelloResp h = MESH__CLIENT__HELLO_RESP__INIT;
-	char *feat[] = { (char *)"batch" };
-
-	FAKE_CHECK(f, q != NULL && q->op_case == MESH__CLIENT__REQUEST__OP_HELLO);
-	r.id = q->id;
-	r.result_case = MESH__CLIENT__RESPONSE__RESULT_HELLO;
-	r.hello = &h;
-	h.version = 2;
-	h.max_batch = max_batch;
-	h.node = (char *)"fake";
-	h.n_features = 1;
-	h.features = feat;
-	fake_send(f, &r);
-	mesh__client__request__free_unpacked(q, NULL);
-}
 
 /* each batch answers its first GET and refuses the other GETs as TOO_LARGE */
 static void
