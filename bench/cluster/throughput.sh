@@ -22,6 +22,7 @@
 # full delivery time (what every node received).
 #   throughput.sh [--nodes "3 5 8"] [--rates "0 R..."] [--count N] [--conns C] [--batch B] [--inflight W]
 #                 [--value-bytes V] [--converge-timeout S] [--build DIR] [--out DIR]
+#                 [--writer c|rust]  (rust: lib/client/rust/examples/blast.rs, saturating only)
 #                 [--ml "DIR..."] [--report BASE] [--report-only]  (BASE.md/.json/.png;
 #                 --report-only rebuilds them from OUT without running anything)
 # Needs root (namespaces); the trap tears the topology down.
@@ -29,6 +30,7 @@ set -uo pipefail   # no -e: netns-lib probes expect failures
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/bench/cluster
 nodes_list="3 5 8" rates="0" rate=0 count="" conns=2 batch=1024 inflight=4 vbytes=16 ctimeout=120
+writer=c
 build=$root/build out="$root/build-bench/throughput" ml="" report="" one="" report_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
     --inflight) inflight=$2; shift ;;
     --value-bytes) vbytes=$2; shift ;;
     --converge-timeout) ctimeout=$2; shift ;;
+    --writer) writer=$2; shift ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --ml) ml=$2; shift ;;
@@ -56,10 +59,21 @@ done
 MESHD=$build/app/meshd/meshd
 BLAST=$build/bench/cluster/mesh_blast
 [ -x "$MESHD" ] && [ -x "$BLAST" ] || { echo "throughput.sh: build first (ninja -C $build)" >&2; exit 2; }
+if [ "$writer" = rust ]; then
+  # the Rust client's twin of mesh_blast (lib/client/rust/examples/blast.rs), release build
+  export CARGO_TARGET_DIR=$build/lib/client/rust/target
+  (cd "$root/lib/client/rust" && cargo build --offline --release -q --example blast) ||
+    { echo "throughput.sh: cargo could not build the rust writer" >&2; exit 2; }
+  BLAST=$CARGO_TARGET_DIR/release/examples/blast
+  [ "$rates" = 0 ] || { echo "throughput.sh: the rust writer only saturates (--rates 0)" >&2; exit 2; }
+elif [ "$writer" != c ]; then
+  echo "throughput.sh: --writer c|rust" >&2; exit 2
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 args=(--count "${count:-0}" --conns "$conns" --batch "$batch" --inflight "$inflight"
-      --value-bytes "$vbytes" --converge-timeout "$ctimeout" --build "$build" --out "$out")
+      --value-bytes "$vbytes" --converge-timeout "$ctimeout" --build "$build" --out "$out"
+      --writer "$writer")
 
 if [ -z "$one" ]; then
   for n in $nodes_list; do
@@ -249,8 +263,10 @@ python3 "$res/threads.py" "${MESH_PIDS[@]}" >"$res/th0.json"
 declare -A p0=()
 for i in $(seq 1 "$nodes"); do p0[$i]=$(awk '{print $14+$15}' "/proc/${MESH_PIDS[$i]}/stat"); done
 c0=$(ticks); s0=$(date +%s%N)
+rate_opt=(--rate "$rate")
+[ "$writer" = rust ] && rate_opt=()
 "$BLAST" --conns "$conns" --batch "$batch" --inflight "$inflight" --value-bytes "$vbytes" \
-  --count "$count" --rate "$rate" --prefix "$prefix" "/tmp/${MESH_NS}-1.sock" >"$res/blast.json"
+  --count "$count" "${rate_opt[@]}" --prefix "$prefix" "/tmp/${MESH_NS}-1.sock" >"$res/blast.json"
 brc=$?
 load=$(cut -d' ' -f1 /proc/loadavg)
 log "blast (rc $brc): $(cat "$res/blast.json")"
