@@ -55,6 +55,12 @@ static inline int
 op_cmp(const struct crdt_ns *ns, const struct mesh_crdt_op *op, const struct crdt_entry *e)
 {
 	if (ns->kind == MESH_CRDT_NS_EPOCH_MAX) {
+		bool etomb = (e->flags & CRDT_F_TOMB) != 0;
+
+		/* an epoch_max key cannot be deleted; a tombstone there comes from a peer or a
+		 * horizon verdict: any live value beats it, tombstones order by version */
+		if (op->tombstone || etomb)
+			return op->tombstone != etomb ? (op->tombstone ? -1 : 1) : lww_cmp(op, e);
 		if (memcmp(op->value, e->value, MESH_CRDT_EPOCH_LEN) == 0)
 			return 0;
 		return mesh_crdt_epoch_merge(e->value, e->value_len, op->value, op->value_len)

@@ -85,7 +85,8 @@ do_keys(struct mesh_node *n, const struct mesh_node_req *q, struct mesh_node_rep
 	uint32_t limit = q->limit == 0 ? KEYS_DEFAULT : MESH_MIN(q->limit, (uint32_t)KEYS_MAX);
 
 	mesh_crdt_foreach(n->kv, q->key, q->key_len, collect_key, &l);
-	qsort(l.keys, l.n, sizeof(*l.keys), cmp_bytes);
+	if (l.n > 1)
+		qsort(l.keys, l.n, sizeof(*l.keys), cmp_bytes);
 	r->type = MESH_NODE_REPLY_KEYS;
 	r->keys = l.keys;
 	r->n_keys = (uint32_t)MESH_MIN(l.n, (size_t)limit);

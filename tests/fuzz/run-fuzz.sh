@@ -8,8 +8,9 @@ seeds=$2
 secs=${MESH_FUZZ_SECONDS:-10}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# libFuzzer exits 77 on a crash by default, which meson reads as SKIP: make it a failure
 args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-      -artifact_prefix="$work/")
+      -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix="$work/")
 [ -d "$seeds" ] || seeds=
 exec_status=0
 "$fuzzer" "${args[@]}" "$work" ${seeds:+"$seeds"} 2>&1 | tail -n 25 || exec_status=${PIPESTATUS[0]}
