@@ -146,7 +146,7 @@ main(int argc, char **argv)
 	MESH_RTE_LOG(NOTICE, app, "node %s on %s:%u, %s polling, %s profile, %u seed(s)",
 		     d.cfg.name, mesh_net_ip_format(d.cfg.ip, ip, sizeof(ip)), d.cfg.udp_port,
 		     mesh_net_poll_mode_name(d.cfg.poll_mode),
-		     d.cfg.profile_tight ? "tight" : d.cfg.profile_fast ? "fast" : "lan", d.cfg.n_seeds);
+		     d.cfg.profile, d.cfg.n_seeds);
 	meshd_lcores_run(&d, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
 	meshd_service_stop();

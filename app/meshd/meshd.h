@@ -62,8 +62,7 @@ struct meshd_cfg {
 	/* the control thread's byte caps (lib/ctl's mesh_ctl_cfg) */
 	uint64_t ctl_client_out_max, ctl_client_parts_max, ctl_clients_max_bytes;
 	bool ns_no_defaults;   /* [namespaces] defaults = no */
-	bool profile_fast;     /* SWIM timing: fast (DPDK-class LAN) or tight instead of lan */
-	bool profile_tight;    /* SWIM timing: tight (dedicated cores), implies profile_fast */
+	char profile[8];       /* SWIM timing profile: lan, fast or tight (mesh_swim_cfg_profile) */
 	/* SWIM timing overrides on top of the profile (0 = the profile's value) */
 	uint32_t probe_interval_ms, probe_timeout_ms, suspicion_mult;
 	uint32_t max_members;  /* SWIM member table bound, self excluded (default 1024) */
@@ -190,8 +189,8 @@ int meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv);
 
 /* The node on the merge lcore (meshd_node.c) */
 struct mesh_swim_cfg;
-/** The SWIM configuration of @mc: its profile plus the timing overrides. */
-void meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg);
+/** The node's configuration from @mc's profile and SWIM timing overrides (only these). */
+void meshd_node_cfg_timing(const struct meshd_cfg *mc, struct mesh_node_cfg *nc);
 /** Refuse timing overrides SWIM cannot run with (timeout >= period). 0 or -EINVAL. */
 int meshd_swim_timing_check(const struct meshd_cfg *mc);
 /** Keys, frame security and the node with its namespaces. 0 or -errno (logged). */

@@ -79,13 +79,12 @@ stop_all(struct meshd *d)
 }
 
 /* Shutdown, on the merge lcore: drain, leave (lib/node's mesh_node_stop_step; the tx role
- * flushes the leave, 200 ms fast, else 1 s), then tell every loop to stop. */
+ * flushes the leave for as long as the profile asks), then tell every loop to stop. */
 static void
 merge_shutdown(struct meshd *d, volatile int *quit, uint64_t now)
 {
 	if (*quit && mesh_node_stop_step(d->node, &d->stopping,
-					 (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS,
-					 (d->cfg.profile_fast ? 200 : 1000) * MESH_NS_PER_MS, now))
+					 (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS, 0, now))
 		stop_all(d);
 }
 

@@ -65,27 +65,22 @@ env_member(void *ctx, const struct mesh_swim_event *ev)
 }
 
 void
-meshd_swim_cfg_from(const struct meshd_cfg *mc, struct mesh_swim_cfg *cfg)
+meshd_node_cfg_timing(const struct meshd_cfg *mc, struct mesh_node_cfg *nc)
 {
-	if (mc->profile_tight)
-		mesh_swim_cfg_tight(cfg);
-	else if (mc->profile_fast)
-		mesh_swim_cfg_fast(cfg);
-	else
-		mesh_swim_cfg_lan(cfg);
-	mesh_swim_cfg_override(cfg, mc->probe_interval_ms, mc->probe_timeout_ms,
+	mesh_node_cfg_profile(nc, mc->profile); /* checked when it was set */
+	mesh_swim_cfg_override(&nc->swim, mc->probe_interval_ms, mc->probe_timeout_ms,
 			       mc->suspicion_mult);
-	cfg->max_members = mc->max_members;
+	nc->swim.max_members = mc->max_members;
 }
 
 int
 meshd_swim_timing_check(const struct meshd_cfg *mc)
 {
-	struct mesh_swim_cfg c;
+	struct mesh_node_cfg nc;
 	char why[160];
 
-	meshd_swim_cfg_from(mc, &c);
-	if (mesh_swim_cfg_timing_check(&c, why, sizeof(why)) == 0)
+	meshd_node_cfg_timing(mc, &nc);
+	if (mesh_swim_cfg_timing_check(&nc.swim, why, sizeof(why)) == 0)
 		return 0;
 	fprintf(stderr, "meshd: %s\n", why);
 	return -EINVAL;
@@ -95,10 +90,7 @@ meshd_swim_timing_check(const struct meshd_cfg *mc)
 static void
 node_cfg(const struct meshd *d, struct mesh_node_cfg *nc)
 {
-	mesh_node_cfg_default(nc);
-	if (!d->cfg.profile_fast)
-		mesh_stream_config_default(&nc->stream); /* lan: the channel defaults */
-	meshd_swim_cfg_from(&d->cfg, &nc->swim);
+	meshd_node_cfg_timing(&d->cfg, nc);
 	snprintf(nc->name, sizeof(nc->name), "%s", d->cfg.name);
 	nc->gen = d->boot_gen;
 	nc->addr = (struct mesh_node_addr){ .ip = d->cfg.ip, .port = d->cfg.udp_port };

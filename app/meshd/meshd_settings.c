@@ -87,8 +87,8 @@ const struct mesh_conf_def meshd_settings[] = {
 	  "join the cluster through this member (repeatable)",
 	  meshd_value_seed, .flags = MESH_CONF_REPEAT },
 	{ OPT_PROFILE, "profile", "cluster", "profile", "lan|fast|tight", "fast",
-	  "SWIM timing: fast (10 ms probes, DPDK-class networks), tight (fast\n"
-	  "with a one-period suspicion: dedicated cores only) or lan (memberlist-like,\n"
+	  "SWIM timing: fast (8 ms probes, one-period suspicion stretched for members\n"
+	  "that stall), tight (5 ms probes: dedicated cores) or lan (memberlist-like,\n"
 	  "1 s probes)", meshd_value_profile },
 	{ OPT_KEY_FILE, "key-file", "cluster", "key_file", "FILE", NULL,
 	  "cluster keys ('ID HEX64 [primary]' per line, made by 'meshd keygen FILE'):\n"

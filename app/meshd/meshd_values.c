@@ -36,11 +36,12 @@ MESH_CONF_SETTER(meshd_value_poll)
 
 MESH_CONF_SETTER(meshd_value_profile)
 {
-	if (strcmp(val, "fast") != 0 && strcmp(val, "lan") != 0 && strcmp(val, "tight") != 0)
+	struct mesh_swim_cfg scratch;
+
+	if (mesh_swim_cfg_profile(&scratch, val) < 0)
 		return mesh_errf(why, why_len, "invalid value '%s': expected lan, fast or tight",
 				 val);
-	CFG(c)->profile_tight = strcmp(val, "tight") == 0;
-	CFG(c)->profile_fast = strcmp(val, "lan") != 0;
+	snprintf(CFG(c)->profile, sizeof(CFG(c)->profile), "%s", val);
 	return 0;
 }
 

@@ -310,6 +310,13 @@ struct mesh_node_cfg {
  */
 void mesh_node_cfg_default(struct mesh_node_cfg *cfg);
 
+/**
+ * The defaults with the SWIM profile named @name ("lan", "fast" or "tight",
+ * mesh_swim_cfg_profile); lan also keeps lib/stream's default (slower) channel timers.
+ * 0, or -EINVAL for another name (@cfg then holds the defaults).
+ */
+int mesh_node_cfg_profile(struct mesh_node_cfg *cfg, const char *name);
+
 struct mesh_node;
 
 /** A node with an empty store (add namespaces next). NULL and errno (EINVAL, ENOMEM). */
@@ -350,7 +357,8 @@ struct mesh_node_stop {
 /**
  * One step of a graceful stop (node_stop.c), each pass of the polling loop once stopping
  * began: drain (until mesh_node_drained() or @drain_ns passed), then leave (logged) and
- * keep polling @leave_ns so the leave spreads. True when the loop may stop.
+ * keep polling @leave_ns so the leave spreads (0: 25 SWIM probe periods, at least 200 ms
+ * and at most 1 s). True when the loop may stop.
  */
 bool mesh_node_stop_step(struct mesh_node *n, struct mesh_node_stop *st, uint64_t drain_ns,
 			 uint64_t leave_ns, uint64_t now_ns);

@@ -47,6 +47,19 @@ mesh_node_cfg_default(struct mesh_node_cfg *cfg)
 	cfg->crdt.export_local_only = true;
 }
 
+int
+mesh_node_cfg_profile(struct mesh_node_cfg *cfg, const char *name)
+{
+	mesh_node_cfg_default(cfg);
+	if (mesh_swim_cfg_profile(&cfg->swim, name) < 0) {
+		mesh_swim_cfg_fast(&cfg->swim);
+		return -EINVAL;
+	}
+	if (strcmp(name, "lan") == 0)
+		mesh_stream_config_default(&cfg->stream);
+	return 0;
+}
+
 static int
 cfg_check(const struct mesh_node_cfg *cfg, const struct mesh_node_env_ops *env)
 {

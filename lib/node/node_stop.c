@@ -5,7 +5,7 @@
  * by the drain time), so an acknowledged write is not lost with the node; then announce
  * a graceful leave and keep running until it had time to spread; then the loop may stop.
  */
-#include "mesh_node.h"
+#include "node_internal.h"
 
 #define LOG_MOD "node"
 
@@ -26,6 +26,10 @@ mesh_node_stop_step(struct mesh_node *n, struct mesh_node_stop *st, uint64_t dra
 			mesh_log(MESH_LOG_WARNING, LOG_MOD,
 				 "drain: peers still have unacknowledged ops");
 		mesh_node_leave(n, now_ns);
+		if (leave_ns == 0)
+			leave_ns = MESH_MIN(MESH_MAX(25 * n->cfg.swim.probe_interval_ns,
+						     200 * MESH_NS_PER_MS),
+					    1000 * MESH_NS_PER_MS);
 		st->leave_deadline_ns = now_ns + leave_ns;
 		mesh_log(MESH_LOG_NOTICE, LOG_MOD, "leaving the cluster");
 		return false;

@@ -179,17 +179,20 @@ struct mesh_swim_cfg {
 void mesh_swim_cfg_lan(struct mesh_swim_cfg *cfg);
 
 /**
- * DPDK-class LAN profile (meshd's default): 10 ms probes, and a suspicion floor long enough
- * for a suspect on a shared, busy core to refute (doc/swim.md §3).
+ * DPDK-class LAN profile (meshd's default): 8 ms probes and a one-period suspicion floor,
+ * a crash dead everywhere in about 20 ms at N = 8; a member that refuted a recent
+ * suspicion late gets twice the time it needed (doc/swim.md §3).
  */
 void mesh_swim_cfg_fast(struct mesh_swim_cfg *cfg);
 
 /**
- * Dedicated-core profile: the fast one with a one-period suspicion floor (a crash dead
- * everywhere in <= 25 ms median at N = 8 in the simulator, no false death at 5 % loss);
- * a node stalled for tens of milliseconds is declared dead (doc/swim.md §3).
+ * Dedicated-core profile: the fast one probing every 5 ms (a crash dead everywhere in
+ * about 12 ms median at N = 8 in the simulator; doc/swim.md §3).
  */
 void mesh_swim_cfg_tight(struct mesh_swim_cfg *cfg);
+
+/** The profile named @name: "lan", "fast" or "tight". 0, or -EINVAL for another name. */
+int mesh_swim_cfg_profile(struct mesh_swim_cfg *cfg, const char *name);
 
 /**
  * Operator overrides on top of a profile, 0 keeping the profile's value: the probe
@@ -360,6 +363,12 @@ uint32_t mesh_swim_health(const struct mesh_swim *s);
 	X(swim_announce_sent, "suspicions and deaths sent straight to every member") \
 	X(swim_awareness_up, "local health got worse (probe timeouts grow)") \
 	X(swim_awareness_down, "local health got better") \
+	X(swim_dead_ping, "pings to a member we declared dead (it refutes if a partition " \
+	  "or stall ended)") \
+	X(swim_refute_seen, "suspicions of other members that they refuted (their refutation time " \
+	  "is learnt as their suspicion floor)") \
+	X(swim_susp_stretched, "suspicions given a longer floor: the member refuted a recent one " \
+	  "late (it stalls)") \
 	X(swim_tick_late, "timer passes that came later than a probe timeout after their " \
 	  "deadline (this node was not running): failures wait for the queued input") \
 	X(swim_tx_drop_oversize, "SWIM messages not sent: larger than a frame") \

@@ -30,6 +30,8 @@
 #define NO_SLOT UINT32_MAX
 #define SELF_SLOT (UINT32_MAX - 1)
 #define FAR_FUTURE UINT64_MAX
+#define STALL_HALF_LIFE_NS (30 * MESH_NS_PER_SEC)
+#define DEAD_PING_PERIODS 10 /* a member we declared dead is pinged once per 10 periods */
 
 struct susp {
 	uint64_t start_ns;
@@ -50,6 +52,10 @@ struct member_ext {
 	uint8_t *meta;
 	uint16_t meta_len;
 	struct susp *susp;
+	/* how late it refuted a suspicion lately (stall_at_ns: when; halves every
+	 * STALL_HALF_LIFE_NS): its next suspicions last at least twice that */
+	uint64_t stall_ns;
+	uint64_t stall_at_ns;
 };
 
 struct member {
@@ -90,6 +96,7 @@ struct probe {
 	bool active;
 	bool acked;
 	bool indirect_sent;
+	bool confirm;   /* the target was a suspect: direct only, no local-health verdict */
 	uint8_t target_len;
 	char target[MESH_SWIM_NAME_MAX];
 	uint64_t target_gen;
@@ -156,6 +163,7 @@ struct mesh_swim {
 	} sring[SUSP_RING];
 	uint32_t sring_n;
 	uint64_t urgent_gate_ns; /* earliest next probe started early for a learnt suspect */
+	uint64_t dead_ping_ns;   /* next ping of a member we declared dead (DEAD_PING_PERIODS) */
 	uint32_t pb_skip;        /* slot + 1 of the record an announce sends first (0: none) */
 
 	/* join */
@@ -714,6 +722,32 @@ ext_get(struct member *m)
 	return m->ext;
 }
 
+/* what is left of a member's learnt stall at @now (halved every half-life) */
+static uint64_t
+stall_left(const struct member_ext *x, uint64_t now)
+{
+	uint64_t halves = now > x->stall_at_ns ? (now - x->stall_at_ns) / STALL_HALF_LIFE_NS : 0;
+
+	return halves >= 64 ? 0 : x->stall_ns >> halves;
+}
+
+/*
+ * A member refuted the suspicion we held: the time it took is what it needed to answer
+ * (its stalls on a shared core, or the accusation's way to it). Its next suspicions last
+ * at least twice the longest such time seen lately, so a member that stalls is given the
+ * time it showed it needs, while one that never did is declared dead after the profile's
+ * floor (Lifeguard's idea of local health, learnt here for the suspect from the outside).
+ */
+static void
+stall_learn(struct mesh_swim *s, struct member_ext *x, uint64_t took, uint64_t now)
+{
+	CTR(s, swim_refute_seen);
+	if (x != NULL && took > stall_left(x, now)) {
+		x->stall_ns = took;
+		x->stall_at_ns = now;
+	}
+}
+
 static void
 set_status_f(struct mesh_swim *s, struct member *m, uint8_t st, uint64_t now, bool force)
 {
@@ -722,6 +756,14 @@ set_status_f(struct mesh_swim *s, struct member *m, uint8_t st, uint64_t now, bo
 	if (m->status >= MESH_SWIM_ALIVE && m->status <= MESH_SWIM_LEFT)
 		s->count[m->status]--;
 	s->count[st]++;
+	/* a refutation (the same life): learn how long the member needed; after a death we
+	 * declared, that is the floor it missed plus the time since */
+	if (m->status == MESH_SWIM_SUSPECT && st == MESH_SWIM_ALIVE && m->ext && m->ext->susp)
+		stall_learn(s, m->ext, now - m->ext->susp->start_ns, now);
+	else if (m->status == MESH_SWIM_DEAD && st == MESH_SWIM_ALIVE && !force)
+		stall_learn(s, ext_get(m), now - m->change_ns +
+			    mesh_swim_suspicion_timeout_ns(s->cfg.suspicion_mult, n_est(s),
+							   s->cfg.probe_interval_ns), now);
 	m->status = st;
 	m->change_ns = now;
 	if (st != MESH_SWIM_SUSPECT && m->ext && m->ext->susp) {
@@ -797,6 +839,10 @@ susp_start(struct mesh_swim *s, struct member *m, const char *from, size_t from_
 	p->min_ns = mesh_swim_suspicion_timeout_ns(s->cfg.suspicion_mult, n,
 						   s->cfg.probe_interval_ns);
 	p->max_ns = p->min_ns * MESH_MAX(s->cfg.suspicion_max_mult, 1u);
+	if (2 * stall_left(x, now) > p->min_ns) {
+		CTR(s, swim_susp_stretched);
+		p->min_ns = MESH_MIN(2 * stall_left(x, now), p->max_ns);
+	}
 	p->seen[p->n_seen++] = mesh_hash64(from, from_len);
 	p->from_len = (uint8_t)from_len;
 	memcpy(p->from, from, from_len);
@@ -1400,7 +1446,9 @@ probe_finish(struct mesh_swim *s, uint64_t now)
 		return;
 	}
 	CTR(s, swim_probe_failed);
-	if (p->expected_nacks > 0) {
+	if (p->confirm) {
+		/* a suspect's silence says nothing of our own health */
+	} else if (p->expected_nacks > 0) {
 		if (p->nacks < p->expected_nacks)
 			awareness_delta(s, (int)(p->expected_nacks - p->nacks));
 	} else {
@@ -1457,6 +1505,14 @@ probe_start(struct mesh_swim *s, uint64_t now)
 		now + timeout + scaled(s, s->cfg.indirect_timeout_ns) : now + interval;
 	if (p->fail_at > now + interval)
 		p->fail_at = now + interval;
+	if (m->status == MESH_SWIM_SUSPECT) {
+		/* a suspect is probed to confirm the suspicion (or to carry its accusation):
+		 * no relays, its verdict at the ack timeout. A live suspect refutes on this
+		 * ping; a confirmation only shortens the suspicion towards its floor. */
+		p->indirect_sent = true;
+		p->confirm = true;
+		p->fail_at = p->timeout_at;
+	}
 	to.ip = m->ip;
 	to.port = m->port;
 	if (m->status == MESH_SWIM_SUSPECT) { /* buddy system: tell it directly */
@@ -1645,9 +1701,14 @@ sender_moved(struct mesh_swim *s, const struct mesh_swim_addr *from, const struc
 	return true;
 }
 
-/* Is the sender a member we currently suspect? Fills its record (rate-limited). */
+/*
+ * Is the sender a member we currently suspect, or one we declared dead that talks to us
+ * in the same life from its address (a healed partition)? Fills its record (rate-limited)
+ * so that it refutes to us directly.
+ */
 static bool
-sender_suspect(struct mesh_swim *s, const struct swim_msg *m, uint64_t now, struct swim_rec *r)
+sender_accused(struct mesh_swim *s, const struct mesh_swim_addr *from,
+	       const struct swim_msg *m, uint64_t now, struct swim_rec *r)
 {
 	uint32_t slot = idx_find(s, m->sender, m->sender_len);
 	struct member *mb;
@@ -1656,6 +1717,13 @@ sender_suspect(struct mesh_swim *s, const struct swim_msg *m, uint64_t now, stru
 	if (slot == NO_SLOT)
 		return false;
 	mb = &s->m[slot];
+	if (mb->status == MESH_SWIM_DEAD && mb->gen == m->sender_gen && mb->ip == from->ip &&
+	    mb->port == from->port) {
+		if (!mesh_ratelimit_allow(&s->prompt_rl, now))
+			return false;
+		member_rec(s, mb, false, r);
+		return true;
+	}
 	if (mb->status != MESH_SWIM_SUSPECT || mb->gen != m->sender_gen || mb->ext == NULL ||
 	    (p = mb->ext->susp) == NULL)
 		return false;
@@ -1731,9 +1799,9 @@ mesh_swim_input(struct mesh_swim *s, uint64_t now_ns, const struct mesh_swim_add
 		s->m[ss].verified = 1;
 	else
 		prompt = sender_moved(s, from, m, now_ns, &accusation);
-	/* the sender is talking to us while we hold it suspect: tell it (at most once per
-	 * probe interval), so that it refutes to us directly instead of relying on gossip */
-	accused = prompt || sender_suspect(s, m, now_ns, &accusation);
+	/* the sender is talking to us while we hold it suspect (or dead): tell it (at most
+	 * once per probe interval), so that it refutes to us directly, not through gossip */
+	accused = prompt || sender_accused(s, from, m, now_ns, &accusation);
 	if (s->reply_self && m->type != SWIM_MSG_PING) {
 		/* we were accused with a stale incarnation: answer with our record */
 		struct swim_rec me;
@@ -1910,6 +1978,33 @@ gossip(struct mesh_swim *s, uint64_t now, uint32_t fanout)
 	}
 }
 
+/*
+ * A member we declared dead but not yet reaped is pinged now and then, with its death as
+ * the accusation: if it is alive (a partition healed, a stall ended) it refutes in its
+ * ack, whose piggyback brings us its new incarnation, and it tells us in turn if it holds
+ * us dead (sender_accused). Two sides of a short partition that declared each other dead
+ * meet again within DEAD_PING_PERIODS periods instead of the next push-pull. One ping per
+ * interval in all, whatever the number of dead members.
+ */
+static void
+dead_ping(struct mesh_swim *s, uint64_t now)
+{
+	struct swim_rec r;
+	uint32_t t;
+
+	s->dead_ping_ns = now + DEAD_PING_PERIODS * scaled(s, s->cfg.probe_interval_ns);
+	if (s->leaving || pick_random(s, 1, NO_SLOT, now, ok_dead, &t) == 0)
+		return;
+	{
+		struct mesh_swim_addr to = { s->m[t].ip, s->m[t].port };
+
+		member_rec(s, &s->m[t], false, &r);
+		CTR(s, swim_dead_ping);
+		send_msg(s, &to, SWIM_MSG_PING, 0, ++s->seq, mname(&s->m[t]), s->m[t].name_len,
+			 NULL, &r);
+	}
+}
+
 static void
 join_send(struct mesh_swim *s)
 {
@@ -2000,6 +2095,8 @@ mesh_swim_tick(struct mesh_swim *s, uint64_t now)
 	}
 	if (now >= s->reap_next_ns)
 		reap(s, now);
+	if (s->count[MESH_SWIM_DEAD] && now >= s->dead_ping_ns)
+		dead_ping(s, now);
 	if (now >= s->next_gossip_ns) {
 		gossip(s, now, s->cfg.gossip_nodes);
 		s->next_gossip_ns = now + s->cfg.gossip_interval_ns;
@@ -2074,6 +2171,8 @@ mesh_swim_next_deadline(const struct mesh_swim *s)
 	}
 	if (s->n_bcast)
 		t = MESH_MIN(t, s->next_gossip_ns);
+	if (s->count[MESH_SWIM_DEAD] && !s->leaving)
+		t = MESH_MIN(t, s->dead_ping_ns);
 	if (s->cfg.push_pull_interval_ns && s->joined && s->n)
 		t = MESH_MIN(t, s->next_push_pull_ns);
 	t = MESH_MIN(t, s->susp_next_ns);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SWIM configuration profiles and operator overrides, scaling formulas (memberlist util.go /
  * suspicion.go), names. */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -41,16 +42,18 @@ void
 mesh_swim_cfg_fast(struct mesh_swim_cfg *c)
 {
 	cfg_common(c);
-	/* a probe every 10 ms, its ack within 3 ms, relays and a second ping 3 ms more; a
-	 * suspicion lasts 6 periods (x log10 N) once 3 other members confirmed it, up to 36
-	 * with no confirmation. The suspicion floor is what a suspect has to refute: it must
-	 * outlast the scheduling stalls of a core shared with the application (doc/swim.md
-	 * §3: with a one-period floor, 3 nodes on 2 busy cores flapped every few seconds). */
-	c->probe_interval_ns = 10 * MESH_NS_PER_MS;
+	/* The default, for cores shared with the application: dead at every survivor in
+	 * <= 25 ms median at N = 8 (doc/swim.md §3). A probe every 8 ms, its ack within
+	 * 3 ms, relays and a second ping 2 ms more; a suspicion lasts one period once 3 other
+	 * members confirmed it (they ping the suspect at once, direct only), up to 10 with no
+	 * confirmation. One period is short for a member that stalls on a busy core: a
+	 * member that refuted a suspicion late is given twice that time for its next ones
+	 * (lib/swim's learnt stall, halving every 30 s). */
+	c->probe_interval_ns = 8 * MESH_NS_PER_MS;
 	c->probe_timeout_ns = 3 * MESH_NS_PER_MS;
-	c->indirect_timeout_ns = 3 * MESH_NS_PER_MS;
-	c->suspicion_mult = 6;
-	c->suspicion_max_mult = 6;
+	c->indirect_timeout_ns = 2 * MESH_NS_PER_MS;
+	c->suspicion_mult = 1;
+	c->suspicion_max_mult = 10;
 	c->suspicion_k = 3;
 	c->direct_max = 32;
 	c->gossip_interval_ns = 5 * MESH_NS_PER_MS;
@@ -64,16 +67,31 @@ void
 mesh_swim_cfg_tight(struct mesh_swim_cfg *c)
 {
 	mesh_swim_cfg_fast(c);
-	/* dedicated cores only: dead at every survivor in <= 25 ms median at N = 8, no false
-	 * death at 5 % loss in the simulator (doc/swim.md §3). A probe every 8 ms, its ack
-	 * within 4 ms, relays and a second ping 2 ms more; a suspicion lasts one period once 3
-	 * other members confirmed it, up to 10 with no confirmation: a suspect stalled longer
-	 * than that (a core shared with a busy process) is declared dead. */
-	c->probe_interval_ns = 8 * MESH_NS_PER_MS;
-	c->probe_timeout_ns = 4 * MESH_NS_PER_MS;
+	/* dedicated cores (busy polling): a probe every 5 ms, its ack within 2 ms, relays
+	 * and a second ping 2 ms more, a suspicion floor of one period */
+	c->probe_interval_ns = 5 * MESH_NS_PER_MS;
+	c->probe_timeout_ns = 2 * MESH_NS_PER_MS;
 	c->indirect_timeout_ns = 2 * MESH_NS_PER_MS;
-	c->suspicion_mult = 1;
-	c->suspicion_max_mult = 10;
+}
+
+int
+mesh_swim_cfg_profile(struct mesh_swim_cfg *c, const char *name)
+{
+	static const struct {
+		const char *name;
+		void (*fill)(struct mesh_swim_cfg *);
+	} profiles[] = {
+		{ "lan", mesh_swim_cfg_lan },
+		{ "fast", mesh_swim_cfg_fast },
+		{ "tight", mesh_swim_cfg_tight },
+	};
+
+	for (size_t i = 0; name != NULL && i < MESH_ARRAY_SIZE(profiles); i++)
+		if (strcmp(name, profiles[i].name) == 0) {
+			profiles[i].fill(c);
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void

@@ -244,6 +244,28 @@ test_cfg_refused(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* a profile by name: SWIM timing, and lan's slower channel timers */
+static void
+test_cfg_profile(void **state)
+{
+	struct mesh_node_cfg cfg, dflt;
+	struct mesh_stream_config stream;
+
+	(void)state;
+	mesh_node_cfg_default(&dflt);
+	assert_int_equal(mesh_node_cfg_profile(&cfg, "fast"), 0);
+	assert_memory_equal(&cfg, &dflt, sizeof(cfg));
+	assert_int_equal(mesh_node_cfg_profile(&cfg, "tight"), 0);
+	assert_int_equal(cfg.swim.probe_interval_ns, 5 * MESH_NS_PER_MS);
+	assert_int_equal(cfg.stream.rto_initial_ns, dflt.stream.rto_initial_ns);
+	assert_int_equal(mesh_node_cfg_profile(&cfg, "lan"), 0);
+	assert_int_equal(cfg.swim.probe_interval_ns, MESH_NS_PER_SEC);
+	mesh_stream_config_default(&stream);
+	assert_int_equal(cfg.stream.rto_initial_ns, stream.rto_initial_ns);
+	assert_int_equal(mesh_node_cfg_profile(&cfg, "dedicated"), -EINVAL);
+	assert_memory_equal(&cfg, &dflt, sizeof(cfg)); /* the defaults */
+}
+
 static void
 test_put_replicates(void **state)
 {
@@ -991,6 +1013,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_channel_traffic_is_evidence),
 		cmocka_unit_test(test_cfg_refused),
+		cmocka_unit_test(test_cfg_profile),
 		cmocka_unit_test(test_refusal_reported_once),
 		cmocka_unit_test(test_put_replicates),
 		cmocka_unit_test(test_stop_steps),

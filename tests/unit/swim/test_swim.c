@@ -1556,10 +1556,10 @@ test_cfg_override(void **state)
 	char why[128];
 
 	(void)state;
-	mesh_swim_cfg_fast(&c);
+	assert_int_equal(mesh_swim_cfg_profile(&c, "fast"), 0);
 	mesh_swim_cfg_override(&c, 0, 0, 0); /* 0: the profile's */
-	assert_int_equal(c.probe_interval_ns, 10 * MESH_NS_PER_MS);
-	assert_int_equal(c.suspicion_mult, 6);
+	assert_int_equal(c.probe_interval_ns, 8 * MESH_NS_PER_MS);
+	assert_int_equal(c.suspicion_mult, 1);
 	assert_int_equal(c.suspicion_k, 3);
 	mesh_swim_cfg_override(&c, 20, 5, 9);
 	assert_int_equal(c.probe_interval_ns, 20 * MESH_NS_PER_MS);
@@ -1567,7 +1567,12 @@ test_cfg_override(void **state)
 	assert_int_equal(c.indirect_timeout_ns, 5 * MESH_NS_PER_MS); /* bound by the direct */
 	assert_int_equal(c.suspicion_mult, 9);
 	assert_int_equal(mesh_swim_cfg_timing_check(&c, why, sizeof(why)), 0);
-	mesh_swim_cfg_lan(&c);
+	assert_int_equal(mesh_swim_cfg_profile(&c, "tight"), 0);
+	assert_int_equal(c.probe_interval_ns, 5 * MESH_NS_PER_MS);
+	assert_int_equal(mesh_swim_cfg_profile(&c, "Fast"), -EINVAL);
+	assert_int_equal(mesh_swim_cfg_profile(&c, NULL), -EINVAL);
+	assert_int_equal(mesh_swim_cfg_profile(&c, "lan"), 0);
+	assert_int_equal(c.probe_interval_ns, MESH_NS_PER_SEC);
 	mesh_swim_cfg_override(&c, 700, 700, 0);
 	assert_int_equal(c.indirect_timeout_ns, 0); /* lan: the end of the period */
 	assert_int_equal(mesh_swim_cfg_timing_check(&c, why, sizeof(why)), -EINVAL);
