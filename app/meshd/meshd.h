@@ -188,7 +188,6 @@ int meshd_config_namespaces(const struct meshd_cfg *cfg, struct mesh_crdt_store 
 int meshd_args_parse(struct meshd_cfg *cfg, int argc, char **argv);
 
 /* The node on the merge lcore (meshd_node.c) */
-struct mesh_swim_cfg;
 /** The node's configuration from @mc's profile and SWIM timing overrides (only these). */
 void meshd_node_cfg_timing(const struct meshd_cfg *mc, struct mesh_node_cfg *nc);
 /** Refuse timing overrides SWIM cannot run with (timeout >= period). 0 or -EINVAL. */

@@ -821,6 +821,7 @@ susp_start(struct mesh_swim *s, struct member *m, const char *from, size_t from_
 	struct member_ext *x = ext_get(m);
 	struct susp *p;
 	size_t n = n_est(s);
+	uint64_t stall;
 
 	if (x == NULL)
 		return;
@@ -839,9 +840,10 @@ susp_start(struct mesh_swim *s, struct member *m, const char *from, size_t from_
 	p->min_ns = mesh_swim_suspicion_timeout_ns(s->cfg.suspicion_mult, n,
 						   s->cfg.probe_interval_ns);
 	p->max_ns = p->min_ns * MESH_MAX(s->cfg.suspicion_max_mult, 1u);
-	if (2 * stall_left(x, now) > p->min_ns) {
+	stall = 2 * stall_left(x, now);
+	if (stall > p->min_ns) {
 		CTR(s, swim_susp_stretched);
-		p->min_ns = MESH_MIN(2 * stall_left(x, now), p->max_ns);
+		p->min_ns = MESH_MIN(stall, p->max_ns);
 	}
 	p->seen[p->n_seen++] = mesh_hash64(from, from_len);
 	p->from_len = (uint8_t)from_len;
@@ -1506,19 +1508,18 @@ probe_start(struct mesh_swim *s, uint64_t now)
 	if (p->fail_at > now + interval)
 		p->fail_at = now + interval;
 	if (m->status == MESH_SWIM_SUSPECT) {
-		/* a suspect is probed to confirm the suspicion (or to carry its accusation):
-		 * no relays, its verdict at the ack timeout. A live suspect refutes on this
-		 * ping; a confirmation only shortens the suspicion towards its floor. */
+		/* a suspect is probed to confirm the suspicion and to carry its accusation
+		 * (buddy system): no relays, its verdict at the ack timeout. A live suspect
+		 * refutes on this ping; a confirmation only shortens the suspicion towards
+		 * its floor. */
 		p->indirect_sent = true;
 		p->confirm = true;
 		p->fail_at = p->timeout_at;
-	}
-	to.ip = m->ip;
-	to.port = m->port;
-	if (m->status == MESH_SWIM_SUSPECT) { /* buddy system: tell it directly */
 		member_rec(s, m, false, &buddy);
 		first = &buddy;
 	}
+	to.ip = m->ip;
+	to.port = m->port;
 	CTR(s, swim_probe_sent);
 	send_msg(s, &to, SWIM_MSG_PING, 0, p->seq, p->target, p->target_len, NULL, first);
 }
@@ -1989,20 +1990,17 @@ gossip(struct mesh_swim *s, uint64_t now, uint32_t fanout)
 static void
 dead_ping(struct mesh_swim *s, uint64_t now)
 {
+	struct mesh_swim_addr to;
 	struct swim_rec r;
 	uint32_t t;
 
 	s->dead_ping_ns = now + DEAD_PING_PERIODS * scaled(s, s->cfg.probe_interval_ns);
 	if (s->leaving || pick_random(s, 1, NO_SLOT, now, ok_dead, &t) == 0)
 		return;
-	{
-		struct mesh_swim_addr to = { s->m[t].ip, s->m[t].port };
-
-		member_rec(s, &s->m[t], false, &r);
-		CTR(s, swim_dead_ping);
-		send_msg(s, &to, SWIM_MSG_PING, 0, ++s->seq, mname(&s->m[t]), s->m[t].name_len,
-			 NULL, &r);
-	}
+	to = (struct mesh_swim_addr){ s->m[t].ip, s->m[t].port };
+	member_rec(s, &s->m[t], false, &r);
+	CTR(s, swim_dead_ping);
+	send_msg(s, &to, SWIM_MSG_PING, 0, ++s->seq, mname(&s->m[t]), s->m[t].name_len, NULL, &r);
 }
 
 static void
