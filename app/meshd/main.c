@@ -3,7 +3,7 @@
  * meshd: a thin main. Settings first (command line and INI, no EAL needed: --help,
  * --version and every argument or config error answer before EAL starts), then EAL, the
  * port, the node (meshd_node.c), telemetry, the control thread (lib/ctl), the lcore role
- * loops (meshd_lcore.c), systemd's READY/watchdog/SIGHUP reload (meshd_service.c) and a
+ * loops (lib/lcore), systemd's READY/watchdog/SIGHUP reload (meshd_service.c) and a
  * clean shutdown on SIGINT/SIGTERM.
  * Exit codes: 0 clean shutdown, 1 runtime failure (EAL, port), 2 bad arguments or config.
  */
@@ -71,6 +71,12 @@ setup(struct meshd *d)
 		.cluster_id = d->cfg.cluster_id,
 		.fault = d->cfg.fault_on ? &d->cfg.fault : NULL,
 	};
+	struct mesh_lcores_cfg lcfg = {
+		.lcore_rx = d->cfg.lcore_rx, .lcore_merge = d->cfg.lcore_merge,
+		.lcore_tx = d->cfg.lcore_tx, .poll_mode = d->cfg.poll_mode,
+		.idle_sleep_max_us = d->cfg.idle_sleep_max_us,
+		.drain_ns = (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS,
+	};
 	struct mesh_ctl_cfg ccfg = {
 		.socket_path = d->cfg.ctl_socket,
 		.socket_mode = d->cfg.ctl_socket_mode,
@@ -88,7 +94,7 @@ setup(struct meshd *d)
 	if (ret < 0)
 		return ret;
 	d->port.sec = &d->sec;
-	ret = meshd_lcores_setup(d);
+	ret = mesh_lcores_setup(&d->lcores, &lcfg, &d->port, &d->io);
 	if (ret < 0)
 		return ret;
 	d->ctl = mesh_ctl_start(&ccfg);
@@ -104,7 +110,7 @@ teardown(struct meshd *d)
 	mesh_telemetry_fini();
 	mesh_telemetry_node_fini();
 	mesh_ctl_stop(d->ctl);
-	meshd_lcores_fini(d);
+	mesh_lcores_fini(&d->lcores);
 	meshd_node_destroy(d);
 	mesh_net_port_fini(&d->port);
 }
@@ -147,7 +153,7 @@ main(int argc, char **argv)
 		     d.cfg.name, mesh_net_ip_format(d.cfg.ip, ip, sizeof(ip)), d.cfg.udp_port,
 		     mesh_net_poll_mode_name(d.cfg.poll_mode),
 		     d.cfg.profile, d.cfg.n_seeds);
-	meshd_lcores_run(&d, &quit_signal);
+	mesh_lcores_run(&d.lcores, d.node, d.ctl, &quit_signal);
 	MESH_RTE_LOG(NOTICE, app, "signal %d: shutting down", (int)quit_signal);
 	meshd_service_stop();
 	teardown(&d);

@@ -8,7 +8,7 @@
 
 #include "mesh_crdt.h"
 #include "mesh_ctl.h"
-#include "mesh_handoff.h"
+#include "mesh_lcore.h"
 #include "mesh_net.h"
 #include "mesh_node.h"
 
@@ -85,37 +85,16 @@ struct meshd_cfg {
 	char eal_args[1024];   /* [eal] args of the --config file (checked EAL options) */
 };
 
-enum meshd_role {
-	MESHD_ROLE_RX = 1 << 0,
-	MESHD_ROLE_MERGE = 1 << 1,
-	MESHD_ROLE_TX = 1 << 2,
-};
-
-/* One poll loop per lcore that has a role; its statistics feed /mesh/lcores. */
-struct meshd_lcore {
-	unsigned lcore_id;
-	unsigned roles; /* enum meshd_role bits */
-	struct mesh_net_idle idle; /* what it does when a pass found no work (poll mode) */
-};
-
 struct meshd {
 	struct meshd_cfg cfg;
 	struct mesh_net_port port;
-	unsigned n_lcores;
-	struct meshd_lcore lcores[3];
-	/* SPSC rings between roles on different lcores (ring == NULL when co-located) */
-	struct mesh_handoff rx_merge;  /* valid frames */
-	struct mesh_handoff rx_tx;     /* ARP packets: the tx lcore owns the neighbour table */
-	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
+	struct mesh_lcores lcores;     /* the poll loops (lib/lcore) */
 	struct mesh_ctl *ctl;          /* client API: control thread + its rings */
 	struct mesh_wire_keyring keyring;
 	struct mesh_wire_sec sec;      /* how frames are sealed and opened */
 	struct mesh_net_node_io io;    /* the node's frames <-> mbufs (merge lcore) */
 	struct mesh_node *node;        /* the merge core (lib/node), owned by the merge lcore */
 	uint64_t boot_gen;
-	struct mesh_node_stop stopping; /* shutdown: drain, leave, stop */
-	volatile int stop;             /* set by the merge lcore when the node may stop */
-	uint64_t merge_beat_ns;        /* the merge loop's last pass (systemd watchdog) */
 };
 
 /**
@@ -205,13 +184,5 @@ void meshd_node_destroy(struct meshd *d);
 int meshd_service_start(struct meshd *d, int eal_argc, char **argv);
 /** Tell systemd STOPPING=1 and end the service thread. */
 void meshd_service_stop(void);
-
-/* Lcore roles (meshd_lcore.c) */
-/** Plan the lcores from the configuration and create the rings. 0 or -errno (logged). */
-int meshd_lcores_setup(struct meshd *d);
-/** Launch the role loops (workers, then the main lcore's own) and wait for them. */
-void meshd_lcores_run(struct meshd *d, volatile int *quit);
-/** Free the rings and what they still hold. */
-void meshd_lcores_fini(struct meshd *d);
 
 #endif

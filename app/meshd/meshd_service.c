@@ -2,7 +2,7 @@
 /*
  * meshd as a systemd service (Type=notify in meshd@.service) over lib/ctl's service thread
  * (mesh_ctl_service: READY/STOPPING, watchdog fed by the merge loop's beat
- * d->merge_beat_ns, SIGHUP). What is meshd's own is the reload: the --log-level options
+ * d->lcores.merge_beat_ns, SIGHUP). What is meshd's own is the reload: the --log-level options
  * of the config file's [eal] section (then the command line's, which win as at start)
  * and the key file (lib/net's mesh_net_keyswap: the lcores keep sealing and opening
  * frames while the keyring is swapped); the node stays up.
@@ -76,7 +76,7 @@ int
 meshd_service_start(struct meshd *d, int eal_argc, char **argv)
 {
 	struct mesh_ctl_service_cfg sc = {
-		.reload = reload, .ctx = d, .beat_ns = &d->merge_beat_ns,
+		.reload = reload, .ctx = d, .beat_ns = &d->lcores.merge_beat_ns,
 		.beat_name = "merge loop", .what = svc.what, .thread_name = "meshd-service",
 	};
 	char ip[16];

@@ -11,7 +11,7 @@
  *   IPv4 header checksum, meshd frame check (xxh3 trailer, or AEAD XChaCha20-Poly1305
  *   decrypt in place with the node key derivation and the per-sender replay window), mbuf
  *   private metadata, lib/net counters (all of it mesh_net_rx_classify, as step_rx in
- *   app/meshd/meshd_lcore.c calls it, with now from mesh_tsc_now_ns per poll), then the
+ *   lib/lcore/lcore_loop.c calls it, with now from mesh_tsc_now_ns per poll), then the
  *   MSGS container walk (mesh_wire_msgr_*) and mesh_wire_crdt_batch_read of the CrdtBatch
  *   (as lib/stream does), then rte_pktmbuf_free back to the pool.
  * Not included: the handoff ring to the merge lcore (see bench/micro/handoff), the stream
