@@ -53,6 +53,7 @@ struct meshd_cfg {
 	uint32_t cluster_id;
 	enum mesh_net_poll_mode poll_mode;
 	uint32_t idle_sleep_max_us;
+	uint32_t rt_priority;  /* event mode: SCHED_FIFO priority of the poll loops, 0 = off */
 	uint32_t hello_interval_ms;
 	/* lcore of each role (UINT32_MAX = the main lcore); all equal = run to completion */
 	unsigned lcore_rx, lcore_merge, lcore_tx;
@@ -110,6 +111,7 @@ enum meshd_setting {
 	OPT_CLUSTER,
 	OPT_POLL,
 	OPT_IDLE_SLEEP,
+	OPT_RT_PRIORITY,
 	OPT_PEER,
 	OPT_HELLO_MS,
 	OPT_LCORE_RX,

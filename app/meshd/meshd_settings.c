@@ -44,6 +44,10 @@ const struct mesh_conf_def meshd_settings[] = {
 	{ OPT_IDLE_SLEEP, "idle-sleep-us", "node", "idle_sleep_us", "N", "500",
 	  "longest idle sleep in backoff mode, microseconds",
 	  mesh_conf_set_num, CFG(idle_sleep_max_us), .max = 1000000 },
+	{ OPT_RT_PRIORITY, "rt-priority", "node", "rt_priority", "N", "1",
+	  "event mode: the poll loops run under SCHED_FIFO at this priority, so that other\n"
+	  "threads on their CPUs cannot delay a probe or an ack; 0 = the normal scheduler",
+	  mesh_conf_set_num, CFG(rt_priority), .max = 99 },
 	{ OPT_CTL_SOCKET, "ctl-socket", "node", "ctl_socket", "PATH", NULL,
 	  "client API socket (default " MESH_CLIENT_SOCKET_DIR "/NAME.sock)",
 	  mesh_conf_set_str, CFG(ctl_socket) },

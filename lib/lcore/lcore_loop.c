@@ -13,7 +13,15 @@
  * control thread and telemetry queries for the merge role) or the loop's next deadline:
  * the node's timers (merge), the fault injection's next release (rx), ARP retries (tx).
  * No sleep runs past that deadline; /mesh/lcores reports each loop and how late it woke.
+ * In event mode a loop runs under SCHED_FIFO (cfg.rt_priority): it sleeps unless there is
+ * work, so the priority costs the application nothing while idle, and a probe or an ack
+ * never waits behind another thread's time slice (tens of ms under CFS on a shared CPU,
+ * long enough to be suspected and declared dead by the fast profile).
  */
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
 #include <rte_lcore.h>
 
 #include "mesh_common_dpdk.h"
@@ -131,6 +139,26 @@ loop_deadline(const struct mesh_lcores *l, unsigned roles, uint64_t next_arp, ui
 	return t;
 }
 
+/* event mode only: a loop that spins must not hold a CPU at real-time priority */
+static void
+sched_rt(struct mesh_lcore *lc)
+{
+	const struct mesh_lcores_cfg *c = &lc->all->cfg;
+	struct sched_param sp = { .sched_priority = (int)c->rt_priority };
+	int ret;
+
+	if (c->poll_mode != MESH_NET_POLL_EVENT || c->rt_priority == 0)
+		return;
+	ret = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (ret != 0) {
+		MESH_RTE_LOG(WARNING, app, "lcore %u: SCHED_FIFO priority %u: %s; other threads "
+			     "on its CPUs can delay probes and acks (rt_priority, "
+			     "doc/deployment.md)", lc->lcore_id, c->rt_priority, strerror(ret));
+		return;
+	}
+	__atomic_store_n(&lc->rt_priority, sp.sched_priority, __ATOMIC_RELAXED);
+}
+
 int
 lcore_loop(void *arg)
 {
@@ -139,7 +167,9 @@ lcore_loop(void *arg)
 	unsigned roles = lc->roles;
 	uint64_t next_arp = 0;
 
-	MESH_RTE_LOG(INFO, app, "lcore %u runs %s", rte_lcore_id(), mesh_lcore_roles_name(roles));
+	sched_rt(lc);
+	MESH_RTE_LOG(INFO, app, "lcore %u runs %s%s", rte_lcore_id(), mesh_lcore_roles_name(roles),
+		     lc->rt_priority ? " under SCHED_FIFO" : "");
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t now = mesh_tsc_now_ns();
 		unsigned work = 0;

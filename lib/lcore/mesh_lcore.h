@@ -28,6 +28,10 @@ struct mesh_lcores_cfg {
 	enum mesh_net_poll_mode poll_mode;
 	uint32_t idle_sleep_max_us; /* backoff mode's longest sleep */
 	uint64_t drain_ns;          /* on quit: wait this long at most for peers' acks */
+	/* event mode: each loop runs under SCHED_FIFO at this priority (0: the normal
+	 * scheduler), so that the application's threads on the same CPUs cannot delay a
+	 * probe or an ack by a time slice. Other modes spin and keep the normal scheduler. */
+	unsigned rt_priority;
 };
 
 struct mesh_lcores;
@@ -37,6 +41,7 @@ struct mesh_lcore {
 	unsigned lcore_id;
 	unsigned roles;             /* enum mesh_lcore_role bits */
 	struct mesh_net_idle idle;  /* what it does when a pass found no work */
+	int rt_priority;            /* SCHED_FIFO priority it runs at, 0: SCHED_OTHER */
 	struct mesh_lcores *all;
 };
 

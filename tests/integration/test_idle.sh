@@ -21,7 +21,8 @@
 #     SWIM sends >= 80 % of the probes its 8 ms period asks for;
 #   - it wakes for real deadlines only: <= 5 merge-lcore wake-ups per SWIM probe sent (a
 #     1 ms periodic tick, as lib/stream's was, makes about 10);
-#   - client requests and telemetry queries wake the merge lcore through their eventfds.
+#   - client requests and telemetry queries wake the merge lcore through their eventfds;
+#   - event-mode loops run under SCHED_FIFO (rt_priority 1), the busy node's do not.
 # MESH_IDLE_VDEV=tap|af_xdp runs the same checks on net_tap (Rx interrupts) or net_af_xdp
 # instead of net_af_packet (doc/performance.md, "Shared cores").
 # Usage: test_idle.sh MESHD PROBE MESHCTL   (root; exits 77 = skipped when not root)
@@ -137,6 +138,14 @@ want_wake=pmd_socket
 [ "$VDEV" = tap ] && want_wake=rx_interrupt
 is "node 1 waits on the port's $want_wake" "$(lc 1 lcore0.rx_wake)" "$want_wake"
 is "node 2 rx lcore waits on the port's $want_wake" "$(lc 2 lcore1.rx_wake)" "$want_wake"
+# event mode runs every loop under SCHED_FIFO 1 (rt_priority); busy mode never does
+is "node 1's loop runs at rt_priority 1" "$(lc 1 lcore0.rt_priority)" 1
+is "node 2's rx loop runs at rt_priority 1" "$(lc 2 lcore1.rt_priority)" 1
+is "busy node 3's loop keeps the normal scheduler" "$(lc 3 lcore0.rt_priority)" 0
+fifo() { ps -L -o cls= -p "${MESH_PIDS[$1]}" | grep -c FF; }
+is "node 1: one SCHED_FIFO thread (its lcore)" "$(fifo 1)" 1
+is "node 2: three SCHED_FIFO threads (rx, merge, tx lcores)" "$(fifo 2)" 3
+is "node 3: no SCHED_FIFO thread" "$(fifo 3)" 0
 sleep 1
 
 # 1. idle CPU against the busy control, all three over the same 3 s
