@@ -85,6 +85,18 @@ swim_sums() {  # "dead suspect refute": swim counters summed over all nodes
     "$CTL" -s "/tmp/${MESH_NS}-$i.sock" stats swim 2>/dev/null  # lines: GROUP NAME VALUE
   done | awk '{ v[$2] += $3 } END { print v["swim_dead"] + 0, v["swim_suspect"] + 0, v["swim_refute"] + 0 }'
 }
+late_sums() {  # "N MAX_US": timed wake-ups > 5 ms late, and the latest one (us), all nodes
+  local i
+  for i in $(seq 1 "$nodes"); do mesh_tel "$i" /mesh/lcores; done | python3 -c '
+import json, sys
+n = mx = 0
+for line in sys.stdin:
+    for lc in next(iter(json.loads(line).values())).values():
+        if isinstance(lc, dict):
+            n += lc.get("late_gt_5ms", 0)
+            mx = max(mx, lc.get("late_max_ns", 0))
+print(n, mx // 1000)'
+}
 # time_status VICTIM STATUS SIGNAL: signal the victim and wait for it to exit; ST_MS = ms
 # until every survivor listed it as STATUS (-1 when some survivor never did within 20 s).
 # One mesh_watch process polls all survivors through the client API each millisecond.
@@ -175,6 +187,7 @@ if [ "$soak" -gt 0 ]; then
   log "soak: ${soak}s, loss ${loss} % on every port${fault:+, fault-inject $fault}"
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" "$loss"; done
   read -r d0 s0 f0 < <(swim_sums)
+  read -r l0 _ < <(late_sums)
   end=$((SECONDS + soak)); worst_susp=0 worst_dead=0
   while [ $SECONDS -lt $end ]; do
     for i in $(seq 1 "$nodes"); do
@@ -185,11 +198,12 @@ if [ "$soak" -gt 0 ]; then
     sleep 1
   done
   read -r d1 s1 f1 < <(swim_sums)
+  read -r l1 late_max_us < <(late_sums)
   for i in $(seq 1 "$nodes"); do mesh_loss "$i" 0; done
   alive_end=0
   for i in $(seq 1 "$nodes"); do mesh_wait_members "$i" alive "$nodes" 30 && alive_end=$((alive_end + 1)); done
-  printf '{"seconds": %d, "loss_pct": %d, "fault": "%s", "false_dead": %d, "suspect_events": %d, "refutes": %d, "max_suspect_seen": %d, "max_dead_seen": %d, "nodes_all_alive_after": %d}\n' \
-    "$soak" "$loss" "$fault" $((d1 - d0)) $((s1 - s0)) $((f1 - f0)) "$worst_susp" "$worst_dead" "$alive_end" >"$res/soak.json"
+  printf '{"seconds": %d, "loss_pct": %d, "fault": "%s", "false_dead": %d, "suspect_events": %d, "refutes": %d, "max_suspect_seen": %d, "max_dead_seen": %d, "nodes_all_alive_after": %d, "timer_wakeups_late_gt_5ms": %d, "timer_late_max_us_since_start": %d}\n' \
+    "$soak" "$loss" "$fault" $((d1 - d0)) $((s1 - s0)) $((f1 - f0)) "$worst_susp" "$worst_dead" "$alive_end" $((l1 - l0)) "$late_max_us" >"$res/soak.json"
   log "soak: $(cat "$res/soak.json")"
 fi
 
