@@ -50,6 +50,7 @@ export PATH="$work/bin:$PATH"
 N=3
 TP=10.99.0.100      # the third party (client namespace)
 EVIL_IP=10.99.0.200 # the attacker's own claims
+GHOST_IP=10.99.0.201 # an address no host answers ARP for
 DEAD_S=${MESH_HOSTILE_DEAD_S:-5}
 MEMBER_MAX=${MESH_HOSTILE_MEMBER_MAX:-1025}  # meshd's max_members (1024) + self
 JOINERS=${MESH_HOSTILE_JOINERS:-2000}         # distinct forged joiners at n1: past the bound
@@ -437,6 +438,16 @@ for i in $(seq 1 $N); do
 done
 wait "${pids[@]}"
 refl "D: PING_REQ to a third-party target" "$as0" "$to0"
+# The join-reply limiter itself. Push-pulls in the third party's name stop at the
+# neighbour binding once a node has resolved its address (net.rx_drop_neigh_mac), so only
+# those that race the ARP reply reach the limiter, and a node that resolves quickly may
+# not exhaust its burst; from an address nobody resolves, every one of them reaches it.
+pids=()
+for i in $(seq 1 $N); do
+  H "${MAC[$i]}" "$(mesh_ip "$i")" "$GHOST_IP" swim 1000 500 type=push_pull flags=3 \
+    >"$work/e-ppg-$i" 2>&1 & pids+=($!)
+done
+wait "${pids[@]}"
 snap e1
 if [ "$VARIANT" = keyed ]; then
   moved "D: keyed, spoofed push-pull and ping-req refused" e0 e1 "$KEYED_DROPS"
