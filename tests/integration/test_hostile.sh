@@ -419,13 +419,17 @@ fi
 if ph D; then
 say "D: reflection from a spoofed source"
 snap e0
+# pp_flood SRC_IP TAG: 1000 push-pulls asking for a reply to every node, from SRC_IP
+pp_flood() {
+  local i pids=()
+  for i in $(seq 1 $N); do
+    H "${MAC[$i]}" "$(mesh_ip "$i")" "$1" swim 1000 500 type=push_pull flags=3 \
+      >"$work/e-$2-$i" 2>&1 & pids+=($!)
+  done
+  wait "${pids[@]}"
+}
 as0=$(nft_bytes as_tp); to0=$(nft_bytes to_tp)
-pids=()
-for i in $(seq 1 $N); do
-  H "${MAC[$i]}" "$(mesh_ip "$i")" "$TP" swim 1000 500 type=push_pull flags=3 \
-    >"$work/e-pp-$i" 2>&1 & pids+=($!)
-done
-wait "${pids[@]}"
+pp_flood "$TP" pp
 refl "D: PUSH_PULL with REPLY" "$as0" "$to0"
 as0=$(nft_bytes as_tp); to0=$(nft_bytes to_tp)
 pids=()
@@ -442,12 +446,7 @@ refl "D: PING_REQ to a third-party target" "$as0" "$to0"
 # neighbour binding once a node has resolved its address (net.rx_drop_neigh_mac), so only
 # those that race the ARP reply reach the limiter, and a node that resolves quickly may
 # not exhaust its burst; from an address nobody resolves, every one of them reaches it.
-pids=()
-for i in $(seq 1 $N); do
-  H "${MAC[$i]}" "$(mesh_ip "$i")" "$GHOST_IP" swim 1000 500 type=push_pull flags=3 \
-    >"$work/e-ppg-$i" 2>&1 & pids+=($!)
-done
-wait "${pids[@]}"
+pp_flood "$GHOST_IP" ppg
 snap e1
 if [ "$VARIANT" = keyed ]; then
   moved "D: keyed, spoofed push-pull and ping-req refused" e0 e1 "$KEYED_DROPS"
