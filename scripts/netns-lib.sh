@@ -43,6 +43,12 @@ mesh_topo_up() {
   ip netns add "${MESH_NS}sw"
   ip -n "${MESH_NS}sw" link add br0 type bridge
   ip -n "${MESH_NS}sw" link set br0 up
+  # a plain L2 switch: bridged frames skip the IP/ARP netfilter hooks and the IP route
+  # lookup that br_netfilter adds where it is loaded (the sender's CPU pays for them, in
+  # its sendto); the tests' nftables rules use the bridge and netdev families
+  for f in iptables ip6tables arptables; do
+    ip netns exec "${MESH_NS}sw" sysctl -qw "net.bridge.bridge-nf-call-$f=0" 2>/dev/null || true
+  done
   for i in $(seq 1 "$n") c; do
     local ns="${MESH_NS}m$i" port="p$i"
     [ "$i" = c ] && ns="${MESH_NS}c" && port="pc"

@@ -343,6 +343,7 @@ enum mesh_net_rx_wake {
 struct mesh_net_idle {
 	struct mesh_net_backoff b;
 	int epfd, timer_fd, wake_fd;
+	uint64_t timer_at;           /* deadline the timerfd is set for and has not reached */
 	int sleeping;                /* armed: other lcores must signal wake_fd */
 	bool armed;
 	bool rx_role;                /* this lcore polls the port */

@@ -10,7 +10,8 @@
  *   - eventfds other threads signal when they hand this lcore work: other lcores through
  *     the rings (mesh_net_idle_wake), the control thread, telemetry queries;
  *   - a timerfd set to the loop's next deadline, with ns precision (epoll's own timeout
- *     is in ms and has timer slack).
+ *     is in ms and has timer slack); set again only when that deadline moved (most
+ *     wake-ups are frames, and the probe timer stays where it was).
  * Arming is race free: the loop first sets `sleeping` and arms the Rx interrupt, polls
  * once more, and blocks only if that pass found nothing too; a producer publishes its work
  * before it reads `sleeping` (both sides fence), so either the pass sees the work or the
@@ -41,7 +42,7 @@
 #define AF_XDP 44
 #endif
 
-#define EVENT_SPIN_POLLS 4
+#define EVENT_SPIN_POLLS 1
 #define MAX_BLOCK_NS (100 * MESH_NS_PER_MS) /* a signal on another thread is seen this late */
 
 /* what ended a wait: rte_epoll_event.epdata.data of each source */
@@ -266,9 +267,12 @@ event_sleep(struct mesh_net_idle *w, uint64_t now_ns, uint64_t deadline_ns)
 		if (w->b.cur_us < w->b.max_us)
 			w->b.cur_us = MESH_MIN(w->b.cur_us * 2, w->b.max_us);
 	}
-	its.it_value.tv_sec = (time_t)(wait_ns / MESH_NS_PER_SEC);
-	its.it_value.tv_nsec = (long)(wait_ns % MESH_NS_PER_SEC);
-	timerfd_settime(w->timer_fd, 0, &its, NULL);
+	if (!timed || w->timer_at != deadline_ns) {
+		its.it_value.tv_sec = (time_t)(wait_ns / MESH_NS_PER_SEC);
+		its.it_value.tv_nsec = (long)(wait_ns % MESH_NS_PER_SEC);
+		timerfd_settime(w->timer_fd, 0, &its, NULL);
+		w->timer_at = timed ? deadline_ns : 0;
+	}
 	n = rte_epoll_wait_interruptible(w->epfd, evs, MESH_NET_IDLE_FDS, -1);
 	woke = mesh_tsc_now_ns();
 	__atomic_store_n(&w->blocks, w->blocks + 1, __ATOMIC_RELAXED);
@@ -281,6 +285,8 @@ event_sleep(struct mesh_net_idle *w, uint64_t now_ns, uint64_t deadline_ns)
 									  : &w->wake_timer;
 
 		__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+		if (src == SRC_TIMER)
+			w->timer_at = 0; /* fired (and drained) */
 	}
 	if (timed && woke >= deadline_ns)
 		mesh_net_backoff_late(&w->b, deadline_ns, woke);

@@ -114,6 +114,7 @@ do_subscribe(struct mesh_node *n, const struct mesh_node_req *q, struct mesh_nod
 			return;
 		}
 		s->id = n->next_sub_id++;
+		n->n_subs++;
 		s->client = q->client;
 		s->client_gen = q->client_gen;
 		s->dropped_seen = 0;
@@ -137,6 +138,7 @@ drop_subs(struct mesh_node *n, uint32_t client, uint32_t gen, uint64_t id)
 			continue;
 		mesh_crdt_sub_delete(s->h);
 		s->h = NULL;
+		n->n_subs--;
 	}
 }
 
@@ -307,12 +309,15 @@ node_client_events(struct mesh_node *n)
 {
 	unsigned sent = 0;
 
-	for (unsigned i = 0; i < NODE_MAX_SUBS; i++) {
+	for (unsigned i = 0, left = n->n_subs; left > 0 && i < NODE_MAX_SUBS; i++) {
 		struct node_sub *s = &n->subs[i];
 		struct mesh_crdt_event ev;
 
-		for (unsigned k = 0; s->h != NULL && k < EVENTS_PER_POLL &&
-				     mesh_crdt_sub_poll(s->h, &ev) == 1; k++) {
+		if (s->h == NULL)
+			continue;
+		left--;
+		for (unsigned k = 0; k < EVENTS_PER_POLL && mesh_crdt_sub_poll(s->h, &ev) == 1;
+		     k++) {
 			uint64_t dropped = mesh_crdt_sub_dropped(s->h);
 			struct mesh_node_reply r = {
 				.type = MESH_NODE_REPLY_EVENT,
@@ -348,6 +353,7 @@ node_client_fini(struct mesh_node *n)
 		mesh_crdt_sub_delete(n->subs[i].h);
 		n->subs[i].h = NULL;
 	}
+	n->n_subs = 0;
 	node_watch_fini(n);
 	node_mev_fini(n);
 }

@@ -81,8 +81,10 @@ struct mesh_node {
 	struct mesh_node_addr rx_from;
 	/* clients */
 	struct node_sub subs[NODE_MAX_SUBS];
+	uint32_t n_subs; /* subs[] in use: every poll scans the arrays only while some are */
 	uint64_t next_sub_id;
 	struct node_watch *watches[NODE_MAX_WATCHES]; /* node_watch.c */
+	uint32_t n_watches;
 	struct node_msub *msubs[NODE_MAX_MSUBS];      /* node_member_events.c */
 	uint32_t n_msubs;
 	struct mesh_crdt_sub *meta_sub; /* metadata changes, while n_msubs > 0 */

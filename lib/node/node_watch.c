@@ -119,6 +119,7 @@ node_watch_request(struct mesh_node *n, const struct mesh_node_req *q, struct me
 		w->cursor = s0;
 	}
 	n->watches[slot] = w;
+	n->n_watches++;
 }
 
 static void
@@ -254,9 +255,12 @@ node_watch_poll(struct mesh_node *n)
 {
 	unsigned sent = 0;
 
-	for (unsigned i = 0; i < NODE_MAX_WATCHES; i++)
-		if (n->watches[i] != NULL)
-			sent += watch_poll(n, n->watches[i]);
+	for (unsigned i = 0, left = n->n_watches; left > 0 && i < NODE_MAX_WATCHES; i++) {
+		if (n->watches[i] == NULL)
+			continue;
+		left--;
+		sent += watch_poll(n, n->watches[i]);
+	}
 	return sent;
 }
 
@@ -281,6 +285,7 @@ node_watch_drop(struct mesh_node *n, uint32_t client, uint32_t gen, uint64_t id)
 			continue;
 		watch_free(w);
 		n->watches[i] = NULL;
+		n->n_watches--;
 		found = true;
 	}
 	return found;
@@ -294,4 +299,5 @@ node_watch_fini(struct mesh_node *n)
 			watch_free(n->watches[i]);
 		n->watches[i] = NULL;
 	}
+	n->n_watches = 0;
 }
