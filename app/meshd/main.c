@@ -75,6 +75,7 @@ setup(struct meshd *d)
 		.lcore_rx = d->cfg.lcore_rx, .lcore_merge = d->cfg.lcore_merge,
 		.lcore_tx = d->cfg.lcore_tx, .poll_mode = d->cfg.poll_mode,
 		.idle_sleep_max_us = d->cfg.idle_sleep_max_us, .rt_priority = d->cfg.rt_priority,
+		.lock_memory = d->cfg.lock_memory,
 		.drain_ns = (uint64_t)d->cfg.drain_ms * MESH_NS_PER_MS,
 	};
 	struct mesh_ctl_cfg ccfg = {

@@ -54,6 +54,7 @@ struct meshd_cfg {
 	enum mesh_net_poll_mode poll_mode;
 	uint32_t idle_sleep_max_us;
 	uint32_t rt_priority;  /* event mode: SCHED_FIFO priority of the poll loops, 0 = off */
+	bool lock_memory;      /* mlockall before the loops start */
 	uint32_t hello_interval_ms;
 	/* lcore of each role (UINT32_MAX = the main lcore); all equal = run to completion */
 	unsigned lcore_rx, lcore_merge, lcore_tx;
@@ -112,6 +113,7 @@ enum meshd_setting {
 	OPT_POLL,
 	OPT_IDLE_SLEEP,
 	OPT_RT_PRIORITY,
+	OPT_LOCK_MEMORY,
 	OPT_PEER,
 	OPT_HELLO_MS,
 	OPT_LCORE_RX,

@@ -48,6 +48,9 @@ const struct mesh_conf_def meshd_settings[] = {
 	  "event mode: the poll loops run under SCHED_FIFO at this priority, so that other\n"
 	  "threads on their CPUs cannot delay a probe or an ack; 0 = the normal scheduler",
 	  mesh_conf_set_num, CFG(rt_priority), .max = 99 },
+	{ OPT_LOCK_MEMORY, "lock-memory", "node", "lock_memory", "yes|no", "yes",
+	  "lock meshd's pages in memory (mlockall), so that a page the kernel reclaimed\n"
+	  "cannot stall a poll loop on a disk read", mesh_conf_set_bool, CFG(lock_memory) },
 	{ OPT_CTL_SOCKET, "ctl-socket", "node", "ctl_socket", "PATH", NULL,
 	  "client API socket (default " MESH_CLIENT_SOCKET_DIR "/NAME.sock)",
 	  mesh_conf_set_str, CFG(ctl_socket) },

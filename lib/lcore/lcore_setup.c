@@ -4,11 +4,12 @@
  * given), one loop per distinct lcore with the roles it runs, an idle wait per loop, and
  * a ring only between roles on different lcores. Running: the merge loop also wakes for
  * client requests and telemetry queries; in event mode the control thread shares the
- * merge lcore's CPUs; the main lcore runs its own loop or waits for the merge lcore's
- * stop.
+ * merge lcore's CPUs; the process's pages are locked (cfg.lock_memory); the main lcore
+ * runs its own loop or waits for the merge lcore's stop.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -122,6 +123,24 @@ mesh_lcores_setup(struct mesh_lcores *l, const struct mesh_lcores_cfg *cfg,
 	return 0;
 }
 
+/* Once everything is set up, lock what is mapped now (code, libraries, DPDK memory, the
+ * heap so far), each page as it is first touched. Not later mappings (MCL_FUTURE): with a
+ * finite RLIMIT_MEMLOCK every one would count against it and an allocation could fail.
+ * A refusal (no CAP_IPC_LOCK and a small RLIMIT_MEMLOCK) is logged and the loops run on. */
+static void
+memory_lock(struct mesh_lcores *l)
+{
+	if (!l->cfg.lock_memory)
+		return;
+	if (mlockall(MCL_CURRENT | MCL_ONFAULT) != 0) {
+		MESH_RTE_LOG(WARNING, app, "locking memory (mlockall): %s; a page the kernel "
+			     "reclaims can stall the poll loops (lock_memory, doc/deployment.md)",
+			     strerror(errno));
+		return;
+	}
+	l->memory_locked = 1;
+}
+
 void
 mesh_lcores_run(struct mesh_lcores *l, struct mesh_node *node, struct mesh_ctl *ctl,
 		volatile int *quit)
@@ -148,6 +167,7 @@ mesh_lcores_run(struct mesh_lcores *l, struct mesh_node *node, struct mesh_ctl *
 			MESH_RTE_LOG(INFO, app, "control thread runs on the CPUs of lcore %u "
 				     "(merge)", l->merge_lc->lcore_id);
 	}
+	memory_lock(l);
 	for (unsigned i = 0; i < l->n; i++) {
 		if (l->lc[i].lcore_id == main_lcore)
 			main_lc = &l->lc[i];

@@ -32,6 +32,7 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *data)
 		rte_tel_data_add_dict_string(e, "roles", mesh_lcore_roles_name(lc->roles));
 		rte_tel_data_add_dict_int(e, "rt_priority",
 					  __atomic_load_n(&lc->rt_priority, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_int(e, "memory_locked", l->memory_locked);
 		mesh_net_idle_tel_fill(&lc->idle, e);
 		snprintf(key, sizeof(key), "lcore%u", lc->lcore_id);
 		rte_tel_data_add_dict_container(data, key, e, 0);

@@ -32,6 +32,12 @@ struct mesh_lcores_cfg {
 	 * scheduler), so that the application's threads on the same CPUs cannot delay a
 	 * probe or an ack by a time slice. Other modes spin and keep the normal scheduler. */
 	unsigned rt_priority;
+	/* lock the process's pages in memory (mlockall) before the loops start, so that a
+	 * page the kernel reclaimed (cold code: a refutation, a telemetry handler) cannot
+	 * stall a loop on a disk read, milliseconds, tens under I/O load, long enough for
+	 * the fast profile to declare this node dead. What is mapped at that point, each
+	 * page from its first use (MCL_ONFAULT): untouched reservations cost nothing. */
+	bool lock_memory;
 };
 
 struct mesh_lcores;
@@ -61,6 +67,7 @@ struct mesh_lcores {
 	struct mesh_handoff merge_tx;  /* prepared outbound datagrams */
 	struct mesh_node_stop stopping;
 	volatile int stop;             /* set by the merge lcore when every loop may end */
+	int memory_locked;             /* mlockall succeeded (cfg.lock_memory) */
 	uint64_t merge_beat_ns;        /* the merge loop's last pass (systemd watchdog) */
 };
 

@@ -22,7 +22,8 @@
 #   - it wakes for real deadlines only: <= 5 merge-lcore wake-ups per SWIM probe sent (a
 #     1 ms periodic tick, as lib/stream's was, makes about 10);
 #   - client requests and telemetry queries wake the merge lcore through their eventfds;
-#   - event-mode loops run under SCHED_FIFO (rt_priority 1), the busy node's do not.
+#   - event-mode loops run under SCHED_FIFO (rt_priority 1), the busy node's do not;
+#   - nodes lock their pages in memory (lock_memory, default yes), node 3 (no) does not.
 # MESH_IDLE_VDEV=tap|af_xdp runs the same checks on net_tap (Rx interrupts) or net_af_xdp
 # instead of net_af_packet (doc/performance.md, "Shared cores").
 # Usage: test_idle.sh MESHD PROBE MESHCTL   (root; exits 77 = skipped when not root)
@@ -130,7 +131,7 @@ mesh_topo_up 3
 export MESH_PROBE_KEYS; MESH_PROBE_KEYS=$(mesh_keys) # kernel-client hellos sealed like the nodes'
 start 1
 MESH_LCORES='(0-2)@(0-1)' start 2 --seed 10.99.0.1 --lcore-rx 1 --lcore-merge 2 --lcore-tx 0
-mesh_node_start 3 --poll-mode busy --seed 10.99.0.1
+mesh_node_start 3 --poll-mode busy --seed 10.99.0.1 --lock-memory no
 for i in 1 2 3; do ok_if "node $i up" mesh_wait_tel "$i" /mesh/info port 1 30; done
 for i in 1 2; do ok_if "node $i sees 3 alive" mesh_wait_members "$i" alive 3 60; done
 is "node 1 poll mode" "$(mesh_tel_get 1 /mesh/info poll_mode)" event
@@ -146,6 +147,13 @@ fifo() { ps -L -o cls= -p "${MESH_PIDS[$1]}" | grep -c FF; }
 is "node 1: one SCHED_FIFO thread (its lcore)" "$(fifo 1)" 1
 is "node 2: three SCHED_FIFO threads (rx, merge, tx lcores)" "$(fifo 2)" 3
 is "node 3: no SCHED_FIFO thread" "$(fifo 3)" 0
+# pages locked in memory (mlockall) unless lock_memory = no, as node 3 has it
+vmlck() { awk '/^VmLck:/ { print ($2 > 0) ? "locked" : "none" }' "/proc/${MESH_PIDS[$1]}/status"; }
+is "node 1 reports memory_locked" "$(lc 1 lcore0.memory_locked)" 1
+is "node 1: pages locked (VmLck)" "$(vmlck 1)" locked
+is "node 2: pages locked (VmLck)" "$(vmlck 2)" locked
+is "node 3 (lock_memory no): no page locked" "$(vmlck 3)" none
+is "node 3 reports memory_locked 0" "$(lc 3 lcore0.memory_locked)" 0
 sleep 1
 
 # 1. idle CPU against the busy control, all three over the same 3 s
