@@ -8,7 +8,9 @@
  * values are copied behind it: a later op of the same batch may change or delete the key,
  * so they cannot point into the store. The reply must fit one client message
  * (MESH_NODE_REPLY_MAX): GET values are admitted against what is left once every result's
- * largest fixed part is counted, and a GET past that answers -EMSGSIZE alone.
+ * largest fixed part is counted, and a GET past that answers -EMSGSIZE alone. The copy
+ * area is only as large as the GETs can need: each one returns the value stored when the
+ * batch started or one this batch puts, so it needs at most the larger of the two.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,6 +71,31 @@ batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
 	return -EINVAL;
 }
 
+/* what the GETs of @q can copy, at most: per GET, its key's stored value or the largest
+ * value the batch puts, whichever is larger (a key can be GET more than once) */
+static size_t
+batch_values_bound(struct mesh_node *n, const struct mesh_node_req *q)
+{
+	size_t put_max = 0, need = 0;
+
+	for (uint32_t i = 0; i < q->n_ops; i++)
+		if (q->ops[i].kind == MESH_NODE_BATCH_PUT)
+			put_max = MESH_MAX(put_max, (size_t)q->ops[i].value_len);
+	for (uint32_t i = 0; i < q->n_ops; i++) {
+		const struct mesh_node_batch_op *op = &q->ops[i];
+		struct mesh_crdt_version ver;
+		const void *val;
+		uint32_t vlen = 0;
+
+		if (op->kind != MESH_NODE_BATCH_GET)
+			continue;
+		if (mesh_crdt_get(n->kv, op->key, op->key_len, &val, &vlen, &ver) != 0)
+			vlen = 0;
+		need += MESH_MAX((size_t)vlen, put_max);
+	}
+	return need;
+}
+
 void
 node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
 		   struct mesh_node_reply *r, uint64_t now_ns)
@@ -83,10 +110,8 @@ node_batch_request(struct mesh_node *n, const struct mesh_node_req *q,
 		return;
 	}
 	head = (size_t)(q->n_ops ? q->n_ops : 1) * sizeof(*res);
-	for (uint32_t i = 0; i < q->n_ops && bv.room == 0; i++)
-		if (q->ops[i].kind == MESH_NODE_BATCH_GET)
-			bv.room = MESH_NODE_REPLY_MAX - BATCH_REPLY_HEAD -
-				  (size_t)q->n_ops * BATCH_RESULT_FIXED;
+	bv.room = MESH_MIN(batch_values_bound(n, q), MESH_NODE_REPLY_MAX - BATCH_REPLY_HEAD -
+							     (size_t)q->n_ops * BATCH_RESULT_FIXED);
 	res = malloc(head + bv.room);
 	if (res == NULL) {
 		r->status = -ENOMEM;

@@ -456,6 +456,26 @@ test_batch_reply_bounded(void **state)
 	assert_false(r->results[2].found);
 	assert_int_equal(r->results[3].status, 0);
 	assert_int_equal(mesh_node_counter(a->n, MESH_NODE_CTR_node_batch_get_too_large), 1);
+
+	/* the copy area is sized from the batch: a value it puts, read back three times,
+	 * is copied three times */
+	ops[0] = (struct mesh_node_batch_op){ .kind = MESH_NODE_BATCH_PUT,
+					      .key = (const uint8_t *)"worker:b", .key_len = 8,
+					      .value = (const uint8_t *)"0123456789",
+					      .value_len = 10 };
+	for (int i = 1; i < 4; i++)
+		ops[i] = (struct mesh_node_batch_op){ .kind = MESH_NODE_BATCH_GET,
+						      .key = (const uint8_t *)"worker:b",
+						      .key_len = 8 };
+	mesh_node_request(a->n, &q, 1, w->now);
+	r = a->last_copy;
+	for (int i = 1; i < 4; i++) {
+		assert_int_equal(r->results[i].status, 0);
+		assert_true(r->results[i].found);
+		assert_int_equal(r->results[i].value.len, 10);
+		assert_memory_equal(r->results[i].value.data, "0123456789", 10);
+	}
+	assert_int_equal(mesh_node_counter(a->n, MESH_NODE_CTR_node_batch_get_too_large), 1);
 	world_delete(w);
 }
 
