@@ -83,13 +83,11 @@ batch_values_bound(struct mesh_node *n, const struct mesh_node_req *q)
 			put_max = MESH_MAX(put_max, (size_t)q->ops[i].value_len);
 	for (uint32_t i = 0; i < q->n_ops; i++) {
 		const struct mesh_node_batch_op *op = &q->ops[i];
-		struct mesh_crdt_version ver;
-		const void *val;
 		uint32_t vlen = 0;
 
 		if (op->kind != MESH_NODE_BATCH_GET)
 			continue;
-		if (mesh_crdt_get(n->kv, op->key, op->key_len, &val, &vlen, &ver) != 0)
+		if (mesh_crdt_get(n->kv, op->key, op->key_len, NULL, &vlen, NULL) != 0)
 			vlen = 0;
 		need += MESH_MAX((size_t)vlen, put_max);
 	}
