@@ -10,7 +10,7 @@
  * (MESH_NODE_REPLY_MAX): GET values are admitted against what is left once every result's
  * largest fixed part is counted, and a GET past that answers -EMSGSIZE alone. The copy
  * area is only as large as the GETs can need: each one returns the value stored when the
- * batch started or one this batch puts, so it needs at most the larger of the two.
+ * batch started or one an earlier op of the batch put, so it needs at most the larger.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,19 +72,19 @@ batch_op(struct mesh_node *n, const struct mesh_node_batch_op *op,
 }
 
 /* what the GETs of @q can copy, at most: per GET, its key's stored value or the largest
- * value the batch puts, whichever is larger (a key can be GET more than once) */
+ * value an earlier op of the batch puts, whichever is larger (a key can be GET more than
+ * once) */
 static size_t
 batch_values_bound(struct mesh_node *n, const struct mesh_node_req *q)
 {
 	size_t put_max = 0, need = 0;
 
-	for (uint32_t i = 0; i < q->n_ops; i++)
-		if (q->ops[i].kind == MESH_NODE_BATCH_PUT)
-			put_max = MESH_MAX(put_max, (size_t)q->ops[i].value_len);
 	for (uint32_t i = 0; i < q->n_ops; i++) {
 		const struct mesh_node_batch_op *op = &q->ops[i];
 		uint32_t vlen = 0;
 
+		if (op->kind == MESH_NODE_BATCH_PUT)
+			put_max = MESH_MAX(put_max, (size_t)op->value_len);
 		if (op->kind != MESH_NODE_BATCH_GET)
 			continue;
 		if (mesh_crdt_get(n->kv, op->key, op->key_len, NULL, &vlen, NULL) != 0)
